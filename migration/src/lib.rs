@@ -1,0 +1,19 @@
+//! Database migrations, run at every start of `junction serve`/`worker` and by
+//! `junction migrate`. Each migration writes its own `down`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_accounts;
+mod m20261122_000002_create_events;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_accounts::Migration),
+            Box::new(m20261122_000002_create_events::Migration),
+        ]
+    }
+}

@@ -1,0 +1,13 @@
+//! Who is calling: credentials (passwords, session JWTs, API tokens) and the
+//! [`Principal`] every authorized operation is scoped by.
+
+pub mod api_token;
+pub mod jwt;
+pub mod password;
+mod principal;
+mod resolve;
+mod role;
+
+pub use principal::{Auth, Principal};
+pub use resolve::{authenticate, credential_from_headers};
+pub use role::Role;

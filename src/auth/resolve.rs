@@ -1,0 +1,52 @@
+//! Turning a presented credential into an [`Auth`].
+
+use actix_web::http::header::HeaderMap;
+
+use super::{Auth, api_token};
+use crate::{
+    domain::{accounts, api_tokens},
+    error::AppResult,
+    state::AppState,
+};
+
+/// The credential of an HTTP request: `Authorization: Bearer …`, or the
+/// Chat&Messenger API's `x-cam-apiToken` header.
+pub fn credential_from_headers(headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let value = value.trim();
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .unwrap_or(value);
+        return Some(token.trim().to_owned());
+    }
+    headers
+        .get("x-cam-apitoken")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned())
+}
+
+/// Checks a credential: an API token (`jct_…`) or a session JWT.
+pub async fn authenticate(app: &AppState, credential: Option<&str>) -> AppResult<Auth> {
+    let Some(credential) = credential.filter(|c| !c.is_empty()) else {
+        return Ok(Auth::Anonymous);
+    };
+    if api_token::looks_like_api_token(credential) {
+        return Ok(
+            match api_tokens::principal_for_token(app, credential).await? {
+                Some(p) => Auth::Authenticated(p),
+                None => Auth::Rejected("API token is invalid or revoked".into()),
+            },
+        );
+    }
+    let claims = match app.jwt.verify(credential) {
+        Ok(claims) => claims,
+        Err(e) => return Ok(Auth::Rejected(e.to_string())),
+    };
+    Ok(
+        match accounts::principal_for_session(app, &claims.sub, &claims.org).await? {
+            Some(p) => Auth::Authenticated(p),
+            None => Auth::Rejected("you are no longer a member of this organization".into()),
+        },
+    )
+}

@@ -1,0 +1,151 @@
+//! One settings tree, read from flags, environment variables and `.env`.
+//! Every field has a working default so a fresh checkout runs unconfigured.
+
+use std::{fmt, net::SocketAddr, time::Duration};
+
+use clap::{Args, ValueEnum};
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Database to use: a SQLite file (the default, nothing to install) or
+    /// `postgres://user@host/db` for production.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://junction.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Most database connections one process opens.
+    #[arg(
+        long,
+        env = "DATABASE_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub database_max_connections: u32,
+
+    /// Redis for the job queue and cross-process subscriptions, e.g.
+    /// `redis://127.0.0.1:6379`. Without it everything runs in-process.
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+
+    /// Public base URL of this deployment (used in generated webhook URLs).
+    /// Defaults to `http://<BIND>`.
+    #[arg(long, env = "PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// HS256 key for session tokens. When unset, one is generated once and
+    /// kept in the database so tokens survive restarts and every process of a
+    /// deployment agrees on it.
+    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// Lifetime of the session tokens issued by `register` and `login`, in seconds.
+    #[arg(long, env = "JWT_TTL_SECONDS", default_value_t = 86_400, global = true)]
+    pub jwt_ttl_seconds: u64,
+
+    /// Allow webhook and channel targets on loopback, private and link-local
+    /// addresses (for tests and closed networks only).
+    #[arg(
+        long,
+        env = "ALLOW_PRIVATE_TARGETS",
+        default_value_t = false,
+        global = true
+    )]
+    pub allow_private_targets: bool,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Deepest GraphQL selection accepted.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 12, global = true)]
+    pub graphql_max_depth: usize,
+
+    /// Highest GraphQL query complexity accepted (one per field, times the
+    /// page size on connections).
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_COMPLEXITY",
+        default_value_t = 2_000,
+        global = true
+    )]
+    pub graphql_max_complexity: usize,
+
+    /// Log format on standard output. The level follows `RUST_LOG` (default `info`).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A string that never shows up in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl Settings {
+    /// Catches settings that would only fail later, at the first request.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.bind_addr()?;
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres://");
+        }
+        if let Some(secret) = &self.jwt_secret
+            && secret.expose().len() < 32
+        {
+            anyhow::bail!("JWT_SECRET must be at least 32 characters");
+        }
+        if self.jwt_ttl_seconds == 0 {
+            anyhow::bail!("JWT_TTL_SECONDS must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.bind
+            .parse()
+            .map_err(|e| anyhow::anyhow!("BIND {:?} is not host:port: {e}", self.bind))
+    }
+
+    pub fn jwt_ttl(&self) -> Duration {
+        Duration::from_secs(self.jwt_ttl_seconds)
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}

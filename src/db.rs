@@ -1,0 +1,73 @@
+//! Database connection: SQLite by default, PostgreSQL by URL. Migrations run
+//! at start so a fresh database is usable at once.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use crate::config::Settings;
+
+#[tracing::instrument(skip_all)]
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(settings.database_url.clone());
+    options
+        .max_connections(settings.database_max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    if settings.is_sqlite() {
+        // WAL lets readers run beside the one writer; the busy timeout makes
+        // concurrent writers wait for each other instead of failing.
+        options.map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    }
+    let db = Database::connect(options)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&settings.database_url)))?;
+    Ok(db)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("running migrations")
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact("sqlite://junction.db?mode=rwc"),
+            "sqlite://junction.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! Identifiers and clocks: UUIDv7 strings sort by creation time, which the
+//! cursor pagination relies on.
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Now, truncated to microseconds: what PostgreSQL keeps, so a value read
+/// back equals the value written on every backend.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Whether a caller-supplied id can be an id of ours at all; anything else
+/// is reported as not found without touching the database.
+pub fn is_valid(id: &str) -> bool {
+    uuid::Uuid::try_parse(id).is_ok()
+}

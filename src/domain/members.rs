@@ -1,0 +1,289 @@
+//! Organization membership: who belongs, with which role. Admins manage
+//! members; only owners hand out or take away ownership, and an organization
+//! always keeps at least one owner.
+
+use entity::{membership, user};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
+    PaginatorTrait, QueryFilter, TransactionTrait,
+};
+
+use super::{
+    accounts::{self, required_text},
+    email::Email,
+    ids,
+    pagination::{Direction, Page, PageRequest, fetch_page},
+    views::{MemberView, member_json},
+};
+use crate::{
+    auth::{Principal, Role, password},
+    error::{AppError, AppResult},
+    events::{self, NewEvent, types},
+    state::AppState,
+};
+
+pub struct AddMember {
+    pub email: String,
+    pub role: Role,
+    /// Needed only when no user with this e-mail exists yet.
+    pub name: Option<String>,
+    pub password: Option<String>,
+}
+
+pub async fn list_members(
+    app: &AppState,
+    who: &Principal,
+    page: &PageRequest,
+) -> AppResult<Page<MemberView>> {
+    let select = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(&who.organization_id));
+    let page = fetch_page(
+        &app.db,
+        select,
+        membership::Column::Id,
+        Direction::Ascending,
+        page,
+    )
+    .await?;
+    let user_ids: Vec<_> = page.items.iter().map(|m| m.user_id.clone()).collect();
+    let users = user::Entity::find()
+        .filter(user::Column::Id.is_in(user_ids))
+        .all(&app.db)
+        .await?;
+    let mut out = Vec::with_capacity(page.items.len());
+    for m in &page.items {
+        let user = users
+            .iter()
+            .find(|u| u.id == m.user_id)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("membership {} has no user", m.id))?;
+        out.push(MemberView {
+            membership: m.clone(),
+            user,
+        });
+    }
+    Ok(Page {
+        items: out,
+        has_next_page: page.has_next_page,
+        total_count: page.total_count,
+    })
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id))]
+pub async fn add_member(
+    app: &AppState,
+    who: &Principal,
+    input: AddMember,
+) -> AppResult<MemberView> {
+    who.require_admin()?;
+    require_owner_for(who, input.role)?;
+    let email = Email::parse(&input.email)?;
+    let existing = accounts::find_user_by_email(app, &email).await?;
+    let new_user = match &existing {
+        Some(_) => None,
+        None => {
+            let name =
+                required_text("name", input.name.as_deref().unwrap_or(""), 200).map_err(|_| {
+                    AppError::validation(
+                        "no user has this e-mail yet: give `name` and `password` to create one",
+                    )
+                })?;
+            let plain = input.password.ok_or_else(|| {
+                AppError::validation(
+                    "no user has this e-mail yet: give `name` and `password` to create one",
+                )
+            })?;
+            password::validate(&plain)?;
+            Some((name, password::hash(plain).await?))
+        }
+    };
+
+    let now = ids::now();
+    let txn = app.db.begin().await?;
+    let user = match (existing, new_user) {
+        (Some(user), _) => user,
+        (None, Some((name, password_hash))) => {
+            user::ActiveModel {
+                id: Set(ids::new_id()),
+                email: Set(email.to_string()),
+                name: Set(name),
+                password_hash: Set(password_hash),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?
+        }
+        (None, None) => unreachable!("a missing user always comes with new account details"),
+    };
+    let membership = membership::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: Set(who.organization_id.clone()),
+        user_id: Set(user.id.clone()),
+        role: Set(input.role.as_str().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::conflict("this user is already a member of the organization")
+        }
+        _ => e.into(),
+    })?;
+    let view = MemberView { membership, user };
+    let org = accounts::organization(app, who).await?;
+    let event = events::record(
+        &txn,
+        NewEvent {
+            organization_id: who.organization_id.clone(),
+            project_id: None,
+            event_type: types::MEMBER_ADDED,
+            actor_id: Some(who.user_id.clone()),
+            current_value: member_json(&view, &org),
+            previous_value: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    app.events.publish([event]);
+    Ok(view)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, member = member_id))]
+pub async fn update_member_role(
+    app: &AppState,
+    who: &Principal,
+    member_id: &str,
+    role: Role,
+) -> AppResult<MemberView> {
+    who.require_admin()?;
+    let txn = app.db.begin().await?;
+    let (current, user) = find_member(&txn, who, member_id).await?;
+    let previous_role: Role = current.role.parse()?;
+    require_owner_for(who, previous_role.max(role))?;
+    if previous_role == role {
+        txn.rollback().await?;
+        return Ok(MemberView {
+            membership: current,
+            user,
+        });
+    }
+    if previous_role == Role::Owner {
+        ensure_another_owner(&txn, &who.organization_id).await?;
+    }
+    let org = accounts::organization(app, who).await?;
+    let before = MemberView {
+        membership: current.clone(),
+        user: user.clone(),
+    };
+    let mut active: membership::ActiveModel = current.into();
+    active.role = Set(role.as_str().to_owned());
+    active.updated_at = Set(ids::now());
+    let updated = active.update(&txn).await?;
+    let after = MemberView {
+        membership: updated,
+        user,
+    };
+    let event = events::record(
+        &txn,
+        NewEvent {
+            organization_id: who.organization_id.clone(),
+            project_id: None,
+            event_type: types::MEMBER_ROLE_CHANGED,
+            actor_id: Some(who.user_id.clone()),
+            current_value: member_json(&after, &org),
+            previous_value: Some(member_json(&before, &org)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    app.events.publish([event]);
+    Ok(after)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, member = member_id))]
+pub async fn remove_member(
+    app: &AppState,
+    who: &Principal,
+    member_id: &str,
+) -> AppResult<MemberView> {
+    let txn = app.db.begin().await?;
+    let (current, user) = find_member(&txn, who, member_id).await?;
+    let role: Role = current.role.parse()?;
+    // Anyone may leave; removing somebody else takes an admin (an owner, to
+    // remove an owner).
+    if current.user_id != who.user_id {
+        who.require_admin()?;
+        require_owner_for(who, role)?;
+    }
+    if role == Role::Owner {
+        ensure_another_owner(&txn, &who.organization_id).await?;
+    }
+    let org = accounts::organization(app, who).await?;
+    let view = MemberView {
+        membership: current.clone(),
+        user,
+    };
+    current.delete(&txn).await?;
+    let json = member_json(&view, &org);
+    let event = events::record(
+        &txn,
+        NewEvent {
+            organization_id: who.organization_id.clone(),
+            project_id: None,
+            event_type: types::MEMBER_REMOVED,
+            actor_id: Some(who.user_id.clone()),
+            current_value: json.clone(),
+            previous_value: Some(json),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    app.events.publish([event]);
+    Ok(view)
+}
+
+/// A membership of the caller's organization; any other id is not found.
+async fn find_member(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    member_id: &str,
+) -> AppResult<(membership::Model, user::Model)> {
+    if !ids::is_valid(member_id) {
+        return Err(AppError::NotFound("member"));
+    }
+    match membership::Entity::find_by_id(member_id)
+        .filter(membership::Column::OrganizationId.eq(&who.organization_id))
+        .find_also_related(user::Entity)
+        .one(conn)
+        .await?
+    {
+        Some((m, Some(u))) => Ok((m, u)),
+        _ => Err(AppError::NotFound("member")),
+    }
+}
+
+fn require_owner_for(who: &Principal, role: Role) -> AppResult<()> {
+    if role == Role::Owner && who.role != Role::Owner {
+        return Err(AppError::forbidden(
+            "only an owner can grant or change the owner role",
+        ));
+    }
+    Ok(())
+}
+
+async fn ensure_another_owner(conn: &impl ConnectionTrait, organization_id: &str) -> AppResult<()> {
+    let owners = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .filter(membership::Column::Role.eq(Role::Owner.as_str()))
+        .count(conn)
+        .await?;
+    if owners <= 1 {
+        return Err(AppError::conflict(
+            "an organization must keep at least one owner",
+        ));
+    }
+    Ok(())
+}

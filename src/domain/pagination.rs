@@ -1,0 +1,106 @@
+//! Keyset pagination over UUIDv7 ids, shared by every list in the API.
+
+use sea_orm::{
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    sea_query::IntoCondition,
+};
+
+use crate::error::{AppError, AppResult};
+
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// `first`/`after` as the caller gave them, checked.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub first: u64,
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    pub fn new(first: Option<i32>, after: Option<String>) -> AppResult<Self> {
+        let first = match first {
+            None => DEFAULT_PAGE_SIZE,
+            Some(n) if n < 0 => return Err(AppError::validation("`first` must not be negative")),
+            Some(n) if n as u64 > MAX_PAGE_SIZE => {
+                return Err(AppError::validation(format!(
+                    "`first` must be at most {MAX_PAGE_SIZE}"
+                )));
+            }
+            Some(n) => n as u64,
+        };
+        Ok(Self { first, after })
+    }
+}
+
+/// One page of a list, with the total size of the list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next_page: bool,
+    pub total_count: u64,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            has_next_page: self.has_next_page,
+            total_count: self.total_count,
+        }
+    }
+}
+
+impl<T> Page<T> {
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
+            has_next_page: self.has_next_page,
+            total_count: self.total_count,
+        })
+    }
+}
+
+/// Order of a keyset page: oldest first (members, tokens) or newest first (events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Ascending,
+    Descending,
+}
+
+/// Runs `select` (already filtered to the caller's scope) as one page keyed
+/// on `id_column`, plus a count of the whole filtered list.
+pub async fn fetch_page<E, C>(
+    db: &impl sea_orm::ConnectionTrait,
+    select: Select<E>,
+    id_column: C,
+    direction: Direction,
+    page: &PageRequest,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ColumnTrait,
+{
+    let total_count = select.clone().count(db).await?;
+    let mut query = select;
+    if let Some(after) = &page.after {
+        let cond = match direction {
+            Direction::Ascending => id_column.gt(after.as_str()),
+            Direction::Descending => id_column.lt(after.as_str()),
+        };
+        query = query.filter(cond.into_condition());
+    }
+    query = match direction {
+        Direction::Ascending => query.order_by_asc(id_column),
+        Direction::Descending => query.order_by_desc(id_column),
+    };
+    let mut items = query.limit(page.first + 1).all(db).await?;
+    let has_next_page = items.len() as u64 > page.first;
+    items.truncate(page.first as usize);
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
+}

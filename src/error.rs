@@ -1,0 +1,104 @@
+//! The one error type of the domain, mapped once to HTTP statuses and to
+//! GraphQL `extensions.code`.
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use sea_orm::DbErr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The request itself is unreadable (bad JSON, broken body).
+    #[error("{0}")]
+    MalformedRequest(String),
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// Anything the caller cannot fix. The cause is logged, never returned.
+    #[error("internal server error")]
+    Internal(#[source] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn validation(msg: impl Into<String>) -> Self {
+        Self::Validation(msg.into())
+    }
+    pub fn forbidden(msg: impl Into<String>) -> Self {
+        Self::Forbidden(msg.into())
+    }
+    pub fn conflict(msg: impl Into<String>) -> Self {
+        Self::Conflict(msg.into())
+    }
+    pub fn unauthenticated(msg: impl Into<String>) -> Self {
+        Self::Unauthenticated(msg.into())
+    }
+
+    /// The GraphQL `extensions.code`, also used in REST error bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Validation(_) => "BAD_USER_INPUT",
+            Self::Conflict(_) => "CONFLICT",
+            Self::MalformedRequest(_) => "BAD_REQUEST",
+            Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::MalformedRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Logs the cause chain of internal errors; called wherever an error
+    /// leaves the process (HTTP response, GraphQL response).
+    pub fn log(&self) {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        Self::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Internal(err)
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        HttpResponse::build(self.status()).json(serde_json::json!({
+            "errors": [{ "message": self.to_string(), "extensions": { "code": self.code() } }]
+        }))
+    }
+}

@@ -1,0 +1,139 @@
+use async_graphql::{Context, ID, InputObject, MergedObject, Object};
+
+use super::{
+    ContextExt,
+    types::{ApiToken, AuthPayload, CreatedApiToken, Member, Role},
+};
+use crate::domain::{
+    accounts::{self, Registration},
+    api_tokens,
+    members::{self, AddMember},
+};
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(AccountMutation, MemberMutation);
+
+#[derive(InputObject)]
+pub struct RegisterInput {
+    pub email: String,
+    pub name: String,
+    /// At least 8 characters.
+    pub password: String,
+    /// The organization created for the new user, who becomes its owner.
+    pub organization_name: String,
+}
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+    /// The organization to act in; the user's first one when omitted.
+    pub organization_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct AddMemberInput {
+    pub email: String,
+    pub role: Role,
+    /// For a person without an account yet: their name and first password.
+    pub name: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates a user and their organization; returns a session token.
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let registration = Registration {
+            email: input.email,
+            name: input.name,
+            password: input.password,
+            organization_name: input.organization_name,
+        };
+        Ok(accounts::register(ctx.app(), registration).await?.into())
+    }
+
+    /// Opens a session with e-mail and password.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        input: LoginInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let org = input.organization_id.as_ref().map(|id| id.as_str());
+        Ok(
+            accounts::login(ctx.app(), &input.email, input.password, org)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Creates an API token for the caller. The token is shown only here.
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+    ) -> async_graphql::Result<CreatedApiToken> {
+        let created = api_tokens::create_api_token(ctx.app(), ctx.principal()?, &name).await?;
+        Ok(created.into())
+    }
+
+    /// Revokes a token: the caller's own, or any token for an admin.
+    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiToken> {
+        Ok(
+            api_tokens::revoke_api_token(ctx.app(), ctx.principal()?, &id)
+                .await?
+                .into(),
+        )
+    }
+}
+
+#[derive(Default)]
+pub struct MemberMutation;
+
+#[Object]
+impl MemberMutation {
+    /// Adds a user to the organization (admins; owners to add an owner).
+    async fn add_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AddMemberInput,
+    ) -> async_graphql::Result<Member> {
+        let input = AddMember {
+            email: input.email,
+            role: input.role.into(),
+            name: input.name,
+            password: input.password,
+        };
+        Ok(members::add_member(ctx.app(), ctx.principal()?, input)
+            .await?
+            .try_into()?)
+    }
+
+    /// Changes a member's role (admins; owners for anything touching owner).
+    async fn update_member_role(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        role: Role,
+    ) -> async_graphql::Result<Member> {
+        Ok(
+            members::update_member_role(ctx.app(), ctx.principal()?, &id, role.into())
+                .await?
+                .try_into()?,
+        )
+    }
+
+    /// Removes a member (admins), or the caller themselves. The last owner stays.
+    async fn remove_member(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Member> {
+        Ok(members::remove_member(ctx.app(), ctx.principal()?, &id)
+            .await?
+            .try_into()?)
+    }
+}

@@ -1,0 +1,97 @@
+//! `/graphql`: POST executes, GET shows GraphiQL, a WebSocket upgrade on GET
+//! runs subscriptions (graphql-transport-ws and graphql-ws).
+
+use actix_web::{HttpRequest, HttpResponse, guard, http::StatusCode, web};
+use async_graphql::{BatchRequest, BatchResponse, Data, http::GraphiQLSource};
+use async_graphql_actix_web::GraphQLSubscription;
+
+use super::read_limited;
+use crate::{
+    auth::{Auth, authenticate, credential_from_headers},
+    error::{AppError, AppResult},
+    graphql::{AppSchema, is_request_error},
+    state::AppState,
+};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(execute))
+            .route(
+                web::get()
+                    .guard(guard::Header("upgrade", "websocket"))
+                    .to(subscribe),
+            )
+            .route(web::get().to(graphiql)),
+    );
+}
+
+async fn execute(
+    app: web::Data<AppState>,
+    schema: web::Data<AppSchema>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_limited(payload, app.settings.max_body_bytes).await?;
+    let batch: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
+        AppError::MalformedRequest(format!("the body is not a GraphQL request in JSON: {e}"))
+    })?;
+    let auth = authenticate(&app, credential_from_headers(req.headers()).as_deref()).await?;
+    let response = schema.execute_batch(batch.data(auth)).await;
+    let status = match &response {
+        BatchResponse::Single(r) if is_request_error(r) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    Ok(HttpResponse::build(status).json(response))
+}
+
+async fn subscribe(
+    app: web::Data<AppState>,
+    schema: web::Data<AppSchema>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let app = app.get_ref().clone();
+    GraphQLSubscription::new(AppSchema::clone(&schema))
+        .on_connection_init(move |init| async move {
+            let auth = authenticate(&app, credential_from_init(&init).as_deref()).await?;
+            if let Auth::Rejected(reason) = &auth {
+                return Err(AppError::unauthenticated(reason.clone()).into());
+            }
+            let mut data = Data::default();
+            data.insert(auth);
+            Ok(data)
+        })
+        .start(&req, payload)
+}
+
+/// The token in a `connection_init` payload: `{"token": …}`,
+/// `{"authToken": …}` or `{"Authorization": "Bearer …"}` (any case).
+fn credential_from_init(init: &serde_json::Value) -> Option<String> {
+    let object = init.as_object()?;
+    object.iter().find_map(|(key, value)| {
+        let value = value.as_str()?;
+        match key.to_ascii_lowercase().as_str() {
+            "token" | "authtoken" | "x-cam-apitoken" => Some(value.trim().to_owned()),
+            "authorization" => Some(
+                value
+                    .trim()
+                    .trim_start_matches("Bearer ")
+                    .trim_start_matches("bearer ")
+                    .to_owned(),
+            ),
+            _ => None,
+        }
+    })
+}
+
+async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
+                .finish(),
+        )
+}

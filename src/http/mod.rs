@@ -1,0 +1,42 @@
+//! HTTP: the actix-web server and its routes.
+
+mod body;
+mod graphql;
+mod health;
+
+use std::net::TcpListener;
+
+use actix_web::{App, HttpResponse, HttpServer, dev::Server, middleware, web};
+use tracing_actix_web::TracingLogger;
+
+pub use body::read_limited;
+
+use crate::{error::AppError, graphql::AppSchema, state::AppState};
+
+pub fn server(listener: TcpListener, app: AppState, schema: AppSchema) -> std::io::Result<Server> {
+    let app_data = web::Data::new(app);
+    let schema = web::Data::new(schema);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_data.clone())
+            .app_data(schema.clone())
+            .wrap(middleware::from_fn(crate::metrics::track))
+            .wrap(TracingLogger::default())
+            .configure(routes)
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    // In-flight requests get this long to finish on SIGTERM/SIGINT.
+    .shutdown_timeout(30)
+    .run();
+    Ok(server)
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    graphql::routes(cfg);
+    health::routes(cfg);
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound("route"))
+}

@@ -1,0 +1,15 @@
+//! Junction: a self-hosted integration hub for team-collaboration workspaces.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod metrics;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

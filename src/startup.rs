@@ -1,0 +1,87 @@
+//! Building and running the application: the same path for `junction serve`
+//! and for every integration test.
+
+use std::{net::TcpListener, sync::Arc};
+
+use actix_web::dev::Server;
+use anyhow::Context;
+
+use crate::{
+    auth::jwt::JwtKeys, config::Settings, db, domain::instance, events::EventBus, graphql, http,
+    metrics::Metrics, state::AppState,
+};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database (migrating it) and Redis, binds the listener
+    /// (port 0 picks a free one) and prepares the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let state = build_state(settings).await?;
+        let listener = TcpListener::bind(state.settings.bind_addr()?)
+            .with_context(|| format!("binding {}", state.settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let schema = graphql::build_schema(state.clone());
+        let server = http::server(listener, state.clone(), schema)?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let db = db::connect(&settings).await?;
+    db::migrate(&db).await?;
+    let secret = match &settings.jwt_secret {
+        Some(secret) => secret.expose().to_owned(),
+        None => instance::stored_jwt_secret(&db)
+            .await
+            .map_err(anyhow_from)?,
+    };
+    let redis = match &settings.redis_url {
+        Some(url) => Some(connect_redis(url).await?),
+        None => None,
+    };
+    Ok(AppState {
+        db,
+        jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),
+        settings: Arc::new(settings),
+        events: EventBus::new(1024),
+        redis,
+        metrics: Arc::new(Metrics::default()),
+    })
+}
+
+async fn connect_redis(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {
+    let client = redis::Client::open(url).with_context(|| format!("REDIS_URL {url:?}"))?;
+    redis::aio::ConnectionManager::new(client)
+        .await
+        .with_context(|| format!("connecting to Redis at {}", db::redact(url)))
+}
+
+fn anyhow_from(e: crate::error::AppError) -> anyhow::Error {
+    match e {
+        crate::error::AppError::Internal(cause) => cause,
+        other => anyhow::anyhow!(other.to_string()),
+    }
+}
