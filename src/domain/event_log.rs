@@ -14,10 +14,17 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
+    pub fn new(types: Option<Vec<String>>, project_id: Option<String>) -> Self {
+        Self {
+            types: types.unwrap_or_default(),
+            project_id,
+        }
+    }
+
     /// The same test the database query applies, for live streams.
     pub fn matches(&self, organization_id: &str, e: &event::Model) -> bool {
         e.organization_id == organization_id
-            && (self.types.is_empty() || self.types.iter().any(|t| *t == e.event_type))
+            && (self.types.is_empty() || self.types.contains(&e.event_type))
             && self
                 .project_id
                 .as_ref()

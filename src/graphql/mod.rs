@@ -22,12 +22,7 @@ use crate::state::AppState;
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(
-        Query::default(),
-        Mutation::default(),
-        Subscription::default(),
-    )
-    .extension(ErrorCodes)
+    Schema::build(Query::default(), Mutation::default(), Subscription).extension(ErrorCodes)
 }
 
 /// The executable schema, with the limits from the settings.

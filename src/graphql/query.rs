@@ -61,11 +61,12 @@ impl AccountQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-        #[graphql(default = false)] include_revoked: bool,
+        include_revoked: Option<bool>,
     ) -> async_graphql::Result<PageConnection<ApiToken>> {
         let (app, who) = (ctx.app(), ctx.principal()?);
         let page = PageRequest::new(first, after)?;
-        let result = api_tokens::list_api_tokens(app, who, include_revoked, &page).await?;
+        let result =
+            api_tokens::list_api_tokens(app, who, include_revoked.unwrap_or(false), &page).await?;
         Ok(from_page(
             result,
             page.after.is_some(),
@@ -87,15 +88,12 @@ impl EventQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-        #[graphql(default)] types: Vec<String>,
+        types: Option<Vec<String>>,
         project_id: Option<ID>,
     ) -> async_graphql::Result<PageConnection<Event>> {
         let (app, who) = (ctx.app(), ctx.principal()?);
         let page = PageRequest::new(first, after)?;
-        let filter = EventFilter {
-            types,
-            project_id: project_id.map(|p| p.0),
-        };
+        let filter = EventFilter::new(types, project_id.map(|p| p.0));
         let result = event_log::list_events(app, who, &filter, &page).await?;
         Ok(from_page(
             result,

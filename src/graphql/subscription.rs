@@ -15,14 +15,11 @@ impl Subscription {
     async fn events(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] types: Vec<String>,
+        types: Option<Vec<String>>,
         project_id: Option<ID>,
     ) -> Result<impl Stream<Item = Event> + use<>, async_graphql::Error> {
         let who = ctx.principal()?.clone();
-        let filter = EventFilter {
-            types,
-            project_id: project_id.map(|p| p.0),
-        };
+        let filter = EventFilter::new(types, project_id.map(|p| p.0));
         let receiver = ctx.app().events.subscribe();
         Ok(stream::unfold(receiver, move |mut receiver| {
             let (filter, org) = (filter.clone(), who.organization_id.clone());

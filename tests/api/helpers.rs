@@ -1,0 +1,242 @@
+use std::sync::OnceLock;
+
+use clap::Parser;
+use junction::{cli::Cli, startup::Application};
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    pub jwt_secret: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A registered user and the session that registration opened.
+pub struct Session {
+    pub token: String,
+    pub user_id: String,
+    pub organization_id: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts the server with its own fresh database and any extra flags.
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(&dir).await;
+    let jwt_secret = format!("test-secret-{}", uuid::Uuid::now_v7());
+    spawn_on(database_url, Some(jwt_secret), dir, extra).await
+}
+
+/// Starts a server on an existing database.
+pub async fn spawn_on(
+    database_url: String,
+    jwt_secret: Option<String>,
+    dir: tempfile::TempDir,
+    extra: &[&str],
+) -> TestApp {
+    let mut args = vec![
+        "junction".to_owned(),
+        "--bind".into(),
+        "127.0.0.1:0".into(),
+        "--database-url".into(),
+        database_url.clone(),
+        "--database-max-connections".into(),
+        "5".into(),
+    ];
+    if let Some(secret) = &jwt_secret {
+        args.extend(["--jwt-secret".into(), secret.clone()]);
+    }
+    if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
+        args.extend(["--redis-url".into(), redis]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let cli = Cli::try_parse_from(args).expect("test settings parse");
+    let app = Application::build(cli.settings)
+        .await
+        .expect("application builds");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::new(),
+        database_url,
+        jwt_secret: jwt_secret.unwrap_or_default(),
+        _dir: dir,
+    }
+}
+
+/// A new SQLite file, or a new PostgreSQL database next to TEST_DATABASE_URL.
+pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(base) if base.starts_with("postgres") => {
+            let name = format!("junction_test_{}", uuid::Uuid::now_v7().simple());
+            let admin = Database::connect(&base)
+                .await
+                .expect("connect TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let (prefix, _) = base
+                .rsplit_once('/')
+                .expect("TEST_DATABASE_URL has a database");
+            format!("{prefix}/{name}")
+        }
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("junction.db").display()
+        ),
+    }
+}
+
+static COUNTER: OnceLock<std::sync::atomic::AtomicU64> = OnceLock::new();
+
+/// A unique e-mail per call, so tests never collide.
+pub fn unique_email(label: &str) -> String {
+    let n = COUNTER
+        .get_or_init(Default::default)
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{label}-{n}-{}@example.com", uuid::Uuid::now_v7().simple())
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// POSTs a GraphQL operation; returns the status and the JSON body.
+    pub async fn graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Runs an operation that must succeed; returns `data`.
+    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let (status, body) = self.graphql(token, query, variables).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Runs an operation that must fail; returns the first error's code.
+    pub async fn error_code(&self, token: Option<&str>, query: &str, variables: Value) -> String {
+        let (_, body) = self.graphql(token, query, variables).await;
+        code_of(&body).unwrap_or_else(|| panic!("expected an error: {body}"))
+    }
+
+    pub async fn register(&self, label: &str) -> Session {
+        let email = unique_email(label);
+        let data = self
+            .ok(
+                None,
+                "mutation($input: RegisterInput!) { register(input: $input) { token user { id } organization { id } } }",
+                json!({ "input": { "email": email, "name": label, "password": PASSWORD, "organizationName": format!("{label} corp") } }),
+            )
+            .await;
+        Session {
+            token: data["register"]["token"].as_str().unwrap().to_owned(),
+            user_id: data["register"]["user"]["id"].as_str().unwrap().to_owned(),
+            organization_id: data["register"]["organization"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        }
+    }
+
+    /// Adds a new user to the organization of `admin` and logs them in.
+    pub async fn add_member(&self, admin: &Session, label: &str, role: &str) -> (Session, String) {
+        let email = unique_email(label);
+        let data = self
+            .ok(
+                Some(&admin.token),
+                "mutation($input: AddMemberInput!) { addMember(input: $input) { id user { id } } }",
+                json!({ "input": { "email": email, "role": role, "name": label, "password": PASSWORD } }),
+            )
+            .await;
+        let member_id = data["addMember"]["id"].as_str().unwrap().to_owned();
+        let session = self.login(&email, Some(&admin.organization_id)).await;
+        (session, member_id)
+    }
+
+    pub async fn login(&self, email: &str, organization_id: Option<&str>) -> Session {
+        let data = self
+            .ok(
+                None,
+                "mutation($input: LoginInput!) { login(input: $input) { token user { id } organization { id } } }",
+                json!({ "input": { "email": email, "password": PASSWORD, "organizationId": organization_id } }),
+            )
+            .await;
+        Session {
+            token: data["login"]["token"].as_str().unwrap().to_owned(),
+            user_id: data["login"]["user"]["id"].as_str().unwrap().to_owned(),
+            organization_id: data["login"]["organization"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        }
+    }
+
+    pub async fn create_api_token(&self, session: &Session, name: &str) -> (String, String) {
+        let data = self
+            .ok(
+                Some(&session.token),
+                "mutation($name: String!) { createApiToken(name: $name) { token apiToken { id } } }",
+                json!({ "name": name }),
+            )
+            .await;
+        (
+            data["createApiToken"]["token"].as_str().unwrap().to_owned(),
+            data["createApiToken"]["apiToken"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    }
+
+    /// Counts rows of a table straight from the database, to prove that a
+    /// refused request changed nothing.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let db = Database::connect(&self.database_url)
+            .await
+            .expect("connect");
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count query")
+            .expect("one row");
+        let n: i64 = row.try_get("", "n").expect("count column");
+        db.close().await.ok();
+        n
+    }
+}
+
+pub fn code_of(body: &Value) -> Option<String> {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+pub const ME: &str = "{ me { user { id email } organization { id } role apiTokenId } }";

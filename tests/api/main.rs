@@ -1,0 +1,13 @@
+//! One integration-test binary: every test starts the real server on port 0
+//! with its own database (SQLite, or PostgreSQL when TEST_DATABASE_URL is set).
+
+mod helpers;
+
+mod accounts;
+mod api_tokens;
+mod health;
+mod isolation;
+mod limits;
+mod members;
+mod schema;
+mod subscriptions;

@@ -1,0 +1,168 @@
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use graphql_ws_client::{Client, graphql::GraphqlOperation};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+use crate::helpers::*;
+
+#[derive(Serialize)]
+struct Operation {
+    query: &'static str,
+    variables: Value,
+}
+
+impl GraphqlOperation for Operation {
+    type Response = Value;
+    type Error = serde_json::Error;
+    fn decode(&self, data: Value) -> Result<Value, Self::Error> {
+        Ok(data)
+    }
+}
+
+async fn connect(
+    app: &TestApp,
+    protocol: &'static str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut request = format!("ws://127.0.0.1:{}/graphql", app.port)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket upgrade")
+        .0
+}
+
+/// Adds members until the test is done, so an event is sure to follow the
+/// subscription however long the server takes to register it.
+fn keep_adding_members(app: &TestApp, owner: &Session) -> tokio::task::JoinHandle<()> {
+    let (address, token) = (app.address.clone(), owner.token.clone());
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        for i in 0..100 {
+            let body = json!({
+                "query": "mutation($input: AddMemberInput!) { addMember(input: $input) { id } }",
+                "variables": { "input": { "email": unique_email(&format!("live{i}")), "role": "MEMBER", "name": format!("live{i}"), "password": PASSWORD } }
+            });
+            client
+                .post(format!("{address}/graphql"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+}
+
+#[tokio::test]
+async fn graphql_transport_ws_client_receives_events_of_its_organization_only() {
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let stranger = app.register("stranger").await;
+
+    let connection = connect(&app, "graphql-transport-ws").await;
+    let mut stream = Client::build(connection)
+        .payload(json!({ "Authorization": format!("Bearer {}", owner.token) }))
+        .unwrap()
+        .subscribe(Operation {
+            query: "subscription { events(types: [\"MEMBER_ADDED\"]) { type actorId currentValue } }",
+            variables: json!({}),
+        })
+        .await
+        .expect("subscribed");
+
+    let strangers_changes = keep_adding_members(&app, &stranger);
+    let owners_changes = keep_adding_members(&app, &owner);
+    let item = tokio::time::timeout(Duration::from_secs(20), stream.next())
+        .await
+        .expect("an event arrives")
+        .expect("stream open")
+        .expect("valid response");
+    owners_changes.abort();
+    strangers_changes.abort();
+
+    let event = &item["data"]["events"];
+    assert_eq!(event["type"], "MEMBER_ADDED", "{item}");
+    assert_eq!(event["actorId"], owner.user_id.as_str());
+    assert_eq!(
+        event["currentValue"]["company"]["id"],
+        owner.organization_id.as_str()
+    );
+}
+
+#[tokio::test]
+async fn legacy_graphql_ws_protocol_works_too() {
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let mut ws = connect(&app, "graphql-ws").await;
+    let send = |v: Value| Message::Text(v.to_string().into());
+    ws.send(send(
+        json!({ "type": "connection_init", "payload": { "token": owner.token } }),
+    ))
+    .await
+    .unwrap();
+    ws.send(send(json!({ "id": "1", "type": "start", "payload": { "query": "subscription { events { type } }" } })))
+        .await
+        .unwrap();
+    let changes = keep_adding_members(&app, &owner);
+
+    let data = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Text(text) = message {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                if v["type"] == "data" {
+                    return v;
+                }
+            }
+        }
+        panic!("socket closed before any data");
+    })
+    .await
+    .expect("data arrives");
+    changes.abort();
+    assert_eq!(data["id"], "1");
+    assert_eq!(data["payload"]["data"]["events"]["type"], "MEMBER_ADDED");
+}
+
+#[tokio::test]
+async fn a_bad_token_in_connection_init_is_refused() {
+    let app = spawn_app().await;
+    let connection = connect(&app, "graphql-transport-ws").await;
+    let result = Client::build(connection)
+        .payload(json!({ "token": "not-a-token" }))
+        .unwrap()
+        .subscribe(Operation {
+            query: "subscription { events { type } }",
+            variables: json!({}),
+        })
+        .await;
+    assert!(
+        result.is_err(),
+        "subscription must not start with a bad token"
+    );
+}
+
+#[tokio::test]
+async fn subscribing_without_a_token_is_unauthenticated() {
+    let app = spawn_app().await;
+    let connection = connect(&app, "graphql-transport-ws").await;
+    let mut stream = Client::build(connection)
+        .subscribe(Operation {
+            query: "subscription { events { type } }",
+            variables: json!({}),
+        })
+        .await
+        .expect("an anonymous connection is accepted");
+    let item = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("an answer");
+    let text = format!("{item:?}");
+    assert!(text.contains("UNAUTHENTICATED"), "{text}");
+}
