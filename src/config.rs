@@ -32,6 +32,11 @@ pub struct Settings {
     #[arg(long, env = "REDIS_URL", global = true)]
     pub redis_url: Option<String>,
 
+    /// Prefix of every Redis key and channel, so deployments (or tests) can
+    /// share one Redis.
+    #[arg(long, env = "REDIS_PREFIX", default_value = "junction:", global = true)]
+    pub redis_prefix: String,
+
     /// Address the HTTP server listens on.
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8080", global = true)]
     pub bind: String,
@@ -143,6 +148,14 @@ impl Settings {
 
     pub fn jwt_ttl(&self) -> Duration {
         Duration::from_secs(self.jwt_ttl_seconds)
+    }
+
+    /// `PUBLIC_URL` without a trailing slash, or `http://<BIND>`.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
     }
 
     pub fn is_sqlite(&self) -> bool {

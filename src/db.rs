@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::config::Settings;
 
@@ -31,6 +34,18 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .await
         .with_context(|| format!("connecting to {}", redact(&settings.database_url)))?;
     Ok(db)
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock
+/// up front (`BEGIN IMMEDIATE`): a deferred transaction that reads first
+/// fails with SQLITE_BUSY, beyond the busy timeout's help, when another
+/// writer commits between its read and its first write.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 #[tracing::instrument(skip_all)]

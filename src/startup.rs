@@ -49,6 +49,9 @@ impl Application {
     }
 }
 
+/// Events a slow subscriber may fall behind by before it skips some.
+const EVENT_BUFFER: usize = 4096;
+
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
@@ -58,25 +61,27 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             .await
             .map_err(anyhow_from)?,
     };
-    let redis = match &settings.redis_url {
-        Some(url) => Some(connect_redis(url).await?),
-        None => None,
+    let (redis, events) = match &settings.redis_url {
+        Some(url) => {
+            let client =
+                redis::Client::open(url.as_str()).with_context(|| format!("REDIS_URL {url:?}"))?;
+            let conn = redis::aio::ConnectionManager::new(client.clone())
+                .await
+                .with_context(|| format!("connecting to Redis at {}", db::redact(url)))?;
+            let channel = format!("{}events", settings.redis_prefix);
+            let bus = EventBus::redis(EVENT_BUFFER, client, conn.clone(), channel);
+            (Some(conn), bus)
+        }
+        None => (None, EventBus::local(EVENT_BUFFER)),
     };
     Ok(AppState {
         db,
         jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),
         settings: Arc::new(settings),
-        events: EventBus::new(1024),
+        events,
         redis,
         metrics: Arc::new(Metrics::default()),
     })
-}
-
-async fn connect_redis(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {
-    let client = redis::Client::open(url).with_context(|| format!("REDIS_URL {url:?}"))?;
-    redis::aio::ConnectionManager::new(client)
-        .await
-        .with_context(|| format!("connecting to Redis at {}", db::redact(url)))
 }
 
 fn anyhow_from(e: crate::error::AppError) -> anyhow::Error {

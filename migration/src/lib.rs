@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_accounts;
 mod m20261122_000002_create_events;
+mod m20261122_000003_create_workspace;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_accounts::Migration),
             Box::new(m20261122_000002_create_events::Migration),
+            Box::new(m20261122_000003_create_workspace::Migration),
         ]
     }
 }

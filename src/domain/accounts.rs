@@ -3,7 +3,6 @@
 use entity::{membership, organization, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 
 use super::{email::Email, ids, views::Session};
@@ -33,7 +32,7 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
     let password_hash = password::hash(input.password).await?;
     let now = ids::now();
 
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let organization = organization::ActiveModel {
         id: Set(ids::new_id()),
         name: Set(org_name),
@@ -159,7 +158,11 @@ pub async fn user_by_id(app: &AppState, id: &str) -> AppResult<user::Model> {
 }
 
 pub async fn organization(app: &AppState, who: &Principal) -> AppResult<organization::Model> {
-    organization::Entity::find_by_id(&who.organization_id)
+    organization_by_id(app, &who.organization_id).await
+}
+
+pub async fn organization_by_id(app: &AppState, id: &str) -> AppResult<organization::Model> {
+    organization::Entity::find_by_id(id)
         .one(&app.db)
         .await?
         .ok_or(AppError::NotFound("organization"))

@@ -5,7 +5,7 @@
 use entity::{membership, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
-    PaginatorTrait, QueryFilter, TransactionTrait,
+    PaginatorTrait, QueryFilter,
 };
 
 use super::{
@@ -18,7 +18,7 @@ use super::{
 use crate::{
     auth::{Principal, Role, password},
     error::{AppError, AppResult},
-    events::{self, NewEvent, types},
+    events::{Change, types},
     state::AppState,
 };
 
@@ -98,8 +98,9 @@ pub async fn add_member(
         }
     };
 
+    let org = accounts::organization(app, who).await?;
     let now = ids::now();
-    let txn = app.db.begin().await?;
+    let mut change = Change::begin(app, who).await?;
     let user = match (existing, new_user) {
         (Some(user), _) => user,
         (None, Some((name, password_hash))) => {
@@ -111,7 +112,7 @@ pub async fn add_member(
                 created_at: Set(now),
                 updated_at: Set(now),
             }
-            .insert(&txn)
+            .insert(&*change)
             .await?
         }
         (None, None) => unreachable!("a missing user always comes with new account details"),
@@ -124,7 +125,7 @@ pub async fn add_member(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(&*change)
     .await
     .map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
@@ -133,21 +134,10 @@ pub async fn add_member(
         _ => e.into(),
     })?;
     let view = MemberView { membership, user };
-    let org = accounts::organization(app, who).await?;
-    let event = events::record(
-        &txn,
-        NewEvent {
-            organization_id: who.organization_id.clone(),
-            project_id: None,
-            event_type: types::MEMBER_ADDED,
-            actor_id: Some(who.user_id.clone()),
-            current_value: member_json(&view, &org),
-            previous_value: None,
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    app.events.publish([event]);
+    change
+        .emit(types::MEMBER_ADDED, None, member_json(&view, &org), None)
+        .await?;
+    change.commit().await?;
     Ok(view)
 }
 
@@ -159,21 +149,20 @@ pub async fn update_member_role(
     role: Role,
 ) -> AppResult<MemberView> {
     who.require_admin()?;
-    let txn = app.db.begin().await?;
-    let (current, user) = find_member(&txn, who, member_id).await?;
+    let org = accounts::organization(app, who).await?;
+    let mut change = Change::begin(app, who).await?;
+    let (current, user) = find_member(&*change, who, member_id).await?;
     let previous_role: Role = current.role.parse()?;
     require_owner_for(who, previous_role.max(role))?;
     if previous_role == role {
-        txn.rollback().await?;
         return Ok(MemberView {
             membership: current,
             user,
         });
     }
     if previous_role == Role::Owner {
-        ensure_another_owner(&txn, &who.organization_id).await?;
+        ensure_another_owner(&*change, &who.organization_id).await?;
     }
-    let org = accounts::organization(app, who).await?;
     let before = MemberView {
         membership: current.clone(),
         user: user.clone(),
@@ -181,25 +170,15 @@ pub async fn update_member_role(
     let mut active: membership::ActiveModel = current.into();
     active.role = Set(role.as_str().to_owned());
     active.updated_at = Set(ids::now());
-    let updated = active.update(&txn).await?;
     let after = MemberView {
-        membership: updated,
+        membership: active.update(&*change).await?,
         user,
     };
-    let event = events::record(
-        &txn,
-        NewEvent {
-            organization_id: who.organization_id.clone(),
-            project_id: None,
-            event_type: types::MEMBER_ROLE_CHANGED,
-            actor_id: Some(who.user_id.clone()),
-            current_value: member_json(&after, &org),
-            previous_value: Some(member_json(&before, &org)),
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    app.events.publish([event]);
+    let (current, previous) = (member_json(&after, &org), member_json(&before, &org));
+    change
+        .emit(types::MEMBER_ROLE_CHANGED, None, current, Some(previous))
+        .await?;
+    change.commit().await?;
     Ok(after)
 }
 
@@ -209,8 +188,9 @@ pub async fn remove_member(
     who: &Principal,
     member_id: &str,
 ) -> AppResult<MemberView> {
-    let txn = app.db.begin().await?;
-    let (current, user) = find_member(&txn, who, member_id).await?;
+    let org = accounts::organization(app, who).await?;
+    let mut change = Change::begin(app, who).await?;
+    let (current, user) = find_member(&*change, who, member_id).await?;
     let role: Role = current.role.parse()?;
     // Anyone may leave; removing somebody else takes an admin (an owner, to
     // remove an owner).
@@ -219,29 +199,18 @@ pub async fn remove_member(
         require_owner_for(who, role)?;
     }
     if role == Role::Owner {
-        ensure_another_owner(&txn, &who.organization_id).await?;
+        ensure_another_owner(&*change, &who.organization_id).await?;
     }
-    let org = accounts::organization(app, who).await?;
     let view = MemberView {
         membership: current.clone(),
         user,
     };
-    current.delete(&txn).await?;
+    current.delete(&*change).await?;
     let json = member_json(&view, &org);
-    let event = events::record(
-        &txn,
-        NewEvent {
-            organization_id: who.organization_id.clone(),
-            project_id: None,
-            event_type: types::MEMBER_REMOVED,
-            actor_id: Some(who.user_id.clone()),
-            current_value: json.clone(),
-            previous_value: Some(json),
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    app.events.publish([event]);
+    change
+        .emit(types::MEMBER_REMOVED, None, json.clone(), Some(json))
+        .await?;
+    change.commit().await?;
     Ok(view)
 }
 

@@ -3,10 +3,21 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod checklists;
+pub mod comments;
+pub mod conference;
 pub mod email;
 pub mod event_log;
 pub mod ids;
 pub mod instance;
+pub mod json;
 pub mod members;
+pub mod messages;
+pub mod pages;
 pub mod pagination;
+pub mod projects;
+pub mod quick_calls;
+pub mod todo_lists;
+pub mod todo_people;
+pub mod todos;
 pub mod views;

@@ -104,3 +104,61 @@ where
         total_count,
     })
 }
+
+/// A cursor for lists ordered by a float position: `"<position>|<id>"`.
+pub fn position_cursor(position: f64, id: &str) -> String {
+    format!("{position}|{id}")
+}
+
+fn parse_position_cursor(cursor: &str) -> AppResult<(f64, String)> {
+    let bad = || AppError::validation("`after` is not a cursor of this list");
+    let (position, id) = cursor.split_once('|').ok_or_else(bad)?;
+    Ok((position.parse().map_err(|_| bad())?, id.to_owned()))
+}
+
+/// Like [`fetch_page`], for lists kept in a user-chosen order: sorted by
+/// `position` then id, with cursors from [`position_cursor`].
+pub async fn fetch_page_by_position<E, P, I>(
+    db: &impl sea_orm::ConnectionTrait,
+    select: Select<E>,
+    position_column: P,
+    id_column: I,
+    page: &PageRequest,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    P: ColumnTrait,
+    I: ColumnTrait,
+{
+    let total_count = select.clone().count(db).await?;
+    let mut query = select;
+    if let Some(after) = &page.after {
+        let (position, id) = parse_position_cursor(after)?;
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(position_column.gt(position))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(position_column.eq(position))
+                        .add(id_column.gt(id)),
+                ),
+        );
+    }
+    let mut items = query
+        .order_by_asc(position_column)
+        .order_by_asc(id_column)
+        .limit(page.first + 1)
+        .all(db)
+        .await?;
+    let has_next_page = items.len() as u64 > page.first;
+    items.truncate(page.first as usize);
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
+}
+
+/// Gap between consecutive positions, as Blue uses (65535, 131070, …).
+pub const POSITION_STEP: f64 = 65535.0;

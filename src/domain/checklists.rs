@@ -1,0 +1,301 @@
+//! Checklists inside todos, and their items.
+
+use entity::{checklist, checklist_item, project, todo, todo_list};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::Value;
+
+use super::{
+    accounts::required_text,
+    ids,
+    json::{checklist_item_json, checklist_json},
+    pagination::POSITION_STEP,
+    todos::{todo_for_read, todo_payload},
+};
+use crate::{
+    auth::Principal,
+    error::{AppError, AppResult},
+    events::{Change, types},
+    state::AppState,
+};
+
+struct Parents {
+    todo: todo::Model,
+    list: todo_list::Model,
+    project: project::Model,
+}
+
+async fn checklist_for_read(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    id: &str,
+) -> AppResult<(checklist::Model, Parents)> {
+    if !ids::is_valid(id) {
+        return Err(AppError::NotFound("checklist"));
+    }
+    let checklist = checklist::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("checklist"))?;
+    let (todo, list, project) = todo_for_read(conn, who, &checklist.todo_id)
+        .await
+        .map_err(|_| AppError::NotFound("checklist"))?;
+    Ok((
+        checklist,
+        Parents {
+            todo,
+            list,
+            project,
+        },
+    ))
+}
+
+async fn item_for_read(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    id: &str,
+) -> AppResult<(checklist_item::Model, checklist::Model, Parents)> {
+    if !ids::is_valid(id) {
+        return Err(AppError::NotFound("checklist item"));
+    }
+    let item = checklist_item::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("checklist item"))?;
+    let (checklist, parents) = checklist_for_read(conn, who, &item.checklist_id)
+        .await
+        .map_err(|_| AppError::NotFound("checklist item"))?;
+    Ok((item, checklist, parents))
+}
+
+async fn checklist_payload(
+    app: &AppState,
+    conn: &impl ConnectionTrait,
+    c: &checklist::Model,
+    p: &Parents,
+) -> AppResult<Value> {
+    Ok(checklist_json(
+        c,
+        todo_payload(app, conn, &p.todo, &p.list, &p.project).await?,
+    ))
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = todo_id))]
+pub async fn create_checklist(
+    app: &AppState,
+    who: &Principal,
+    todo_id: &str,
+    title: &str,
+) -> AppResult<checklist::Model> {
+    let title = required_text("title", title, 500)?;
+    let mut change = Change::begin(app, who).await?;
+    let (todo, list, project) = todo_for_read(&*change, who, todo_id).await?;
+    let last: Option<f64> = checklist::Entity::find()
+        .filter(checklist::Column::TodoId.eq(&todo.id))
+        .select_only()
+        .column(checklist::Column::Position)
+        .order_by_desc(checklist::Column::Position)
+        .into_tuple()
+        .one(&*change)
+        .await?;
+    let now = ids::now();
+    let created = checklist::ActiveModel {
+        id: Set(ids::new_id()),
+        todo_id: Set(todo.id.clone()),
+        title: Set(title),
+        position: Set(last.unwrap_or(0.0) + POSITION_STEP),
+        created_by_id: Set(Some(who.user_id.clone())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&*change)
+    .await?;
+    let parents = Parents {
+        todo,
+        list,
+        project,
+    };
+    let payload = checklist_payload(app, &*change, &created, &parents).await?;
+    change
+        .emit(
+            types::TODO_CHECKLIST_CREATED,
+            Some(&parents.project.id),
+            payload,
+            None,
+        )
+        .await?;
+    change.commit().await?;
+    Ok(created)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, checklist = id))]
+pub async fn rename_checklist(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+    title: &str,
+) -> AppResult<checklist::Model> {
+    let title = required_text("title", title, 500)?;
+    let mut change = Change::begin(app, who).await?;
+    let (before, parents) = checklist_for_read(&*change, who, id).await?;
+    let mut active: checklist::ActiveModel = before.clone().into();
+    active.title = Set(title);
+    active.updated_at = Set(ids::now());
+    let after = active.update(&*change).await?;
+    let previous = checklist_payload(app, &*change, &before, &parents).await?;
+    let current = checklist_payload(app, &*change, &after, &parents).await?;
+    change
+        .emit(
+            types::TODO_CHECKLIST_NAME_CHANGED,
+            Some(&parents.project.id),
+            current,
+            Some(previous),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(after)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, checklist = id))]
+pub async fn delete_checklist(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+) -> AppResult<checklist::Model> {
+    let mut change = Change::begin(app, who).await?;
+    let (checklist, parents) = checklist_for_read(&*change, who, id).await?;
+    let payload = checklist_payload(app, &*change, &checklist, &parents).await?;
+    checklist.clone().delete(&*change).await?;
+    change
+        .emit(
+            types::TODO_CHECKLIST_DELETED,
+            Some(&parents.project.id),
+            payload.clone(),
+            Some(payload),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(checklist)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, checklist = checklist_id))]
+pub async fn create_item(
+    app: &AppState,
+    who: &Principal,
+    checklist_id: &str,
+    title: &str,
+) -> AppResult<checklist_item::Model> {
+    let title = required_text("title", title, 500)?;
+    let mut change = Change::begin(app, who).await?;
+    let (checklist, parents) = checklist_for_read(&*change, who, checklist_id).await?;
+    let last: Option<f64> = checklist_item::Entity::find()
+        .filter(checklist_item::Column::ChecklistId.eq(&checklist.id))
+        .select_only()
+        .column(checklist_item::Column::Position)
+        .order_by_desc(checklist_item::Column::Position)
+        .into_tuple()
+        .one(&*change)
+        .await?;
+    let now = ids::now();
+    let item = checklist_item::ActiveModel {
+        id: Set(ids::new_id()),
+        checklist_id: Set(checklist.id.clone()),
+        title: Set(title),
+        done: Set(false),
+        position: Set(last.unwrap_or(0.0) + POSITION_STEP),
+        created_by_id: Set(Some(who.user_id.clone())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&*change)
+    .await?;
+    let payload = checklist_item_json(
+        &item,
+        checklist_payload(app, &*change, &checklist, &parents).await?,
+    );
+    change
+        .emit(
+            types::TODO_CHECKLIST_ITEM_CREATED,
+            Some(&parents.project.id),
+            payload,
+            None,
+        )
+        .await?;
+    change.commit().await?;
+    Ok(item)
+}
+
+/// Renames an item and/or checks it off; one event per aspect changed.
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, item = id))]
+pub async fn update_item(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+    title: Option<&str>,
+    done: Option<bool>,
+) -> AppResult<checklist_item::Model> {
+    let mut change = Change::begin(app, who).await?;
+    let (before, checklist, parents) = item_for_read(&*change, who, id).await?;
+    let mut active: checklist_item::ActiveModel = before.clone().into();
+    let mut changed = Vec::new();
+    if let Some(title) = title {
+        let title = required_text("title", title, 500)?;
+        if title != before.title {
+            active.title = Set(title);
+            changed.push(types::TODO_CHECKLIST_ITEM_NAME_CHANGED);
+        }
+    }
+    if let Some(done) = done.filter(|d| *d != before.done) {
+        active.done = Set(done);
+        changed.push(types::TODO_CHECKLIST_ITEM_DONE_CHANGED);
+    }
+    if changed.is_empty() {
+        return Ok(before);
+    }
+    active.updated_at = Set(ids::now());
+    let after = active.update(&*change).await?;
+    let parent = checklist_payload(app, &*change, &checklist, &parents).await?;
+    let (current, previous) = (
+        checklist_item_json(&after, parent.clone()),
+        checklist_item_json(&before, parent),
+    );
+    for event_type in changed {
+        change
+            .emit(
+                event_type,
+                Some(&parents.project.id),
+                current.clone(),
+                Some(previous.clone()),
+            )
+            .await?;
+    }
+    change.commit().await?;
+    Ok(after)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, item = id))]
+pub async fn delete_item(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+) -> AppResult<checklist_item::Model> {
+    let mut change = Change::begin(app, who).await?;
+    let (item, checklist, parents) = item_for_read(&*change, who, id).await?;
+    let payload = checklist_item_json(
+        &item,
+        checklist_payload(app, &*change, &checklist, &parents).await?,
+    );
+    item.clone().delete(&*change).await?;
+    change
+        .emit(
+            types::TODO_CHECKLIST_ITEM_DELETED,
+            Some(&parents.project.id),
+            payload.clone(),
+            Some(payload),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(item)
+}

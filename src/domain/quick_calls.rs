@@ -1,0 +1,89 @@
+//! Quick calls: an ad-hoc meeting URL that works until it expires,
+//! optionally behind a password.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use entity::quick_call;
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{accounts, ids, json::quick_call_json};
+use crate::{
+    auth::{Principal, password},
+    error::{AppError, AppResult},
+    events::{Change, types},
+    state::AppState,
+};
+
+/// The meeting URL of a quick call.
+pub fn call_url(app: &AppState, call: &quick_call::Model) -> String {
+    format!("{}/calls/{}", app.settings.public_base_url(), call.token)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id))]
+pub async fn create_quick_call(
+    app: &AppState,
+    who: &Principal,
+    expires_at: DateTime<Utc>,
+    call_password: Option<String>,
+) -> AppResult<quick_call::Model> {
+    if expires_at <= Utc::now() {
+        return Err(AppError::validation(
+            "the expiry of a quick call must be in the future",
+        ));
+    }
+    let password_hash = match call_password.filter(|p| !p.is_empty()) {
+        Some(p) => Some(password::hash(p).await?),
+        None => None,
+    };
+    let mut bytes = [0u8; 18];
+    rand::rng().fill_bytes(&mut bytes);
+    let org = accounts::organization(app, who).await?;
+    let mut change = Change::begin(app, who).await?;
+    let call = quick_call::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: Set(who.organization_id.clone()),
+        token: Set(URL_SAFE_NO_PAD.encode(bytes)),
+        password_hash: Set(password_hash),
+        expires_at: Set(expires_at),
+        created_by_id: Set(Some(who.user_id.clone())),
+        created_at: Set(ids::now()),
+    }
+    .insert(&*change)
+    .await?;
+    let payload = quick_call_json(&call, &call_url(app, &call), &org);
+    change
+        .emit(types::QUICK_CALL_CREATED, None, payload, None)
+        .await?;
+    change.commit().await?;
+    Ok(call)
+}
+
+/// Admits someone to a quick call: it must exist, not have expired, and the
+/// password must match when it has one.
+pub async fn join_quick_call(
+    app: &AppState,
+    token: &str,
+    call_password: Option<String>,
+) -> AppResult<quick_call::Model> {
+    let call = quick_call::Entity::find()
+        .filter(quick_call::Column::Token.eq(token))
+        .one(&app.db)
+        .await?
+        .ok_or(AppError::NotFound("quick call"))?;
+    if call.expires_at <= Utc::now() {
+        return Err(AppError::validation(format!(
+            "this quick call expired at {}",
+            call.expires_at.to_rfc3339()
+        )));
+    }
+    if let Some(hash) = &call.password_hash {
+        let given = call_password.unwrap_or_default();
+        if !password::verify(given, hash.clone()).await? {
+            return Err(AppError::unauthenticated(
+                "the quick call password is incorrect",
+            ));
+        }
+    }
+    Ok(call)
+}

@@ -1,0 +1,172 @@
+//! Todo lists: ordered columns of todos in a project.
+
+use entity::{project, todo_list};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::Value;
+
+use super::{
+    accounts::{self, required_text},
+    ids,
+    json::{project_json, todo_list_json},
+    pagination::{POSITION_STEP, Page, PageRequest, fetch_page_by_position},
+    projects::project_for_read,
+};
+use crate::{
+    auth::Principal,
+    error::{AppError, AppResult},
+    events::{Change, types},
+    state::AppState,
+};
+
+/// A todo list in a project the caller can see, with that project.
+pub async fn list_for_read(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    id: &str,
+) -> AppResult<(todo_list::Model, project::Model)> {
+    if !ids::is_valid(id) {
+        return Err(AppError::NotFound("todo list"));
+    }
+    let list = todo_list::Entity::find_by_id(id)
+        .filter(todo_list::Column::OrganizationId.eq(&who.organization_id))
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("todo list"))?;
+    let project = project_for_read(conn, who, &list.project_id)
+        .await
+        .map_err(|_| AppError::NotFound("todo list"))?;
+    Ok((list, project))
+}
+
+/// The list's JSON with its project and company nested.
+pub async fn list_payload(
+    app: &AppState,
+    list: &todo_list::Model,
+    project: &project::Model,
+) -> AppResult<Value> {
+    let org = accounts::organization_by_id(app, &project.organization_id).await?;
+    Ok(todo_list_json(list, project_json(project, &org)))
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, project = project_id))]
+pub async fn create_todo_list(
+    app: &AppState,
+    who: &Principal,
+    project_id: &str,
+    title: &str,
+) -> AppResult<todo_list::Model> {
+    let title = required_text("title", title, 500)?;
+    let mut change = Change::begin(app, who).await?;
+    let project = project_for_read(&*change, who, project_id).await?;
+    let list = insert_todo_list(&change, &project, title, Some(who.user_id.clone())).await?;
+    let payload = list_payload(app, &list, &project).await?;
+    change
+        .emit(types::TODO_LIST_CREATED, Some(&project.id), payload, None)
+        .await?;
+    change.commit().await?;
+    Ok(list)
+}
+
+/// Inserts a list at the end of the project's lists (no event).
+pub async fn insert_todo_list(
+    change: &Change<'_>,
+    project: &project::Model,
+    title: String,
+    created_by_id: Option<String>,
+) -> AppResult<todo_list::Model> {
+    let last: Option<f64> = todo_list::Entity::find()
+        .filter(todo_list::Column::ProjectId.eq(&project.id))
+        .select_only()
+        .column(todo_list::Column::Position)
+        .order_by_desc(todo_list::Column::Position)
+        .into_tuple()
+        .one(&**change)
+        .await?;
+    let now = ids::now();
+    Ok(todo_list::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: Set(project.organization_id.clone()),
+        project_id: Set(project.id.clone()),
+        title: Set(title),
+        position: Set(last.unwrap_or(0.0) + POSITION_STEP),
+        created_by_id: Set(created_by_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&**change)
+    .await?)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, list = id))]
+pub async fn rename_todo_list(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+    title: &str,
+) -> AppResult<todo_list::Model> {
+    let title = required_text("title", title, 500)?;
+    let mut change = Change::begin(app, who).await?;
+    let (before, project) = list_for_read(&*change, who, id).await?;
+    let mut active: todo_list::ActiveModel = before.clone().into();
+    active.title = Set(title);
+    active.updated_at = Set(ids::now());
+    let after = active.update(&*change).await?;
+    let (current, previous) = (
+        list_payload(app, &after, &project).await?,
+        list_payload(app, &before, &project).await?,
+    );
+    change
+        .emit(
+            types::TODO_LIST_NAME_CHANGED,
+            Some(&project.id),
+            current,
+            Some(previous),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(after)
+}
+
+/// Deletes a list and, with it, its todos.
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, list = id))]
+pub async fn delete_todo_list(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+) -> AppResult<todo_list::Model> {
+    let mut change = Change::begin(app, who).await?;
+    let (list, project) = list_for_read(&*change, who, id).await?;
+    let payload = list_payload(app, &list, &project).await?;
+    list.clone().delete(&*change).await?;
+    change
+        .emit(
+            types::TODO_LIST_DELETED,
+            Some(&project.id),
+            payload.clone(),
+            Some(payload),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(list)
+}
+
+pub async fn list_todo_lists(
+    app: &AppState,
+    who: &Principal,
+    project_id: &str,
+    page: &PageRequest,
+) -> AppResult<Page<todo_list::Model>> {
+    let project = project_for_read(&app.db, who, project_id).await?;
+    let select = todo_list::Entity::find().filter(todo_list::Column::ProjectId.eq(&project.id));
+    fetch_page_by_position(
+        &app.db,
+        select,
+        todo_list::Column::Position,
+        todo_list::Column::Id,
+        page,
+    )
+    .await
+}

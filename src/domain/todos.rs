@@ -1,0 +1,401 @@
+//! Todos: created in a list, edited, moved between lists and reordered,
+//! archived, deleted. Each aspect that changes emits its own event, in the
+//! transaction of the change.
+
+use chrono::{DateTime, Utc};
+use entity::{project, todo, todo_assignee, todo_list, todo_tag};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
+};
+use serde_json::Value;
+
+use super::{
+    accounts::required_text,
+    ids,
+    json::todo_json,
+    pagination::{POSITION_STEP, Page, PageRequest, fetch_page_by_position},
+    projects::project_for_read,
+    todo_lists::{list_for_read, list_payload},
+};
+use crate::{
+    auth::Principal,
+    error::{AppError, AppResult},
+    events::{Change, types},
+    state::AppState,
+};
+
+pub const MAX_TEXT_CHARS: usize = 100_000;
+
+#[derive(Debug, Default)]
+pub struct NewTodo {
+    pub todo_list_id: String,
+    pub title: String,
+    pub text: Option<String>,
+    pub html: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub dued_at: Option<DateTime<Utc>>,
+    pub assignee_ids: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+/// Fields to change; `Some(None)` clears a date.
+#[derive(Debug, Default)]
+pub struct TodoPatch {
+    pub title: Option<String>,
+    pub text: Option<Option<String>>,
+    pub html: Option<Option<String>>,
+    pub done: Option<bool>,
+    pub archived: Option<bool>,
+    pub started_at: Option<Option<DateTime<Utc>>>,
+    pub dued_at: Option<Option<DateTime<Utc>>>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct TodoFilter {
+    pub todo_list_id: Option<String>,
+    pub done: Option<bool>,
+    pub archived: Option<bool>,
+    pub assignee_id: Option<String>,
+    pub due_before: Option<DateTime<Utc>>,
+}
+
+/// A todo in a project the caller can see, with its list and project.
+pub async fn todo_for_read(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    id: &str,
+) -> AppResult<(todo::Model, todo_list::Model, project::Model)> {
+    if !ids::is_valid(id) {
+        return Err(AppError::NotFound("todo"));
+    }
+    let todo = todo::Entity::find_by_id(id)
+        .filter(todo::Column::OrganizationId.eq(&who.organization_id))
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("todo"))?;
+    let (list, project) = list_for_read(conn, who, &todo.todo_list_id)
+        .await
+        .map_err(|_| AppError::NotFound("todo"))?;
+    Ok((todo, list, project))
+}
+
+/// The todo's JSON as Blue sends it: assignees, tags, list, project, company.
+pub async fn todo_payload(
+    app: &AppState,
+    conn: &impl ConnectionTrait,
+    todo: &todo::Model,
+    list: &todo_list::Model,
+    project: &project::Model,
+) -> AppResult<Value> {
+    let assignees: Vec<String> = todo_assignee::Entity::find()
+        .filter(todo_assignee::Column::TodoId.eq(&todo.id))
+        .order_by_asc(todo_assignee::Column::Id)
+        .select_only()
+        .column(todo_assignee::Column::UserId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let tags: Vec<String> = todo_tag::Entity::find()
+        .filter(todo_tag::Column::TodoId.eq(&todo.id))
+        .order_by_asc(todo_tag::Column::Id)
+        .select_only()
+        .column(todo_tag::Column::Tag)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(todo_json(
+        todo,
+        &assignees,
+        &tags,
+        list_payload(app, list, project).await?,
+    ))
+}
+
+fn check_text(field: &str, value: &Option<String>) -> AppResult<()> {
+    if value
+        .as_ref()
+        .is_some_and(|v| v.chars().count() > MAX_TEXT_CHARS)
+    {
+        return Err(AppError::validation(format!(
+            "`{field}` must be at most {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn check_dates(started: Option<DateTime<Utc>>, dued: Option<DateTime<Utc>>) -> AppResult<()> {
+    if let (Some(start), Some(due)) = (started, dued)
+        && due < start
+    {
+        return Err(AppError::validation(
+            "`duedAt` must not be before `startedAt`",
+        ));
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, list = %input.todo_list_id))]
+pub async fn create_todo(
+    app: &AppState,
+    who: &Principal,
+    input: NewTodo,
+) -> AppResult<todo::Model> {
+    let mut change = Change::begin(app, who).await?;
+    let (list, project) = list_for_read(&*change, who, &input.todo_list_id).await?;
+    let todo = insert_todo(
+        app,
+        &mut change,
+        &list,
+        &project,
+        Some(who.user_id.clone()),
+        input,
+    )
+    .await?;
+    change.commit().await?;
+    Ok(todo)
+}
+
+/// Writes a todo at the end of `list`, its assignees and tags, and its
+/// `TODO_CREATED` event inside `change`.
+pub async fn insert_todo(
+    app: &AppState,
+    change: &mut Change<'_>,
+    list: &todo_list::Model,
+    project: &project::Model,
+    created_by_id: Option<String>,
+    input: NewTodo,
+) -> AppResult<todo::Model> {
+    let title = required_text("title", &input.title, 500)?;
+    check_text("text", &input.text)?;
+    check_text("html", &input.html)?;
+    check_dates(input.started_at, input.dued_at)?;
+    let assignees: std::collections::BTreeSet<String> = input.assignee_ids.into_iter().collect();
+    if !assignees.is_empty() {
+        super::projects::ensure_organization_members(
+            &**change,
+            &project.organization_id,
+            &assignees,
+        )
+        .await?;
+    }
+    let tags = super::todo_people::normalize_tags(input.tags)?;
+    let now = ids::now();
+    let todo = todo::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: Set(project.organization_id.clone()),
+        project_id: Set(project.id.clone()),
+        todo_list_id: Set(list.id.clone()),
+        title: Set(title),
+        text: Set(input.text),
+        html: Set(input.html),
+        position: Set(end_of_list(&**change, &list.id).await?),
+        done: Set(false),
+        archived: Set(false),
+        started_at: Set(input.started_at),
+        dued_at: Set(input.dued_at),
+        created_by_id: Set(created_by_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&**change)
+    .await?;
+    for user_id in &assignees {
+        super::todo_people::insert_assignee(change, &todo.id, user_id).await?;
+    }
+    for tag in &tags {
+        super::todo_people::insert_tag(change, &todo.id, tag).await?;
+    }
+    let payload = todo_payload(app, &**change, &todo, list, project).await?;
+    change
+        .emit(types::TODO_CREATED, Some(&project.id), payload, None)
+        .await?;
+    Ok(todo)
+}
+
+async fn end_of_list(conn: &impl ConnectionTrait, list_id: &str) -> AppResult<f64> {
+    let last: Option<f64> = todo::Entity::find()
+        .filter(todo::Column::TodoListId.eq(list_id))
+        .select_only()
+        .column(todo::Column::Position)
+        .order_by_desc(todo::Column::Position)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(last.unwrap_or(0.0) + POSITION_STEP)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = id))]
+pub async fn update_todo(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+    patch: TodoPatch,
+) -> AppResult<todo::Model> {
+    let mut change = Change::begin(app, who).await?;
+    let (before, list, project) = todo_for_read(&*change, who, id).await?;
+    let mut active: todo::ActiveModel = before.clone().into();
+    let mut changed: Vec<&'static str> = Vec::new();
+    if let Some(title) = patch.title {
+        let title = required_text("title", &title, 500)?;
+        if title != before.title {
+            active.title = Set(title);
+            changed.push(types::TODO_NAME_CHANGED);
+        }
+    }
+    let (text, html) = (
+        patch.text.unwrap_or(before.text.clone()),
+        patch.html.unwrap_or(before.html.clone()),
+    );
+    check_text("text", &text)?;
+    check_text("html", &html)?;
+    if text != before.text || html != before.html {
+        active.text = Set(text);
+        active.html = Set(html);
+        changed.push(types::TODO_TEXT_CHANGED);
+    }
+    if let Some(done) = patch.done.filter(|d| *d != before.done) {
+        active.done = Set(done);
+        changed.push(types::TODO_DONE_STATUS_CHANGED);
+    }
+    if let Some(archived) = patch.archived.filter(|a| *a != before.archived) {
+        active.archived = Set(archived);
+        changed.push(types::TODO_ARCHIVED_STATUS_CHANGED);
+    }
+    let started = patch.started_at.unwrap_or(before.started_at);
+    let dued = patch.dued_at.unwrap_or(before.dued_at);
+    check_dates(started, dued)?;
+    if started != before.started_at || dued != before.dued_at {
+        active.started_at = Set(started);
+        active.dued_at = Set(dued);
+        changed.push(types::TODO_DUE_DATE_CHANGED);
+    }
+    if changed.is_empty() {
+        return Ok(before);
+    }
+    active.updated_at = Set(ids::now());
+    let after = active.update(&*change).await?;
+    let previous = todo_payload(app, &*change, &before, &list, &project).await?;
+    let current = todo_payload(app, &*change, &after, &list, &project).await?;
+    for event_type in changed {
+        change
+            .emit(
+                event_type,
+                Some(&project.id),
+                current.clone(),
+                Some(previous.clone()),
+            )
+            .await?;
+    }
+    change.commit().await?;
+    Ok(after)
+}
+
+/// Moves a todo to `to_list_id` (same project) at `position`, or to the end
+/// of that list when no position is given.
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = id))]
+pub async fn move_todo(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+    to_list_id: Option<&str>,
+    position: Option<f64>,
+) -> AppResult<todo::Model> {
+    if position.is_some_and(|p| !p.is_finite()) {
+        return Err(AppError::validation("`position` must be a finite number"));
+    }
+    let mut change = Change::begin(app, who).await?;
+    let (before, from_list, project) = todo_for_read(&*change, who, id).await?;
+    let to_list = match to_list_id {
+        Some(list_id) if list_id != from_list.id => {
+            let (list, list_project) = list_for_read(&*change, who, list_id).await?;
+            if list_project.id != project.id {
+                return Err(AppError::validation(
+                    "a todo can only move between lists of its project",
+                ));
+            }
+            list
+        }
+        _ => from_list.clone(),
+    };
+    let position = match position {
+        Some(p) => p,
+        None if to_list.id == from_list.id => return Ok(before),
+        None => end_of_list(&*change, &to_list.id).await?,
+    };
+    let mut active: todo::ActiveModel = before.clone().into();
+    active.todo_list_id = Set(to_list.id.clone());
+    active.position = Set(position);
+    active.updated_at = Set(ids::now());
+    let after = active.update(&*change).await?;
+    let previous = todo_payload(app, &*change, &before, &from_list, &project).await?;
+    let current = todo_payload(app, &*change, &after, &to_list, &project).await?;
+    change
+        .emit(
+            types::TODO_MOVED,
+            Some(&project.id),
+            current,
+            Some(previous),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(after)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = id))]
+pub async fn delete_todo(app: &AppState, who: &Principal, id: &str) -> AppResult<todo::Model> {
+    let mut change = Change::begin(app, who).await?;
+    let (todo, list, project) = todo_for_read(&*change, who, id).await?;
+    let payload = todo_payload(app, &*change, &todo, &list, &project).await?;
+    todo.clone().delete(&*change).await?;
+    change
+        .emit(
+            types::TODO_DELETED,
+            Some(&project.id),
+            payload.clone(),
+            Some(payload),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(todo)
+}
+
+/// A project's todos in list order, filtered.
+pub async fn list_todos(
+    app: &AppState,
+    who: &Principal,
+    project_id: &str,
+    filter: &TodoFilter,
+    page: &PageRequest,
+) -> AppResult<Page<todo::Model>> {
+    let project = project_for_read(&app.db, who, project_id).await?;
+    let mut select = todo::Entity::find().filter(todo::Column::ProjectId.eq(&project.id));
+    if let Some(list_id) = &filter.todo_list_id {
+        select = select.filter(todo::Column::TodoListId.eq(list_id.as_str()));
+    }
+    if let Some(done) = filter.done {
+        select = select.filter(todo::Column::Done.eq(done));
+    }
+    if let Some(archived) = filter.archived {
+        select = select.filter(todo::Column::Archived.eq(archived));
+    }
+    if let Some(due_before) = filter.due_before {
+        select = select.filter(todo::Column::DuedAt.lt(due_before));
+    }
+    if let Some(assignee) = &filter.assignee_id {
+        let assigned = Query::select()
+            .column(todo_assignee::Column::TodoId)
+            .from(todo_assignee::Entity)
+            .and_where(todo_assignee::Column::UserId.eq(assignee.as_str()))
+            .to_owned();
+        select = select.filter(todo::Column::Id.in_subquery(assigned));
+    }
+    fetch_page_by_position(
+        &app.db,
+        select,
+        todo::Column::Position,
+        todo::Column::Id,
+        page,
+    )
+    .await
+}
