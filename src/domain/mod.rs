@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod batch;
 pub mod checklists;
 pub mod comments;
 pub mod conference;

@@ -1,5 +1,7 @@
 use async_graphql::Context;
 
+use super::loaders::Loaders;
+
 use crate::{
     auth::{Auth, Principal},
     error::{AppError, AppResult},
@@ -11,6 +13,8 @@ pub trait ContextExt {
     fn app(&self) -> &AppState;
     /// The authenticated caller, or `UNAUTHENTICATED` with the reason.
     fn principal(&self) -> AppResult<&Principal>;
+    /// The request's DataLoaders.
+    fn loaders(&self) -> &Loaders;
 }
 
 impl ContextExt for Context<'_> {
@@ -23,5 +27,9 @@ impl ContextExt for Context<'_> {
             Some(auth) => auth.principal(),
             None => Err(AppError::unauthenticated("authentication required")),
         }
+    }
+
+    fn loaders(&self) -> &Loaders {
+        self.data_unchecked::<Loaders>()
     }
 }

@@ -4,6 +4,7 @@
 mod connection;
 mod context;
 mod errors;
+pub mod loaders;
 mod mutation;
 mod query;
 mod subscription;

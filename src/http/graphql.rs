@@ -9,7 +9,7 @@ use super::read_limited;
 use crate::{
     auth::{Auth, authenticate, credential_from_headers},
     error::{AppError, AppResult},
-    graphql::{AppSchema, is_request_error},
+    graphql::{AppSchema, is_request_error, loaders::Loaders},
     state::AppState,
 };
 
@@ -37,7 +37,8 @@ async fn execute(
         AppError::MalformedRequest(format!("the body is not a GraphQL request in JSON: {e}"))
     })?;
     let auth = authenticate(&app, credential_from_headers(req.headers()).as_deref()).await?;
-    let response = schema.execute_batch(batch.data(auth)).await;
+    let loaders = Loaders::new(&app.db);
+    let response = schema.execute_batch(batch.data(auth).data(loaders)).await;
     let status = match &response {
         BatchResponse::Single(r) if is_request_error(r) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
@@ -59,6 +60,7 @@ async fn subscribe(
                 return Err(AppError::unauthenticated(reason.clone()).into());
             }
             let mut data = Data::default();
+            data.insert(Loaders::new(&app.db));
             data.insert(auth);
             Ok(data)
         })

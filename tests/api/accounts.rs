@@ -151,16 +151,18 @@ async fn missing_forged_expired_and_garbage_tokens_are_unauthenticated() {
 async fn a_generated_jwt_secret_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(&dir).await;
+    let prefix = unique_redis_prefix();
     let first = spawn_on(
         database_url.clone(),
         None,
         tempfile::tempdir().unwrap(),
+        &prefix,
         &[],
     )
     .await;
     let ann = first.register("ann").await;
 
-    let second = spawn_on(database_url, None, dir, &[]).await;
+    let second = spawn_on(database_url, None, dir, &prefix, &[]).await;
     let data = second.ok(Some(&ann.token), ME, json!({})).await;
     assert_eq!(data["me"]["user"]["id"], ann.user_id.as_str());
 }

@@ -31,7 +31,19 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database(&dir).await;
     let jwt_secret = format!("test-secret-{}", uuid::Uuid::now_v7());
-    spawn_on(database_url, Some(jwt_secret), dir, extra).await
+    spawn_on(
+        database_url,
+        Some(jwt_secret),
+        dir,
+        &unique_redis_prefix(),
+        extra,
+    )
+    .await
+}
+
+/// A Redis key prefix of its own, so tests sharing one Redis never meet.
+pub fn unique_redis_prefix() -> String {
+    format!("junction-test-{}:", uuid::Uuid::now_v7().simple())
 }
 
 /// Starts a server on an existing database.
@@ -39,6 +51,7 @@ pub async fn spawn_on(
     database_url: String,
     jwt_secret: Option<String>,
     dir: tempfile::TempDir,
+    redis_prefix: &str,
     extra: &[&str],
 ) -> TestApp {
     let mut args = vec![
@@ -54,7 +67,12 @@ pub async fn spawn_on(
         args.extend(["--jwt-secret".into(), secret.clone()]);
     }
     if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
-        args.extend(["--redis-url".into(), redis]);
+        args.extend([
+            "--redis-url".into(),
+            redis,
+            "--redis-prefix".into(),
+            redis_prefix.to_owned(),
+        ]);
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     let cli = Cli::try_parse_from(args).expect("test settings parse");
@@ -211,6 +229,27 @@ impl TestApp {
                 .unwrap()
                 .to_owned(),
         )
+    }
+
+    /// Events recorded since the last call (oldest first), for asserting that
+    /// a mutation emitted exactly what it should.
+    pub async fn new_events(&self, token: &str, seen: &mut u64) -> Vec<Value> {
+        let data = self
+            .ok(
+                Some(token),
+                "{ events(first: 100) { totalCount edges { node { type projectId actorId currentValue previousValue } } } }",
+                json!({}),
+            )
+            .await;
+        let total = data["events"]["totalCount"].as_u64().unwrap();
+        let fresh = (total - *seen) as usize;
+        *seen = total;
+        let mut events: Vec<Value> = data["events"]["edges"].as_array().unwrap()[..fresh]
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect();
+        events.reverse();
+        events
     }
 
     /// Counts rows of a table straight from the database, to prove that a

@@ -11,3 +11,6 @@ mod limits;
 mod members;
 mod schema;
 mod subscriptions;
+mod workspace_access;
+mod workspace_events;
+mod workspace_live;

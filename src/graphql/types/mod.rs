@@ -1,9 +1,17 @@
 //! GraphQL object types, converted from the domain's models and views.
 
 mod account;
+mod conference;
 mod event;
+mod message;
+mod project;
+mod todo;
 
 pub use account::{
     ApiToken, AuthPayload, CreatedApiToken, Member, Organization, Role, User, Viewer,
 };
+pub use conference::{ConferenceRoom, QuickCall, Reservation};
 pub use event::Event;
+pub use message::{Message, Page, ReadReceipt};
+pub use project::{Project, ProjectKind};
+pub use todo::{Checklist, ChecklistItem, Comment, Todo, TodoList};

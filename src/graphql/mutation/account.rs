@@ -1,17 +1,14 @@
-use async_graphql::{Context, ID, InputObject, MergedObject, Object};
+use async_graphql::{Context, ID, InputObject, Object};
 
-use super::{
-    ContextExt,
-    types::{ApiToken, AuthPayload, CreatedApiToken, Member, Role},
-};
 use crate::domain::{
     accounts::{self, Registration},
     api_tokens,
     members::{self, AddMember},
 };
-
-#[derive(MergedObject, Default)]
-pub struct Mutation(AccountMutation, MemberMutation);
+use crate::graphql::{
+    ContextExt,
+    types::{ApiToken, AuthPayload, CreatedApiToken, Member, Role},
+};
 
 #[derive(InputObject)]
 pub struct RegisterInput {

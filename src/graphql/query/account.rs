@@ -1,19 +1,16 @@
-use async_graphql::{Context, ID, MergedObject, Object};
+use async_graphql::{Context, ID, Object};
 
-use super::{
-    ContextExt,
-    connection::{PageConnection, from_page},
-    types::{ApiToken, Event, Member, Viewer},
-};
 use crate::domain::{
     accounts, api_tokens,
     event_log::{self, EventFilter},
     members,
     pagination::PageRequest,
 };
-
-#[derive(MergedObject, Default)]
-pub struct Query(AccountQuery, EventQuery);
+use crate::graphql::{
+    ContextExt,
+    connection::{PageConnection, from_page},
+    types::{ApiToken, Event, Member, Viewer},
+};
 
 #[derive(Default)]
 pub struct AccountQuery;

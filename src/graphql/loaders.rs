@@ -1,0 +1,121 @@
+//! Per-request DataLoaders: nested fields of a page of objects cost one
+//! query per field, not one per object. Created for each request (and each
+//! subscription connection) so nothing is cached across callers.
+
+use std::{collections::HashMap, future::Future, sync::Arc};
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use entity::{checklist, checklist_item, comment, message_read, todo_list, user};
+use sea_orm::DatabaseConnection;
+
+use crate::{domain::batch, error::AppError};
+
+/// One loader per kind of nested look-up; cheap to clone (batched requests
+/// share one set).
+#[derive(Clone)]
+pub struct Loaders(Arc<LoaderSet>);
+
+impl std::ops::Deref for Loaders {
+    type Target = LoaderSet;
+    fn deref(&self) -> &LoaderSet {
+        &self.0
+    }
+}
+
+pub struct LoaderSet {
+    pub users: DataLoader<Batch<User>>,
+    pub todo_lists: DataLoader<Batch<TodoList>>,
+    pub assignees: DataLoader<Batch<Assignees>>,
+    pub project_members: DataLoader<Batch<ProjectMembers>>,
+    pub readers: DataLoader<Batch<Readers>>,
+    pub tags: DataLoader<Batch<Tags>>,
+    pub comments: DataLoader<Batch<Comments>>,
+    pub checklists: DataLoader<Batch<Checklists>>,
+    pub checklist_items: DataLoader<Batch<ChecklistItems>>,
+}
+
+impl Loaders {
+    pub fn new(db: &DatabaseConnection) -> Self {
+        fn loader<K: Kind>(db: &DatabaseConnection) -> DataLoader<Batch<K>> {
+            DataLoader::new(
+                Batch {
+                    db: db.clone(),
+                    kind: std::marker::PhantomData,
+                },
+                tokio::spawn,
+            )
+        }
+        Self(Arc::new(LoaderSet {
+            users: loader(db),
+            todo_lists: loader(db),
+            assignees: loader(db),
+            project_members: loader(db),
+            readers: loader(db),
+            tags: loader(db),
+            comments: loader(db),
+            checklists: loader(db),
+            checklist_items: loader(db),
+        }))
+    }
+}
+
+/// A loader that runs one batch function of the domain.
+pub struct Batch<K> {
+    db: DatabaseConnection,
+    kind: std::marker::PhantomData<K>,
+}
+
+/// What a loader loads: its value type and the domain's batch function.
+pub trait Kind: Send + Sync + 'static {
+    type Value: Clone + Send + Sync + 'static;
+    fn fetch(
+        db: &DatabaseConnection,
+        keys: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, Self::Value>, AppError>> + Send;
+}
+
+impl<K: Kind> Loader<String> for Batch<K> {
+    type Value = K::Value;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        K::fetch(&self.db, keys).await.map_err(Arc::new)
+    }
+}
+
+macro_rules! kind {
+    ($name:ident, $value:ty, $fetch:path) => {
+        pub struct $name;
+        impl Kind for $name {
+            type Value = $value;
+            fn fetch(
+                db: &DatabaseConnection,
+                keys: &[String],
+            ) -> impl Future<Output = Result<HashMap<String, $value>, AppError>> + Send {
+                $fetch(db, keys)
+            }
+        }
+    };
+}
+
+kind!(User, user::Model, batch::users_by_ids);
+kind!(TodoList, todo_list::Model, batch::todo_lists_by_ids);
+kind!(Assignees, Vec<user::Model>, batch::assignees_by_todo);
+kind!(ProjectMembers, Vec<user::Model>, batch::members_by_project);
+kind!(Readers, Vec<message_read::Model>, batch::readers_by_message);
+kind!(Tags, Vec<String>, batch::tags_by_todo);
+kind!(Comments, Vec<comment::Model>, batch::comments_by_todo);
+kind!(Checklists, Vec<checklist::Model>, batch::checklists_by_todo);
+kind!(
+    ChecklistItems,
+    Vec<checklist_item::Model>,
+    batch::items_by_checklist
+);
+
+/// A loader failure as a GraphQL error with the domain's code.
+pub fn loader_error(error: Arc<AppError>) -> async_graphql::Error {
+    match Arc::try_unwrap(error) {
+        Ok(error) => error.into(),
+        Err(shared) => AppError::Internal(anyhow::anyhow!("{shared}")).into(),
+    }
+}

@@ -1,0 +1,11 @@
+mod account;
+mod workspace;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    account::AccountQuery,
+    account::EventQuery,
+    workspace::WorkspaceQuery,
+);
