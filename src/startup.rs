@@ -74,6 +74,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         }
         None => (None, EventBus::local(EVENT_BUFFER)),
     };
+    let settings_is_sqlite = settings.is_sqlite();
     Ok(AppState {
         db,
         jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),
@@ -81,6 +82,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         events,
         redis,
         metrics: Arc::new(Metrics::default()),
+        sqlite_writer: settings_is_sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
     })
 }
 

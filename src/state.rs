@@ -14,4 +14,28 @@ pub struct AppState {
     pub events: EventBus,
     pub redis: Option<redis::aio::ConnectionManager>,
     pub metrics: Arc<Metrics>,
+    /// SQLite takes one writer at a time. Writers queue here, before they
+    /// take a pooled connection, so a queue of writers can never hold every
+    /// connection while the one with the lock waits for another.
+    pub sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction, holding SQLite's writer slot until it ends.
+pub struct WriteTxn {
+    pub txn: sea_orm::DatabaseTransaction,
+    _slot: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl AppState {
+    /// Begins a transaction that will write (see [`crate::db::begin_write`]).
+    pub async fn begin_write(&self) -> Result<WriteTxn, sea_orm::DbErr> {
+        let slot = match &self.sqlite_writer {
+            Some(writer) => Some(writer.clone().lock_owned().await),
+            None => None,
+        };
+        Ok(WriteTxn {
+            txn: crate::db::begin_write(&self.db).await?,
+            _slot: slot,
+        })
+    }
 }

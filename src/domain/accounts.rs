@@ -32,14 +32,15 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
     let password_hash = password::hash(input.password).await?;
     let now = ids::now();
 
-    let txn = crate::db::begin_write(&app.db).await?;
+    let write = app.begin_write().await?;
+    let txn = &write.txn;
     let organization = organization::ActiveModel {
         id: Set(ids::new_id()),
         name: Set(org_name),
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let user = user::ActiveModel {
         id: Set(ids::new_id()),
@@ -49,7 +50,7 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     // Two registrations racing for one address: the unique index decides.
     .map_err(|e| match e.sql_err() {
@@ -66,9 +67,9 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    txn.commit().await?;
+    write.txn.commit().await?;
 
     let token = app.jwt.issue(&user.id, &organization.id)?;
     Ok(Session {
@@ -158,12 +159,15 @@ pub async fn user_by_id(app: &AppState, id: &str) -> AppResult<user::Model> {
 }
 
 pub async fn organization(app: &AppState, who: &Principal) -> AppResult<organization::Model> {
-    organization_by_id(app, &who.organization_id).await
+    organization_by_id(&app.db, &who.organization_id).await
 }
 
-pub async fn organization_by_id(app: &AppState, id: &str) -> AppResult<organization::Model> {
+pub async fn organization_by_id(
+    conn: &impl sea_orm::ConnectionTrait,
+    id: &str,
+) -> AppResult<organization::Model> {
     organization::Entity::find_by_id(id)
-        .one(&app.db)
+        .one(conn)
         .await?
         .ok_or(AppError::NotFound("organization"))
 }

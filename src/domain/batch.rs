@@ -43,50 +43,46 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>>
     grouped
 }
 
-/// Users related to each parent through a join table, in join order.
-async fn users_through(
-    db: &DatabaseConnection,
-    links: Vec<(String, String)>,
-) -> AppResult<HashMap<String, Vec<user::Model>>> {
-    let user_ids: Vec<String> = links.iter().map(|(_, u)| u.clone()).collect();
-    let users = users_by_ids(db, &user_ids).await?;
+/// Groups joined (parent, user) rows, keeping join order.
+fn users_by_parent(rows: Vec<(String, Option<user::Model>)>) -> HashMap<String, Vec<user::Model>> {
     let mut out: HashMap<String, Vec<user::Model>> = HashMap::new();
-    for (parent, user_id) in links {
-        if let Some(user) = users.get(&user_id) {
-            out.entry(parent).or_default().push(user.clone());
+    for (parent, user) in rows {
+        if let Some(user) = user {
+            out.entry(parent).or_default().push(user);
         }
     }
-    Ok(out)
+    out
 }
 
+/// Each todo's assignees with their users, in one joined query.
 pub async fn assignees_by_todo(
     db: &DatabaseConnection,
     todo_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<user::Model>>> {
-    let links = todo_assignee::Entity::find()
+    let rows = todo_assignee::Entity::find()
         .filter(todo_assignee::Column::TodoId.is_in(todo_ids.iter().cloned()))
         .order_by_asc(todo_assignee::Column::Id)
+        .find_also_related(user::Entity)
         .all(db)
-        .await?
-        .into_iter()
-        .map(|a| (a.todo_id, a.user_id))
-        .collect();
-    users_through(db, links).await
+        .await?;
+    Ok(users_by_parent(
+        rows.into_iter().map(|(a, u)| (a.todo_id, u)).collect(),
+    ))
 }
 
 pub async fn members_by_project(
     db: &DatabaseConnection,
     project_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<user::Model>>> {
-    let links = project_member::Entity::find()
+    let rows = project_member::Entity::find()
         .filter(project_member::Column::ProjectId.is_in(project_ids.iter().cloned()))
         .order_by_asc(project_member::Column::Id)
+        .find_also_related(user::Entity)
         .all(db)
-        .await?
-        .into_iter()
-        .map(|m| (m.project_id, m.user_id))
-        .collect();
-    users_through(db, links).await
+        .await?;
+    Ok(users_by_parent(
+        rows.into_iter().map(|(m, u)| (m.project_id, u)).collect(),
+    ))
 }
 
 pub async fn readers_by_message(

@@ -71,14 +71,13 @@ async fn item_for_read(
 }
 
 async fn checklist_payload(
-    app: &AppState,
     conn: &impl ConnectionTrait,
     c: &checklist::Model,
     p: &Parents,
 ) -> AppResult<Value> {
     Ok(checklist_json(
         c,
-        todo_payload(app, conn, &p.todo, &p.list, &p.project).await?,
+        todo_payload(conn, &p.todo, &p.list, &p.project).await?,
     ))
 }
 
@@ -117,7 +116,7 @@ pub async fn create_checklist(
         list,
         project,
     };
-    let payload = checklist_payload(app, &*change, &created, &parents).await?;
+    let payload = checklist_payload(&*change, &created, &parents).await?;
     change
         .emit(
             types::TODO_CHECKLIST_CREATED,
@@ -144,8 +143,8 @@ pub async fn rename_checklist(
     active.title = Set(title);
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let previous = checklist_payload(app, &*change, &before, &parents).await?;
-    let current = checklist_payload(app, &*change, &after, &parents).await?;
+    let previous = checklist_payload(&*change, &before, &parents).await?;
+    let current = checklist_payload(&*change, &after, &parents).await?;
     change
         .emit(
             types::TODO_CHECKLIST_NAME_CHANGED,
@@ -166,7 +165,7 @@ pub async fn delete_checklist(
 ) -> AppResult<checklist::Model> {
     let mut change = Change::begin(app, who).await?;
     let (checklist, parents) = checklist_for_read(&*change, who, id).await?;
-    let payload = checklist_payload(app, &*change, &checklist, &parents).await?;
+    let payload = checklist_payload(&*change, &checklist, &parents).await?;
     checklist.clone().delete(&*change).await?;
     change
         .emit(
@@ -213,7 +212,7 @@ pub async fn create_item(
     .await?;
     let payload = checklist_item_json(
         &item,
-        checklist_payload(app, &*change, &checklist, &parents).await?,
+        checklist_payload(&*change, &checklist, &parents).await?,
     );
     change
         .emit(
@@ -256,7 +255,7 @@ pub async fn update_item(
     }
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let parent = checklist_payload(app, &*change, &checklist, &parents).await?;
+    let parent = checklist_payload(&*change, &checklist, &parents).await?;
     let (current, previous) = (
         checklist_item_json(&after, parent.clone()),
         checklist_item_json(&before, parent),
@@ -285,7 +284,7 @@ pub async fn delete_item(
     let (item, checklist, parents) = item_for_read(&*change, who, id).await?;
     let payload = checklist_item_json(
         &item,
-        checklist_payload(app, &*change, &checklist, &parents).await?,
+        checklist_payload(&*change, &checklist, &parents).await?,
     );
     item.clone().delete(&*change).await?;
     change

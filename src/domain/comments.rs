@@ -83,7 +83,7 @@ pub async fn create_comment(
     .await?;
     let payload = comment_json(
         &comment,
-        todo_payload(app, &*change, &todo, &list, &project).await?,
+        todo_payload(&*change, &todo, &list, &project).await?,
     );
     change
         .emit(types::COMMENT_CREATED, Some(&project.id), payload, None)
@@ -112,7 +112,7 @@ pub async fn update_comment(
     active.html = Set(html);
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let todo_json = todo_payload(app, &*change, &todo, &list, &project).await?;
+    let todo_json = todo_payload(&*change, &todo, &list, &project).await?;
     let (current, previous) = (
         comment_json(&after, todo_json.clone()),
         comment_json(&before, todo_json),
@@ -143,7 +143,7 @@ pub async fn delete_comment(
     let (todo, list, project) = todo_for_read(&*change, who, &comment.todo_id).await?;
     let payload = comment_json(
         &comment,
-        todo_payload(app, &*change, &todo, &list, &project).await?,
+        todo_payload(&*change, &todo, &list, &project).await?,
     );
     comment.clone().delete(&*change).await?;
     change

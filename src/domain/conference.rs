@@ -43,8 +43,11 @@ pub async fn room_for_read(
         .ok_or(AppError::NotFound("conference room"))
 }
 
-async fn room_payload(app: &AppState, room: &conference_room::Model) -> AppResult<Value> {
-    let org = accounts::organization_by_id(app, &room.organization_id).await?;
+async fn room_payload(
+    conn: &impl ConnectionTrait,
+    room: &conference_room::Model,
+) -> AppResult<Value> {
+    let org = accounts::organization_by_id(conn, &room.organization_id).await?;
     Ok(conference_room_json(room, &org))
 }
 
@@ -89,7 +92,7 @@ pub async fn create_room(
         .emit(
             types::CONFERENCE_ROOM_CREATED,
             None,
-            room_payload(app, &room).await?,
+            room_payload(&*change, &room).await?,
             None,
         )
         .await?;
@@ -120,8 +123,8 @@ pub async fn update_room(
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
     let (current, previous) = (
-        room_payload(app, &after).await?,
-        room_payload(app, &before).await?,
+        room_payload(&*change, &after).await?,
+        room_payload(&*change, &before).await?,
     );
     change
         .emit(
@@ -144,7 +147,7 @@ pub async fn delete_room(
     who.require_admin()?;
     let mut change = Change::begin(app, who).await?;
     let room = room_for_read(&*change, who, id).await?;
-    let payload = room_payload(app, &room).await?;
+    let payload = room_payload(&*change, &room).await?;
     room.clone().delete(&*change).await?;
     change
         .emit(
@@ -214,7 +217,7 @@ pub async fn reserve(
     }
     .insert(&*change)
     .await?;
-    let payload = reservation_json(&booked, room_payload(app, &room).await?);
+    let payload = reservation_json(&booked, room_payload(&*change, &room).await?);
     change
         .emit(types::RESERVATION_CREATED, None, payload, None)
         .await?;
@@ -242,7 +245,7 @@ pub async fn cancel_reservation(
         who.require_admin()?;
     }
     let room = room_for_read(&*change, who, &booked.conference_room_id).await?;
-    let payload = reservation_json(&booked, room_payload(app, &room).await?);
+    let payload = reservation_json(&booked, room_payload(&*change, &room).await?);
     booked.clone().delete(&*change).await?;
     change
         .emit(

@@ -49,7 +49,6 @@ pub async fn post_message(
     let project = project_for_read(&app.db, who, project_id).await?;
     let mut change = Change::begin(app, who).await?;
     let message = insert_message(
-        app,
         &mut change,
         &project,
         Author::User(who.user_id.clone()),
@@ -63,7 +62,6 @@ pub async fn post_message(
 /// Writes a message and its `MESSAGE_CREATED` event inside `change`; shared
 /// by users, integrations and the compatibility routes.
 pub async fn insert_message(
-    app: &AppState,
     change: &mut Change<'_>,
     project: &project::Model,
     author: Author,
@@ -104,7 +102,7 @@ pub async fn insert_message(
     }
     .insert(&**change)
     .await?;
-    let org = accounts::organization_by_id(app, &project.organization_id).await?;
+    let org = accounts::organization_by_id(&**change, &project.organization_id).await?;
     let json = message_json(&message, project_json(project, &org));
     change
         .emit(types::MESSAGE_CREATED, Some(&project.id), json, None)
@@ -113,14 +111,14 @@ pub async fn insert_message(
 }
 
 /// A project's messages, oldest first, optionally only those after `since`.
+/// `project` must come from [`super::projects::project_for_read`]: holding it
+/// is the proof that the caller may see the project.
 pub async fn list_messages(
     app: &AppState,
-    who: &Principal,
-    project_id: &str,
+    project: &project::Model,
     since: Option<DateTime<Utc>>,
     page: &PageRequest,
 ) -> AppResult<Page<message::Model>> {
-    let project = project_for_read(&app.db, who, project_id).await?;
     let mut select = message::Entity::find().filter(message::Column::ProjectId.eq(&project.id));
     if let Some(since) = since {
         select = select.filter(message::Column::CreatedAt.gt(since));

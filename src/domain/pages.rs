@@ -47,7 +47,6 @@ pub async fn create_page(
 ) -> AppResult<page::Model> {
     let mut change = Change::begin(app, who).await?;
     let page = insert_page(
-        app,
         &mut change,
         who,
         project_id,
@@ -62,7 +61,6 @@ pub async fn create_page(
 
 /// Writes a page and its `PAGE_CREATED` event inside `change`.
 pub async fn insert_page(
-    app: &AppState,
     change: &mut Change<'_>,
     who: &Principal,
     project_id: &str,
@@ -86,7 +84,7 @@ pub async fn insert_page(
     }
     .insert(&**change)
     .await?;
-    let org = accounts::organization_by_id(app, &project.organization_id).await?;
+    let org = accounts::organization_by_id(&**change, &project.organization_id).await?;
     change
         .emit(
             types::PAGE_CREATED,
@@ -117,13 +115,13 @@ pub async fn page_for_read(
     Ok(page)
 }
 
+/// `project` must come from [`super::projects::project_for_read`]: holding it
+/// is the proof that the caller may see the project.
 pub async fn list_pages(
     app: &AppState,
-    who: &Principal,
-    project_id: &str,
+    project: &entity::project::Model,
     page: &PageRequest,
 ) -> AppResult<Page<page::Model>> {
-    let project = project_for_read(&app.db, who, project_id).await?;
     let select = page::Entity::find().filter(page::Column::ProjectId.eq(&project.id));
     fetch_page(
         &app.db,

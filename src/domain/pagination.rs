@@ -15,6 +15,9 @@ pub const MAX_PAGE_SIZE: u64 = 100;
 pub struct PageRequest {
     pub first: u64,
     pub after: Option<String>,
+    /// Whether to count the whole list too (a second query); skipped when
+    /// the caller does not ask for the total.
+    pub count_total: bool,
 }
 
 impl PageRequest {
@@ -29,7 +32,11 @@ impl PageRequest {
             }
             Some(n) => n as u64,
         };
-        Ok(Self { first, after })
+        Ok(Self {
+            first,
+            after,
+            count_total: true,
+        })
     }
 }
 
@@ -38,7 +45,8 @@ impl PageRequest {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub has_next_page: bool,
-    pub total_count: u64,
+    /// `None` when the request did not ask for it.
+    pub total_count: Option<u64>,
 }
 
 impl<T> Page<T> {
@@ -82,7 +90,10 @@ where
     E::Model: Sync,
     C: ColumnTrait,
 {
-    let total_count = select.clone().count(db).await?;
+    let total_count = match page.count_total {
+        true => Some(select.clone().count(db).await?),
+        false => None,
+    };
     let mut query = select;
     if let Some(after) = &page.after {
         let cond = match direction {
@@ -131,7 +142,10 @@ where
     P: ColumnTrait,
     I: ColumnTrait,
 {
-    let total_count = select.clone().count(db).await?;
+    let total_count = match page.count_total {
+        true => Some(select.clone().count(db).await?),
+        false => None,
+    };
     let mut query = select;
     if let Some(after) = &page.after {
         let (position, id) = parse_position_cursor(after)?;

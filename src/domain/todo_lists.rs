@@ -43,11 +43,11 @@ pub async fn list_for_read(
 
 /// The list's JSON with its project and company nested.
 pub async fn list_payload(
-    app: &AppState,
+    conn: &impl ConnectionTrait,
     list: &todo_list::Model,
     project: &project::Model,
 ) -> AppResult<Value> {
-    let org = accounts::organization_by_id(app, &project.organization_id).await?;
+    let org = accounts::organization_by_id(conn, &project.organization_id).await?;
     Ok(todo_list_json(list, project_json(project, &org)))
 }
 
@@ -62,7 +62,7 @@ pub async fn create_todo_list(
     let mut change = Change::begin(app, who).await?;
     let project = project_for_read(&*change, who, project_id).await?;
     let list = insert_todo_list(&change, &project, title, Some(who.user_id.clone())).await?;
-    let payload = list_payload(app, &list, &project).await?;
+    let payload = list_payload(&*change, &list, &project).await?;
     change
         .emit(types::TODO_LIST_CREATED, Some(&project.id), payload, None)
         .await?;
@@ -115,8 +115,8 @@ pub async fn rename_todo_list(
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
     let (current, previous) = (
-        list_payload(app, &after, &project).await?,
-        list_payload(app, &before, &project).await?,
+        list_payload(&*change, &after, &project).await?,
+        list_payload(&*change, &before, &project).await?,
     );
     change
         .emit(
@@ -139,7 +139,7 @@ pub async fn delete_todo_list(
 ) -> AppResult<todo_list::Model> {
     let mut change = Change::begin(app, who).await?;
     let (list, project) = list_for_read(&*change, who, id).await?;
-    let payload = list_payload(app, &list, &project).await?;
+    let payload = list_payload(&*change, &list, &project).await?;
     list.clone().delete(&*change).await?;
     change
         .emit(
@@ -153,13 +153,13 @@ pub async fn delete_todo_list(
     Ok(list)
 }
 
+/// `project` must come from [`super::projects::project_for_read`]: holding it
+/// is the proof that the caller may see the project.
 pub async fn list_todo_lists(
     app: &AppState,
-    who: &Principal,
-    project_id: &str,
+    project: &project::Model,
     page: &PageRequest,
 ) -> AppResult<Page<todo_list::Model>> {
-    let project = project_for_read(&app.db, who, project_id).await?;
     let select = todo_list::Entity::find().filter(todo_list::Column::ProjectId.eq(&project.id));
     fetch_page_by_position(
         &app.db,

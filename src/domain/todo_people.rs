@@ -116,7 +116,7 @@ async fn edit(
 ) -> AppResult<todo::Model> {
     let mut change = Change::begin(app, who).await?;
     let (todo, list, project) = todo_for_read(&*change, who, todo_id).await?;
-    let previous = todo_payload(app, &*change, &todo, &list, &project).await?;
+    let previous = todo_payload(&*change, &todo, &list, &project).await?;
     let event_type = match &edit {
         Edit::AddAssignee(user_id) => {
             ensure_organization_members(
@@ -159,7 +159,7 @@ async fn edit(
             types::TODO_TAG_REMOVED
         }
     };
-    let current = todo_payload(app, &*change, &todo, &list, &project).await?;
+    let current = todo_payload(&*change, &todo, &list, &project).await?;
     change
         .emit(event_type, Some(&project.id), current, Some(previous))
         .await?;

@@ -15,7 +15,6 @@ use super::{
     ids,
     json::todo_json,
     pagination::{POSITION_STEP, Page, PageRequest, fetch_page_by_position},
-    projects::project_for_read,
     todo_lists::{list_for_read, list_payload},
 };
 use crate::{
@@ -82,7 +81,6 @@ pub async fn todo_for_read(
 
 /// The todo's JSON as Blue sends it: assignees, tags, list, project, company.
 pub async fn todo_payload(
-    app: &AppState,
     conn: &impl ConnectionTrait,
     todo: &todo::Model,
     list: &todo_list::Model,
@@ -108,7 +106,7 @@ pub async fn todo_payload(
         todo,
         &assignees,
         &tags,
-        list_payload(app, list, project).await?,
+        list_payload(conn, list, project).await?,
     ))
 }
 
@@ -144,7 +142,6 @@ pub async fn create_todo(
     let mut change = Change::begin(app, who).await?;
     let (list, project) = list_for_read(&*change, who, &input.todo_list_id).await?;
     let todo = insert_todo(
-        app,
         &mut change,
         &list,
         &project,
@@ -159,7 +156,6 @@ pub async fn create_todo(
 /// Writes a todo at the end of `list`, its assignees and tags, and its
 /// `TODO_CREATED` event inside `change`.
 pub async fn insert_todo(
-    app: &AppState,
     change: &mut Change<'_>,
     list: &todo_list::Model,
     project: &project::Model,
@@ -206,7 +202,7 @@ pub async fn insert_todo(
     for tag in &tags {
         super::todo_people::insert_tag(change, &todo.id, tag).await?;
     }
-    let payload = todo_payload(app, &**change, &todo, list, project).await?;
+    let payload = todo_payload(&**change, &todo, list, project).await?;
     change
         .emit(types::TODO_CREATED, Some(&project.id), payload, None)
         .await?;
@@ -275,8 +271,8 @@ pub async fn update_todo(
     }
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let previous = todo_payload(app, &*change, &before, &list, &project).await?;
-    let current = todo_payload(app, &*change, &after, &list, &project).await?;
+    let previous = todo_payload(&*change, &before, &list, &project).await?;
+    let current = todo_payload(&*change, &after, &list, &project).await?;
     for event_type in changed {
         change
             .emit(
@@ -328,8 +324,8 @@ pub async fn move_todo(
     active.position = Set(position);
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let previous = todo_payload(app, &*change, &before, &from_list, &project).await?;
-    let current = todo_payload(app, &*change, &after, &to_list, &project).await?;
+    let previous = todo_payload(&*change, &before, &from_list, &project).await?;
+    let current = todo_payload(&*change, &after, &to_list, &project).await?;
     change
         .emit(
             types::TODO_MOVED,
@@ -346,7 +342,7 @@ pub async fn move_todo(
 pub async fn delete_todo(app: &AppState, who: &Principal, id: &str) -> AppResult<todo::Model> {
     let mut change = Change::begin(app, who).await?;
     let (todo, list, project) = todo_for_read(&*change, who, id).await?;
-    let payload = todo_payload(app, &*change, &todo, &list, &project).await?;
+    let payload = todo_payload(&*change, &todo, &list, &project).await?;
     todo.clone().delete(&*change).await?;
     change
         .emit(
@@ -361,14 +357,14 @@ pub async fn delete_todo(app: &AppState, who: &Principal, id: &str) -> AppResult
 }
 
 /// A project's todos in list order, filtered.
+/// `project` must come from [`super::projects::project_for_read`]: holding it
+/// is the proof that the caller may see the project.
 pub async fn list_todos(
     app: &AppState,
-    who: &Principal,
-    project_id: &str,
+    project: &project::Model,
     filter: &TodoFilter,
     page: &PageRequest,
 ) -> AppResult<Page<todo::Model>> {
-    let project = project_for_read(&app.db, who, project_id).await?;
     let mut select = todo::Entity::find().filter(todo::Column::ProjectId.eq(&project.id));
     if let Some(list_id) = &filter.todo_list_id {
         select = select.filter(todo::Column::TodoListId.eq(list_id.as_str()));

@@ -4,13 +4,18 @@ use entity::event;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction};
 use serde_json::Value;
 
-use crate::{auth::Principal, domain::ids, error::AppResult, state::AppState};
+use crate::{
+    auth::Principal,
+    domain::ids,
+    error::AppResult,
+    state::{AppState, WriteTxn},
+};
 
 /// One change to the workspace: a database transaction plus the events it
 /// records. Nothing is visible, and nothing is published, until `commit`.
 pub struct Change<'a> {
     app: &'a AppState,
-    txn: DatabaseTransaction,
+    txn: WriteTxn,
     organization_id: String,
     actor_id: Option<String>,
     recorded: Vec<event::Model>,
@@ -31,7 +36,7 @@ impl<'a> Change<'a> {
     ) -> AppResult<Self> {
         Ok(Self {
             app,
-            txn: crate::db::begin_write(&app.db).await?,
+            txn: app.begin_write().await?,
             organization_id: organization_id.to_owned(),
             actor_id,
             recorded: Vec::new(),
@@ -56,7 +61,7 @@ impl<'a> Change<'a> {
             previous_value: Set(previous_value),
             created_at: Set(ids::now()),
         }
-        .insert(&self.txn)
+        .insert(&self.txn.txn)
         .await?;
         self.recorded.push(row);
         Ok(())
@@ -64,7 +69,7 @@ impl<'a> Change<'a> {
 
     /// Commits the change and its events, then publishes the events.
     pub async fn commit(self) -> AppResult<Vec<event::Model>> {
-        self.txn.commit().await?;
+        self.txn.txn.commit().await?;
         self.app.events.publish(&self.recorded).await;
         Ok(self.recorded)
     }
@@ -73,6 +78,6 @@ impl<'a> Change<'a> {
 impl Deref for Change<'_> {
     type Target = DatabaseTransaction;
     fn deref(&self) -> &Self::Target {
-        &self.txn
+        &self.txn.txn
     }
 }

@@ -1,16 +1,32 @@
 //! Relay connections built from the domain's keyset pages.
 
 use async_graphql::{
-    OutputType, SimpleObject,
+    Context, Object, OutputType,
     connection::{Connection, Edge},
 };
 
-use crate::domain::pagination::Page;
+use crate::domain::pagination::{Page, PageRequest};
 
-#[derive(SimpleObject)]
-pub struct TotalCount {
+pub struct TotalCount(Option<u64>);
+
+#[Object]
+impl TotalCount {
     /// Number of items in the whole list, across pages.
-    pub total_count: u64,
+    async fn total_count(&self) -> u64 {
+        self.0.unwrap_or_default()
+    }
+}
+
+/// `first`/`after` checked, counting the whole list only when the query
+/// selects `totalCount`.
+pub fn page_request(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<PageRequest> {
+    let mut page = PageRequest::new(first, after)?;
+    page.count_total = ctx.look_ahead().field("totalCount").exists();
+    Ok(page)
 }
 
 pub type PageConnection<N> = Connection<String, N, TotalCount>;
@@ -24,9 +40,7 @@ pub fn from_page<T, N: OutputType>(
     let mut connection = Connection::with_additional_fields(
         had_cursor,
         page.has_next_page,
-        TotalCount {
-            total_count: page.total_count,
-        },
+        TotalCount(page.total_count),
     );
     connection.edges = page
         .items

@@ -1,48 +1,47 @@
 //! Gives every GraphQL error an `extensions.code`: domain errors carry their
 //! own; parse, validation and limit errors (no path) become
 //! `GRAPHQL_VALIDATION_FAILED`; input coercion failures `BAD_USER_INPUT`.
+//!
+//! Done by wrapping the schema's executor rather than as an async-graphql
+//! extension: any registered extension wraps every single field
+//! resolution, which cost more than the rest of a typical read.
 
 use std::sync::Arc;
 
 use async_graphql::{
-    Response, ServerError,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
+    Data, Executor, Request, Response, ServerError,
     futures_util::stream::{BoxStream, StreamExt},
 };
 
+use super::AppSchema;
 use crate::error::AppError;
 
 pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
 
-pub struct ErrorCodes;
+/// The schema, with error codes filled in on every response.
+#[derive(Clone)]
+pub struct CodedSchema(pub AppSchema);
 
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
+impl Executor for CodedSchema {
+    async fn execute(&self, request: Request) -> Response {
+        with_codes(self.0.execute(request).await)
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        self.0
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(with_codes)
+            .boxed()
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        response.errors.iter_mut().for_each(classify);
-        response
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream)
-            .map(|mut response| {
-                response.errors.iter_mut().for_each(classify);
-                response
-            })
-            .boxed()
-    }
+fn with_codes(mut response: Response) -> Response {
+    response.errors.iter_mut().for_each(classify);
+    response
 }
 
 fn classify(error: &mut ServerError) {

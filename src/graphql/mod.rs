@@ -13,7 +13,7 @@ pub mod types;
 use async_graphql::Schema;
 
 pub use context::ContextExt;
-pub use errors::{ErrorCodes, is_request_error};
+pub use errors::{CodedSchema, is_request_error};
 use mutation::Mutation;
 use query::Query;
 use subscription::Subscription;
@@ -23,17 +23,19 @@ use crate::state::AppState;
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), Subscription).extension(ErrorCodes)
+    Schema::build(Query::default(), Mutation::default(), Subscription)
 }
 
 /// The executable schema, with the limits from the settings.
-pub fn build_schema(app: AppState) -> AppSchema {
+pub fn build_schema(app: AppState) -> CodedSchema {
     let settings = app.settings.clone();
-    builder()
-        .limit_depth(settings.graphql_max_depth)
-        .limit_complexity(settings.graphql_max_complexity)
-        .data(app)
-        .finish()
+    CodedSchema(
+        builder()
+            .limit_depth(settings.graphql_max_depth)
+            .limit_complexity(settings.graphql_max_complexity)
+            .data(app)
+            .finish(),
+    )
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

@@ -2,14 +2,14 @@
 //! runs subscriptions (graphql-transport-ws and graphql-ws).
 
 use actix_web::{HttpRequest, HttpResponse, guard, http::StatusCode, web};
-use async_graphql::{BatchRequest, BatchResponse, Data, http::GraphiQLSource};
+use async_graphql::{BatchRequest, BatchResponse, Data, Executor, http::GraphiQLSource};
 use async_graphql_actix_web::GraphQLSubscription;
 
 use super::read_limited;
 use crate::{
     auth::{Auth, authenticate, credential_from_headers},
     error::{AppError, AppResult},
-    graphql::{AppSchema, is_request_error, loaders::Loaders},
+    graphql::{CodedSchema, is_request_error, loaders::Loaders},
     state::AppState,
 };
 
@@ -28,7 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn execute(
     app: web::Data<AppState>,
-    schema: web::Data<AppSchema>,
+    schema: web::Data<CodedSchema>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
@@ -48,12 +48,12 @@ async fn execute(
 
 async fn subscribe(
     app: web::Data<AppState>,
-    schema: web::Data<AppSchema>,
+    schema: web::Data<CodedSchema>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
     let app = app.get_ref().clone();
-    GraphQLSubscription::new(AppSchema::clone(&schema))
+    GraphQLSubscription::new(CodedSchema::clone(&schema))
         .on_connection_init(move |init| async move {
             let auth = authenticate(&app, credential_from_init(&init).as_deref()).await?;
             if let Auth::Rejected(reason) = &auth {

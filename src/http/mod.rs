@@ -11,9 +11,13 @@ use tracing_actix_web::TracingLogger;
 
 pub use body::read_limited;
 
-use crate::{error::AppError, graphql::AppSchema, state::AppState};
+use crate::{error::AppError, graphql::CodedSchema, state::AppState};
 
-pub fn server(listener: TcpListener, app: AppState, schema: AppSchema) -> std::io::Result<Server> {
+pub fn server(
+    listener: TcpListener,
+    app: AppState,
+    schema: CodedSchema,
+) -> std::io::Result<Server> {
     let app_data = web::Data::new(app);
     let schema = web::Data::new(schema);
     let server = HttpServer::new(move || {

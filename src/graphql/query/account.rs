@@ -4,11 +4,10 @@ use crate::domain::{
     accounts, api_tokens,
     event_log::{self, EventFilter},
     members,
-    pagination::PageRequest,
 };
 use crate::graphql::{
     ContextExt,
-    connection::{PageConnection, from_page},
+    connection::{PageConnection, from_page, page_request},
     types::{ApiToken, Event, Member, Viewer},
 };
 
@@ -39,7 +38,7 @@ impl AccountQuery {
         after: Option<String>,
     ) -> async_graphql::Result<PageConnection<Member>> {
         let (app, who) = (ctx.app(), ctx.principal()?);
-        let page = PageRequest::new(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let result = members::list_members(app, who, &page)
             .await?
             .try_map(Member::try_from)?;
@@ -61,7 +60,7 @@ impl AccountQuery {
         include_revoked: Option<bool>,
     ) -> async_graphql::Result<PageConnection<ApiToken>> {
         let (app, who) = (ctx.app(), ctx.principal()?);
-        let page = PageRequest::new(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let result =
             api_tokens::list_api_tokens(app, who, include_revoked.unwrap_or(false), &page).await?;
         Ok(from_page(
@@ -89,7 +88,7 @@ impl EventQuery {
         project_id: Option<ID>,
     ) -> async_graphql::Result<PageConnection<Event>> {
         let (app, who) = (ctx.app(), ctx.principal()?);
-        let page = PageRequest::new(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = EventFilter::new(types, project_id.map(|p| p.0));
         let result = event_log::list_events(app, who, &filter, &page).await?;
         Ok(from_page(

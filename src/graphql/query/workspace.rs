@@ -4,13 +4,12 @@ use chrono::{DateTime, Utc};
 use crate::{
     domain::{
         conference, pages,
-        pagination::PageRequest,
         projects::{self, ProjectFilter},
         todos,
     },
     graphql::{
         ContextExt,
-        connection::{PageConnection, from_page},
+        connection::{PageConnection, from_page, page_request},
         types::{ConferenceRoom, Page, Project, ProjectKind, Reservation, Todo},
     },
 };
@@ -31,7 +30,7 @@ impl WorkspaceQuery {
         kind: Option<ProjectKind>,
         name: Option<String>,
     ) -> async_graphql::Result<PageConnection<Project>> {
-        let page = PageRequest::new(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = ProjectFilter {
             archived,
             kind: kind.map(|k| k.as_str().to_owned()),

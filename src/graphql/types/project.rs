@@ -4,14 +4,10 @@ use entity::project;
 
 use super::{Message, Page, Todo, TodoList, User};
 use crate::{
-    domain::{
-        messages, pages,
-        pagination::{PageRequest, position_cursor},
-        todo_lists, todos,
-    },
+    domain::{messages, pages, pagination::position_cursor, todo_lists, todos},
     graphql::{
         ContextExt,
-        connection::{PageConnection, from_page},
+        connection::{PageConnection, from_page, page_request},
         loaders::loader_error,
     },
 };
@@ -97,9 +93,8 @@ impl Project {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<PageConnection<TodoList>> {
-        let page = PageRequest::new(first, after)?;
-        let result =
-            todo_lists::list_todo_lists(ctx.app(), ctx.principal()?, &self.0.id, &page).await?;
+        let page = page_request(ctx, first, after)?;
+        let result = todo_lists::list_todo_lists(ctx.app(), &self.0, &page).await?;
         Ok(from_page(
             result,
             page.after.is_some(),
@@ -122,7 +117,7 @@ impl Project {
         assignee_id: Option<ID>,
         due_before: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<PageConnection<Todo>> {
-        let page = PageRequest::new(first, after)?;
+        let page = page_request(ctx, first, after)?;
         let filter = todos::TodoFilter {
             todo_list_id: todo_list_id.map(|i| i.0),
             done,
@@ -130,8 +125,7 @@ impl Project {
             assignee_id: assignee_id.map(|i| i.0),
             due_before,
         };
-        let result =
-            todos::list_todos(ctx.app(), ctx.principal()?, &self.0.id, &filter, &page).await?;
+        let result = todos::list_todos(ctx.app(), &self.0, &filter, &page).await?;
         Ok(from_page(
             result,
             page.after.is_some(),
@@ -149,9 +143,8 @@ impl Project {
         after: Option<String>,
         since: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<PageConnection<Message>> {
-        let page = PageRequest::new(first, after)?;
-        let result =
-            messages::list_messages(ctx.app(), ctx.principal()?, &self.0.id, since, &page).await?;
+        let page = page_request(ctx, first, after)?;
+        let result = messages::list_messages(ctx.app(), &self.0, since, &page).await?;
         Ok(from_page(
             result,
             page.after.is_some(),
@@ -167,8 +160,8 @@ impl Project {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<PageConnection<Page>> {
-        let page = PageRequest::new(first, after)?;
-        let result = pages::list_pages(ctx.app(), ctx.principal()?, &self.0.id, &page).await?;
+        let page = page_request(ctx, first, after)?;
+        let result = pages::list_pages(ctx.app(), &self.0, &page).await?;
         Ok(from_page(
             result,
             page.after.is_some(),

@@ -1,0 +1,238 @@
+//! What every benchmark shares: the real `junction` binary started as its
+//! own process on a fresh database, a bounded load loop, and the figures.
+
+#![allow(dead_code)]
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+/// A `junction serve` process (release build) on its own port and database.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A fresh database: SQLite in a temp dir, or a new PostgreSQL database
+/// beside `postgres_base`.
+pub async fn fresh_database(dir: &tempfile::TempDir, postgres_base: Option<&str>) -> String {
+    match postgres_base {
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        ),
+        Some(base) => {
+            use sea_orm::ConnectionTrait;
+            let name = format!("junction_bench_{}", uuid::Uuid::now_v7().simple());
+            let admin = sea_orm::Database::connect(base)
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            admin.close().await.ok();
+            let (prefix, _) = base.rsplit_once('/').unwrap();
+            format!("{prefix}/{name}")
+        }
+    }
+}
+
+impl Server {
+    pub async fn start(postgres_base: Option<&str>, extra_env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = fresh_database(&dir, postgres_base).await;
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_junction"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &database_url)
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("JWT_SECRET", "benchmark-secret-benchmark-secret-0123")
+            .env("RUST_LOG", "warn")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("start junction");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while client
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "server did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// (current, peak) resident memory of the server process, in MiB.
+    pub fn rss_mib(&self) -> (f64, f64) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map(|kb| kb / 1024.0)
+                .unwrap_or(0.0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+/// GraphQL over HTTP with a bearer token; panics on errors (set-up only).
+pub async fn gql(
+    client: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let body: Value = request.send().await.unwrap().json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"].clone()
+}
+
+/// Latencies of one run, and how many requests failed.
+pub struct Figures {
+    pub label: String,
+    pub latencies: Vec<Duration>,
+    pub errors: usize,
+    pub elapsed: Duration,
+}
+
+impl Figures {
+    pub fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        if sorted.is_empty() {
+            return Duration::ZERO;
+        }
+        sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+    }
+
+    pub fn print(&self) {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "{:<44} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests, {} errors)",
+            self.label,
+            self.latencies.len() as f64 / self.elapsed.as_secs_f64(),
+            ms(self.percentile(0.50)),
+            ms(self.percentile(0.99)),
+            self.latencies.len(),
+            self.errors,
+        );
+    }
+}
+
+/// Runs `request` from `concurrency` tasks for `duration` (bounded in time
+/// and count) and collects latencies of the successful ones.
+pub async fn load<F, Fut>(
+    label: &str,
+    concurrency: usize,
+    duration: Duration,
+    max_requests: usize,
+    request: F,
+) -> Figures
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let started = Instant::now();
+    let per_task = max_requests / concurrency;
+    let mut tasks = Vec::new();
+    for task in 0..concurrency {
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::with_capacity(per_task), 0);
+            for i in 0..per_task {
+                if started.elapsed() >= duration {
+                    break;
+                }
+                let sent = Instant::now();
+                if request(task * per_task + i).await {
+                    latencies.push(sent.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut figures = Figures {
+        label: label.to_owned(),
+        latencies: Vec::new(),
+        errors: 0,
+        elapsed: Duration::ZERO,
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await.unwrap();
+        figures.latencies.extend(latencies);
+        figures.errors += errors;
+    }
+    figures.elapsed = started.elapsed();
+    figures
+}
+
+/// Seconds per measured run (`BENCH_SECONDS`, default 10).
+pub fn run_seconds() -> Duration {
+    Duration::from_secs(
+        std::env::var("BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10),
+    )
+}
+
+/// Concurrent clients (`BENCH_CONCURRENCY`, default 32).
+pub fn concurrency() -> usize {
+    std::env::var("BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(32)
+}

@@ -1,0 +1,167 @@
+//! Workspace throughput and latency against the real server:
+//! an authenticated read (a project's first 20 todos with assignees) and the
+//! `createTodo` mutation, on SQLite and, when BENCH_POSTGRES_URL is set
+//! (e.g. postgres://postgres@127.0.0.1/postgres), on PostgreSQL.
+//!
+//! cargo bench --bench workspace
+
+mod support;
+
+use serde_json::json;
+use support::{Server, concurrency, gql, load, run_seconds};
+
+const READ: &str = "query($p: ID!) { project(id: $p) { todos(first: 20) { edges { node { id title done assignees { id name } } } } } }";
+const CREATE: &str =
+    "mutation($l: ID!, $t: String!) { createTodo(input: {todoListId: $l, title: $t}) { id } }";
+
+async fn run(backend: &str, postgres: Option<&str>) {
+    let server = Server::start(postgres, &[]).await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let base = server.base.clone();
+
+    // A workspace to read: one project, one list, 20 todos, two assignees each.
+    let register = "mutation { register(input: {email: \"bench@example.com\", name: \"Bench\", password: \"benchmark-password\", organizationName: \"Bench\"}) { token user { id } } }";
+    let session = gql(&client, &base, None, register, json!({})).await;
+    let token = session["register"]["token"].as_str().unwrap().to_owned();
+    let owner = session["register"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let add = "mutation { addMember(input: {email: \"second@example.com\", role: MEMBER, name: \"Second\", password: \"benchmark-password\"}) { user { id } } }";
+    let second = gql(&client, &base, Some(&token), add, json!({})).await["addMember"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let project = gql(
+        &client,
+        &base,
+        Some(&token),
+        "mutation { createProject(input: {name: \"Bench\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    let project = project["createProject"]["id"].as_str().unwrap().to_owned();
+    let list = gql(
+        &client,
+        &base,
+        Some(&token),
+        "mutation($p: ID!) { createTodoList(projectId: $p, title: \"L\") { id } }",
+        json!({ "p": project }),
+    )
+    .await;
+    let list = list["createTodoList"]["id"].as_str().unwrap().to_owned();
+    for i in 0..20 {
+        let seed = "mutation($l: ID!, $t: String!, $a: [ID!]!) { createTodo(input: {todoListId: $l, title: $t, assigneeIds: $a}) { id } }";
+        gql(
+            &client,
+            &base,
+            Some(&token),
+            seed,
+            json!({ "l": list, "t": format!("todo {i}"), "a": [owner, second] }),
+        )
+        .await;
+    }
+
+    let (clients, seconds) = (concurrency(), run_seconds());
+    let read = {
+        let (client, base, token, project) =
+            (client.clone(), base.clone(), token.clone(), project.clone());
+        move |_| {
+            let (client, base, token, project) =
+                (client.clone(), base.clone(), token.clone(), project.clone());
+            async move {
+                let response = client
+                    .post(format!("{base}/graphql"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "query": READ, "variables": { "p": project } }))
+                    .send()
+                    .await;
+                match response {
+                    Ok(r) if r.status().is_success() => r
+                        .bytes()
+                        .await
+                        .is_ok_and(|b| !b.windows(8).any(|w| w == b"\"errors\"")),
+                    _ => false,
+                }
+            }
+        }
+    };
+    // Warm-up, then the measured run.
+    load(
+        "warm-up",
+        clients,
+        std::time::Duration::from_secs(2),
+        1_000_000,
+        read.clone(),
+    )
+    .await;
+    let figures = load(
+        &format!("{backend}: read 20 todos + assignees"),
+        clients,
+        seconds,
+        2_000_000,
+        read,
+    )
+    .await;
+    figures.print();
+    let (rss, peak) = server.rss_mib();
+    println!(
+        "{:<44} RSS {rss:.1} MiB (peak {peak:.1} MiB)",
+        format!("{backend}: server memory after reads")
+    );
+
+    let create = {
+        let (client, base, token, list) =
+            (client.clone(), base.clone(), token.clone(), list.clone());
+        move |i: usize| {
+            let (client, base, token, list) =
+                (client.clone(), base.clone(), token.clone(), list.clone());
+            async move {
+                let response = client
+                    .post(format!("{base}/graphql"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "query": CREATE, "variables": { "l": list, "t": format!("bench {i}") } }))
+                    .send()
+                    .await;
+                match response {
+                    Ok(r) if r.status().is_success() => r
+                        .bytes()
+                        .await
+                        .is_ok_and(|b| !b.windows(8).any(|w| w == b"\"errors\"")),
+                    _ => false,
+                }
+            }
+        }
+    };
+    let figures = load(
+        &format!("{backend}: createTodo"),
+        clients,
+        seconds,
+        2_000_000,
+        create,
+    )
+    .await;
+    figures.print();
+    let (rss, peak) = server.rss_mib();
+    println!(
+        "{:<44} RSS {rss:.1} MiB (peak {peak:.1} MiB)",
+        format!("{backend}: server memory after writes")
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes --bench; nothing else to parse.
+    println!(
+        "{} concurrent clients, {} s per run, client and server on this machine\n",
+        concurrency(),
+        run_seconds().as_secs()
+    );
+    run("sqlite", None).await;
+    if let Ok(postgres) = std::env::var("BENCH_POSTGRES_URL") {
+        run("postgres", Some(&postgres)).await;
+    }
+}
