@@ -1,0 +1,5 @@
+//! Outbound delivery: how payloads are signed and which targets may be
+//! called.
+
+pub mod signature;
+pub mod target;
