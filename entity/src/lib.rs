@@ -22,3 +22,4 @@ pub mod todo_assignee;
 pub mod todo_list;
 pub mod todo_tag;
 pub mod user;
+pub mod webhook;

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_accounts;
 mod m20261122_000002_create_events;
 mod m20261122_000003_create_workspace;
+mod m20261122_000004_create_webhooks;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_accounts::Migration),
             Box::new(m20261122_000002_create_events::Migration),
             Box::new(m20261122_000003_create_workspace::Migration),
+            Box::new(m20261122_000004_create_webhooks::Migration),
         ]
     }
 }

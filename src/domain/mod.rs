@@ -22,3 +22,4 @@ pub mod todo_lists;
 pub mod todo_people;
 pub mod todos;
 pub mod views;
+pub mod webhooks;

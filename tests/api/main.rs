@@ -11,6 +11,7 @@ mod limits;
 mod members;
 mod schema;
 mod subscriptions;
+mod webhooks;
 mod workspace_access;
 mod workspace_events;
 mod workspace_live;

@@ -2,6 +2,7 @@ mod account;
 mod conference;
 mod projects;
 mod todos;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -12,4 +13,5 @@ pub struct Mutation(
     projects::ProjectMutation,
     todos::TodoMutation,
     conference::ConferenceMutation,
+    webhooks::WebhookMutation,
 );

@@ -1,4 +1,5 @@
 mod account;
+mod webhooks;
 mod workspace;
 
 use async_graphql::MergedObject;
@@ -8,4 +9,5 @@ pub struct Query(
     account::AccountQuery,
     account::EventQuery,
     workspace::WorkspaceQuery,
+    webhooks::WebhookQuery,
 );

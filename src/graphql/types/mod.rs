@@ -6,6 +6,7 @@ mod event;
 mod message;
 mod project;
 mod todo;
+mod webhook;
 
 pub use account::{
     ApiToken, AuthPayload, CreatedApiToken, Member, Organization, Role, User, Viewer,
@@ -15,3 +16,4 @@ pub use event::Event;
 pub use message::{Message, Page, ReadReceipt};
 pub use project::{Project, ProjectKind};
 pub use todo::{Checklist, ChecklistItem, Comment, Todo, TodoList};
+pub use webhook::{Webhook, WebhookMetadata, WebhookStatus};

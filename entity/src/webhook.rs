@@ -1,0 +1,28 @@
+use sea_orm::entity::prelude::*;
+
+/// An outbound webhook (Blue's shape): where an organization's events go.
+/// Empty `events` or `project_ids` mean all.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "webhooks")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub uid: String,
+    pub organization_id: String,
+    pub name: String,
+    pub url: String,
+    pub secret: String,
+    /// `HEALTHY` or `UNHEALTHY`.
+    pub status: String,
+    pub enabled: bool,
+    pub events: Json,
+    pub project_ids: Json,
+    pub created_by_id: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

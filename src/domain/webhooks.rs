@@ -1,0 +1,236 @@
+//! Outbound webhooks as Blue defines them: name, url, secret, status,
+//! enabled, and `metadata {events, projectIds}` filters (empty = all).
+//! Admins only. Targets pass the SSRF guard at creation and on every change
+//! of URL.
+
+use std::collections::BTreeSet;
+
+use entity::{project, webhook};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
+    QueryFilter, QueryOrder,
+};
+use serde_json::{Value, json};
+
+use super::{accounts::required_text, ids};
+use crate::{
+    auth::Principal,
+    delivery::{signature, target},
+    error::{AppError, AppResult},
+    events::{Change, types},
+    state::AppState,
+};
+
+pub const HEALTHY: &str = "HEALTHY";
+pub const UNHEALTHY: &str = "UNHEALTHY";
+
+#[derive(Debug, Default)]
+pub struct NewWebhook {
+    pub name: String,
+    pub url: String,
+    /// Generated (`whsec_…`) when not given.
+    pub secret: Option<String>,
+    pub enabled: Option<bool>,
+    pub events: Vec<String>,
+    pub project_ids: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct WebhookPatch {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub enabled: Option<bool>,
+    pub events: Option<Vec<String>>,
+    pub project_ids: Option<Vec<String>>,
+}
+
+/// The webhook as it appears in payloads: Blue's shape, without the secret.
+pub fn webhook_json(w: &webhook::Model) -> Value {
+    json!({
+        "id": w.id,
+        "uid": w.uid,
+        "name": w.name,
+        "url": w.url,
+        "status": w.status,
+        "enabled": w.enabled,
+        "metadata": { "events": w.events, "projectIds": w.project_ids },
+        "createdById": w.created_by_id,
+        "createdAt": w.created_at,
+        "updatedAt": w.updated_at,
+    })
+}
+
+fn check_events(events: Vec<String>) -> AppResult<Vec<String>> {
+    let events: BTreeSet<String> = events
+        .into_iter()
+        .map(|e| e.trim().to_uppercase())
+        .collect();
+    match events.iter().find(|e| !types::ALL.contains(&e.as_str())) {
+        Some(unknown) => Err(AppError::validation(format!(
+            "unknown event type {unknown:?}"
+        ))),
+        None => Ok(events.into_iter().collect()),
+    }
+}
+
+async fn check_projects(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    ids: Vec<String>,
+) -> AppResult<Vec<String>> {
+    let wanted: BTreeSet<String> = ids.into_iter().collect();
+    let found = project::Entity::find()
+        .filter(project::Column::OrganizationId.eq(&who.organization_id))
+        .filter(project::Column::Id.is_in(wanted.iter().cloned()))
+        .all(conn)
+        .await?;
+    match wanted.iter().find(|id| !found.iter().any(|p| &p.id == *id)) {
+        Some(missing) => Err(AppError::validation(format!(
+            "project {missing} is not a project of this organization"
+        ))),
+        None => Ok(wanted.into_iter().collect()),
+    }
+}
+
+async fn check_url(app: &AppState, raw: &str) -> AppResult<String> {
+    let url = target::parse_target(raw)?;
+    target::check_target(&url, app.settings.allow_private_targets).await?;
+    Ok(url.to_string())
+}
+
+fn check_secret(secret: String) -> AppResult<String> {
+    if secret.trim().is_empty() || secret.len() > 512 {
+        return Err(AppError::validation(
+            "`secret` must have 1 to 512 characters",
+        ));
+    }
+    Ok(secret)
+}
+
+pub async fn webhook_for_admin(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    id: &str,
+) -> AppResult<webhook::Model> {
+    who.require_admin()?;
+    if !ids::is_valid(id) {
+        return Err(AppError::NotFound("webhook"));
+    }
+    webhook::Entity::find_by_id(id)
+        .filter(webhook::Column::OrganizationId.eq(&who.organization_id))
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("webhook"))
+}
+
+pub async fn list_webhooks(app: &AppState, who: &Principal) -> AppResult<Vec<webhook::Model>> {
+    who.require_admin()?;
+    Ok(webhook::Entity::find()
+        .filter(webhook::Column::OrganizationId.eq(&who.organization_id))
+        .order_by_asc(webhook::Column::Id)
+        .all(&app.db)
+        .await?)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id))]
+pub async fn create_webhook(
+    app: &AppState,
+    who: &Principal,
+    input: NewWebhook,
+) -> AppResult<webhook::Model> {
+    who.require_admin()?;
+    let name = required_text("name", &input.name, 200)?;
+    let url = check_url(app, &input.url).await?;
+    let events = check_events(input.events)?;
+    let secret = check_secret(input.secret.unwrap_or_else(signature::generate_secret))?;
+    let mut change = Change::begin(app, who).await?;
+    let project_ids = check_projects(&*change, who, input.project_ids).await?;
+    let now = ids::now();
+    let id = ids::new_id();
+    let created = webhook::ActiveModel {
+        uid: Set(id.replace('-', "")),
+        id: Set(id),
+        organization_id: Set(who.organization_id.clone()),
+        name: Set(name),
+        url: Set(url),
+        secret: Set(secret),
+        status: Set(HEALTHY.to_owned()),
+        enabled: Set(input.enabled.unwrap_or(true)),
+        events: Set(json!(events)),
+        project_ids: Set(json!(project_ids)),
+        created_by_id: Set(Some(who.user_id.clone())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&*change)
+    .await?;
+    change
+        .emit(types::WEBHOOK_CREATED, None, webhook_json(&created), None)
+        .await?;
+    change.commit().await?;
+    Ok(created)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, webhook = id))]
+pub async fn update_webhook(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+    patch: WebhookPatch,
+) -> AppResult<webhook::Model> {
+    let url = match &patch.url {
+        Some(url) => Some(check_url(app, url).await?),
+        None => None,
+    };
+    let mut change = Change::begin(app, who).await?;
+    let before = webhook_for_admin(&*change, who, id).await?;
+    let mut active: webhook::ActiveModel = before.clone().into();
+    if let Some(name) = patch.name {
+        active.name = Set(required_text("name", &name, 200)?);
+    }
+    if let Some(url) = url {
+        active.url = Set(url);
+    }
+    if let Some(secret) = patch.secret {
+        active.secret = Set(check_secret(secret)?);
+    }
+    if let Some(enabled) = patch.enabled {
+        active.enabled = Set(enabled);
+    }
+    if let Some(events) = patch.events {
+        active.events = Set(json!(check_events(events)?));
+    }
+    if let Some(project_ids) = patch.project_ids {
+        active.project_ids = Set(json!(check_projects(&*change, who, project_ids).await?));
+    }
+    active.updated_at = Set(ids::now());
+    let after = active.update(&*change).await?;
+    change
+        .emit(
+            types::WEBHOOK_UPDATED,
+            None,
+            webhook_json(&after),
+            Some(webhook_json(&before)),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(after)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, webhook = id))]
+pub async fn delete_webhook(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+) -> AppResult<webhook::Model> {
+    let mut change = Change::begin(app, who).await?;
+    let webhook = webhook_for_admin(&*change, who, id).await?;
+    webhook.clone().delete(&*change).await?;
+    let json = webhook_json(&webhook);
+    change
+        .emit(types::WEBHOOK_DELETED, None, json.clone(), Some(json))
+        .await?;
+    change.commit().await?;
+    Ok(webhook)
+}

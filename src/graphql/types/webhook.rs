@@ -1,0 +1,68 @@
+use async_graphql::{Enum, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::webhook;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum WebhookStatus {
+    Healthy,
+    Unhealthy,
+}
+
+/// Which events, from which projects, a webhook receives; empty means all.
+#[derive(SimpleObject)]
+pub struct WebhookMetadata {
+    pub events: Vec<String>,
+    pub project_ids: Vec<ID>,
+}
+
+/// An outbound webhook (Blue's shape). Only admins see webhooks.
+pub struct Webhook(pub webhook::Model);
+
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    serde_json::from_value(value.clone()).unwrap_or_default()
+}
+
+#[Object]
+impl Webhook {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn uid(&self) -> &str {
+        &self.0.uid
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+    /// The signing secret (admins only, like every webhook field).
+    async fn secret(&self) -> &str {
+        &self.0.secret
+    }
+    async fn status(&self) -> WebhookStatus {
+        if self.0.status == crate::domain::webhooks::UNHEALTHY {
+            WebhookStatus::Unhealthy
+        } else {
+            WebhookStatus::Healthy
+        }
+    }
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+    async fn metadata(&self) -> WebhookMetadata {
+        WebhookMetadata {
+            events: strings(&self.0.events),
+            project_ids: strings(&self.0.project_ids).into_iter().map(ID).collect(),
+        }
+    }
+    async fn created_by_id(&self) -> Option<ID> {
+        self.0.created_by_id.clone().map(ID)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}

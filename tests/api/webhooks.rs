@@ -1,0 +1,146 @@
+//! Managing outbound webhooks (Blue's shape and names).
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+const CREATE: &str = "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id uid name url secret status enabled metadata { events projectIds } createdById } }";
+
+#[tokio::test]
+async fn an_admin_creates_updates_lists_and_deletes_webhooks() {
+    let app = spawn_app_with(&["--allow-private-targets"]).await;
+    let owner = app.register("owner").await;
+    let project = app
+        .ok(
+            Some(&owner.token),
+            "mutation { createProject(input: {name: \"P\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    let project = project["createProject"]["id"].as_str().unwrap().to_owned();
+
+    let input = json!({ "name": "Testing webhook", "url": "http://127.0.0.1:9/hook", "events": ["todo_created", "COMMENT_CREATED"], "projectIds": [project] });
+    let created = app
+        .ok(Some(&owner.token), CREATE, json!({ "i": input }))
+        .await["createWebhook"]
+        .clone();
+    assert_eq!(created["status"], "HEALTHY");
+    assert_eq!(created["enabled"], true);
+    assert_eq!(
+        created["metadata"]["events"],
+        json!(["COMMENT_CREATED", "TODO_CREATED"])
+    );
+    assert_eq!(created["metadata"]["projectIds"], json!([project]));
+    assert_eq!(created["createdById"], owner.user_id.as_str());
+    assert_eq!(created["uid"].as_str().unwrap().len(), 32);
+    assert!(
+        created["secret"].as_str().unwrap().starts_with("whsec_"),
+        "a secret is generated"
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let update = "mutation($id: ID!) { updateWebhook(id: $id, input: {enabled: false, events: [], secret: \"secret\"}) { enabled secret metadata { events } } }";
+    let updated = app
+        .ok(Some(&owner.token), update, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        updated["updateWebhook"],
+        json!({ "enabled": false, "secret": "secret", "metadata": { "events": [] } })
+    );
+
+    let listed = app
+        .ok(Some(&owner.token), "{ webhooks { id name } }", json!({}))
+        .await;
+    assert_eq!(
+        listed["webhooks"],
+        json!([{ "id": id, "name": "Testing webhook" }])
+    );
+
+    // The event carries the webhook without its secret.
+    let events = app.ok(Some(&owner.token), "{ events(types: [\"WEBHOOK_UPDATED\"]) { edges { node { currentValue previousValue } } } }", json!({})).await;
+    let event = &events["events"]["edges"][0]["node"];
+    assert_eq!(event["currentValue"]["enabled"], false);
+    assert_eq!(event["previousValue"]["enabled"], true);
+    assert!(event["currentValue"].get("secret").is_none());
+
+    app.ok(
+        Some(&owner.token),
+        "mutation($id: ID!) { deleteWebhook(id: $id) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let code = app
+        .error_code(
+            Some(&owner.token),
+            "query($id: ID!) { webhook(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(code, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn private_targets_are_refused_by_default() {
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    for url in [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest",
+        "http://10.0.0.1/x",
+        "ftp://example.com/",
+    ] {
+        let code = app
+            .error_code(
+                Some(&owner.token),
+                CREATE,
+                json!({ "i": { "name": "w", "url": url } }),
+            )
+            .await;
+        assert_eq!(code, "BAD_USER_INPUT", "{url}");
+    }
+    assert_eq!(app.count_rows("webhooks").await, 0);
+}
+
+#[tokio::test]
+async fn webhooks_are_for_admins_of_the_organization_only() {
+    let app = spawn_app_with(&["--allow-private-targets"]).await;
+    let owner = app.register("owner").await;
+    let (bob, _) = app.add_member(&owner, "bob", "MEMBER").await;
+    let stranger = app.register("stranger").await;
+    let input = json!({ "i": { "name": "w", "url": "http://127.0.0.1:9/hook" } });
+    assert_eq!(
+        app.error_code(Some(&bob.token), CREATE, input.clone())
+            .await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        app.error_code(Some(&bob.token), "{ webhooks { id } }", json!({}))
+            .await,
+        "FORBIDDEN"
+    );
+    let id = app.ok(Some(&owner.token), CREATE, input).await["createWebhook"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let delete = "mutation($id: ID!) { deleteWebhook(id: $id) { id } }";
+    assert_eq!(
+        app.error_code(Some(&stranger.token), delete, json!({ "id": id }))
+            .await,
+        "NOT_FOUND"
+    );
+
+    let bad = [
+        json!({ "name": "w", "url": "http://127.0.0.1:9/", "events": ["NOT_AN_EVENT"] }),
+        json!({ "name": "w", "url": "http://127.0.0.1:9/", "projectIds": ["0190b5f2-0000-7000-8000-000000000000"] }),
+        json!({ "name": " ", "url": "http://127.0.0.1:9/" }),
+    ];
+    for input in bad {
+        assert_eq!(
+            app.error_code(Some(&owner.token), CREATE, json!({ "i": input }))
+                .await,
+            "BAD_USER_INPUT"
+        );
+    }
+    assert_eq!(app.count_rows("webhooks").await, 1);
+}
