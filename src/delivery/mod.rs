@@ -1,5 +1,6 @@
 //! Outbound delivery: how payloads are signed and which targets may be
 //! called.
 
+pub mod schedule;
 pub mod signature;
 pub mod target;
