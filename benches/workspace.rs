@@ -16,6 +16,7 @@ const CREATE: &str =
 
 async fn run(backend: &str, postgres: Option<&str>) {
     let server = Server::start(postgres, &[]).await;
+    junction::startup::install_crypto_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()

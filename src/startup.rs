@@ -49,10 +49,18 @@ impl Application {
     }
 }
 
+/// Installs ring as the process's TLS crypto provider. reqwest is built
+/// without one (the default pulls aws-lc, a slow C build), and building a
+/// client without a provider panics. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Events a slow subscriber may fall behind by before it skips some.
 const EVENT_BUFFER: usize = 4096;
 
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    install_crypto_provider();
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
     let secret = match &settings.jwt_secret {

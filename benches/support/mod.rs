@@ -84,6 +84,7 @@ impl Server {
             base: format!("http://127.0.0.1:{port}"),
             _dir: dir,
         };
+        junction::startup::install_crypto_provider();
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         while client

@@ -2,5 +2,6 @@
 //! called.
 
 pub mod schedule;
+pub mod sender;
 pub mod signature;
 pub mod target;

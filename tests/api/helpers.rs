@@ -84,7 +84,7 @@ pub async fn spawn_on(
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
-        client: reqwest::Client::new(),
+        client: client(),
         database_url,
         jwt_secret: jwt_secret.unwrap_or_default(),
         _dir: dir,
@@ -124,6 +124,12 @@ pub fn unique_email(label: &str) -> String {
         .get_or_init(Default::default)
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{label}-{n}-{}@example.com", uuid::Uuid::now_v7().simple())
+}
+
+/// An HTTP client for tests; the TLS provider must exist before any client.
+pub fn client() -> reqwest::Client {
+    junction::startup::install_crypto_provider();
+    reqwest::Client::new()
 }
 
 pub const PASSWORD: &str = "correct horse battery";

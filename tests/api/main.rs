@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod api_tokens;
+mod delivery_sender;
 mod health;
 mod isolation;
 mod limits;

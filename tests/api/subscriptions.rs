@@ -43,7 +43,7 @@ async fn connect(
 fn keep_adding_members(app: &TestApp, owner: &Session) -> tokio::task::JoinHandle<()> {
     let (address, token) = (app.address.clone(), owner.token.clone());
     tokio::spawn(async move {
-        let client = reqwest::Client::new();
+        let client = crate::helpers::client();
         for i in 0..100 {
             let body = json!({
                 "query": "mutation($input: AddMemberInput!) { addMember(input: $input) { id } }",

@@ -50,7 +50,7 @@ async fn subscribe(
 fn keep_posting(app: &TestApp, token: &str, project: &str) -> tokio::task::JoinHandle<()> {
     let (address, token, project) = (app.address.clone(), token.to_owned(), project.to_owned());
     tokio::spawn(async move {
-        let client = reqwest::Client::new();
+        let client = crate::helpers::client();
         for i in 0..200 {
             let body = json!({
                 "query": "mutation($p: ID!, $t: String!) { postMessage(projectId: $p, input: {text: $t}) { id } }",

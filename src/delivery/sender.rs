@@ -1,0 +1,196 @@
+//! One delivery attempt over HTTP: POST the exact bytes that were signed,
+//! with Junction's and Standard Webhooks' headers; time out, follow no
+//! redirects, count anything but 2xx as failure, and keep what the receiver
+//! said (status, latency, a short excerpt, `Retry-After`).
+
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use reqwest::{
+    dns::{Addrs, Name, Resolve, Resolving},
+    header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT},
+    redirect,
+};
+
+use super::{schedule::parse_retry_after, signature, target};
+
+/// How much of a response body the delivery log keeps.
+pub const EXCERPT_BYTES: usize = 1024;
+
+/// What one attempt sends.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    /// Stable across retries: receivers de-duplicate on it (`webhook-id`).
+    pub delivery_id: &'a str,
+    pub event_type: &'a str,
+    pub url: &'a str,
+    /// Empty when the webhook has none: no signature headers then.
+    pub secret: &'a str,
+    pub body: &'a [u8],
+    pub timestamp: i64,
+}
+
+/// What one attempt got back.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub status: Option<u16>,
+    pub latency: Duration,
+    pub response_excerpt: String,
+    pub error: Option<String>,
+    pub retry_after: Option<Duration>,
+}
+
+impl Attempt {
+    pub fn succeeded(&self) -> bool {
+        matches!(self.status, Some(200..=299))
+    }
+}
+
+/// Resolves target hosts and refuses private addresses at connect time, so
+/// a name that resolved to a public address when the webhook was created
+/// cannot later be pointed inside the network.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !allow_private && let Some(bad) = addrs.iter().find(|a| !target::is_public(a.ip())) {
+                return Err(format!(
+                    "{host} resolves to {}, which is not a public address",
+                    bad.ip()
+                )
+                .into());
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Sender {
+    pub fn new(timeout: Duration, allow_private: bool) -> anyhow::Result<Self> {
+        crate::startup::install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(redirect::Policy::none())
+            .pool_max_idle_per_host(32)
+            .dns_resolver(std::sync::Arc::new(GuardedResolver { allow_private }))
+            .build()?;
+        Ok(Self {
+            client,
+            allow_private,
+        })
+    }
+
+    pub async fn send(&self, out: &Outgoing<'_>) -> Attempt {
+        let started = Instant::now();
+        let failed = |error: String| Attempt {
+            status: None,
+            latency: started.elapsed(),
+            response_excerpt: String::new(),
+            error: Some(error),
+            retry_after: None,
+        };
+        // IP literals skip the resolver; check them here.
+        match target::parse_target(out.url) {
+            Ok(url) => {
+                if let Some(Ok(ip)) = url
+                    .host_str()
+                    .map(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>())
+                    && !self.allow_private
+                    && !target::is_public(ip)
+                {
+                    return failed(format!("{ip} is not a public address"));
+                }
+            }
+            Err(e) => return failed(e.to_string()),
+        }
+
+        let mut request = self
+            .client
+            .post(out.url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(USER_AGENT, concat!("junction/", env!("CARGO_PKG_VERSION")))
+            .header("X-Junction-Event", out.event_type)
+            .header("X-Junction-Delivery", out.delivery_id)
+            .header("webhook-id", out.delivery_id)
+            .header("webhook-timestamp", out.timestamp.to_string());
+        if !out.secret.is_empty() {
+            request = request
+                .header(
+                    "X-Junction-Signature",
+                    signature::junction_signature(out.secret, out.body),
+                )
+                .header(
+                    "webhook-signature",
+                    signature::standard_signature(
+                        out.secret,
+                        out.delivery_id,
+                        out.timestamp,
+                        out.body,
+                    ),
+                );
+        }
+        let mut response = match request.body(out.body.to_vec()).send().await {
+            Ok(response) => response,
+            Err(e) => return failed(describe(&e)),
+        };
+        let status = response.status().as_u16();
+        let retry_after = match status {
+            429 | 503 => response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, chrono::Utc::now())),
+            _ => None,
+        };
+        let mut excerpt = Vec::new();
+        while excerpt.len() < EXCERPT_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => excerpt
+                    .extend_from_slice(&chunk[..chunk.len().min(EXCERPT_BYTES - excerpt.len())]),
+                _ => break,
+            }
+        }
+        Attempt {
+            status: Some(status),
+            latency: started.elapsed(),
+            response_excerpt: String::from_utf8_lossy(&excerpt).into_owned(),
+            error: (!(200..300).contains(&status)).then(|| format!("receiver answered {status}")),
+            retry_after,
+        }
+    }
+}
+
+/// A transport error in words, with its cause chain.
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut text = kind.to_owned();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
