@@ -8,7 +8,7 @@
 mod support;
 
 use serde_json::json;
-use support::{Server, concurrency, gql, load, run_seconds};
+use support::{Server, concurrency, gql, load, post_ok, run_seconds};
 
 const READ: &str = "query($p: ID!) { project(id: $p) { todos(first: 20) { edges { node { id title done assignees { id name } } } } } }";
 const CREATE: &str =
@@ -74,19 +74,13 @@ async fn run(backend: &str, postgres: Option<&str>) {
             let (client, base, token, project) =
                 (client.clone(), base.clone(), token.clone(), project.clone());
             async move {
-                let response = client
-                    .post(format!("{base}/graphql"))
-                    .bearer_auth(&token)
-                    .json(&json!({ "query": READ, "variables": { "p": project } }))
-                    .send()
-                    .await;
-                match response {
-                    Ok(r) if r.status().is_success() => r
-                        .bytes()
-                        .await
-                        .is_ok_and(|b| !b.windows(8).any(|w| w == b"\"errors\"")),
-                    _ => false,
-                }
+                post_ok(
+                    &client,
+                    &base,
+                    &token,
+                    json!({ "query": READ, "variables": { "p": project } }),
+                )
+                .await
             }
         }
     };
@@ -121,19 +115,8 @@ async fn run(backend: &str, postgres: Option<&str>) {
             let (client, base, token, list) =
                 (client.clone(), base.clone(), token.clone(), list.clone());
             async move {
-                let response = client
-                    .post(format!("{base}/graphql"))
-                    .bearer_auth(&token)
-                    .json(&json!({ "query": CREATE, "variables": { "l": list, "t": format!("bench {i}") } }))
-                    .send()
-                    .await;
-                match response {
-                    Ok(r) if r.status().is_success() => r
-                        .bytes()
-                        .await
-                        .is_ok_and(|b| !b.windows(8).any(|w| w == b"\"errors\"")),
-                    _ => false,
-                }
+                let body = json!({ "query": CREATE, "variables": { "l": list, "t": format!("bench {i}") } });
+                post_ok(&client, &base, &token, body).await
             }
         }
     };

@@ -139,6 +139,23 @@ pub async fn gql(
     body["data"].clone()
 }
 
+/// One measured GraphQL POST: true when it answered 2xx without `errors`.
+pub async fn post_ok(client: &reqwest::Client, base: &str, token: &str, body: Value) -> bool {
+    let response = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await;
+    match response {
+        Ok(r) if r.status().is_success() => r
+            .bytes()
+            .await
+            .is_ok_and(|b| !b.windows(8).any(|w| w == b"\"errors\"")),
+        _ => false,
+    }
+}
+
 /// Latencies of one run, and how many requests failed.
 pub struct Figures {
     pub label: String,

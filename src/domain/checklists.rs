@@ -3,7 +3,7 @@
 use entity::{checklist, checklist_item, project, todo, todo_list};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter,
 };
 use serde_json::Value;
 
@@ -11,7 +11,7 @@ use super::{
     accounts::required_text,
     ids,
     json::{checklist_item_json, checklist_json},
-    pagination::POSITION_STEP,
+    pagination::end_position,
     todos::{todo_for_read, todo_payload},
 };
 use crate::{
@@ -91,20 +91,14 @@ pub async fn create_checklist(
     let title = required_text("title", title, 500)?;
     let mut change = Change::begin(app, who).await?;
     let (todo, list, project) = todo_for_read(&*change, who, todo_id).await?;
-    let last: Option<f64> = checklist::Entity::find()
-        .filter(checklist::Column::TodoId.eq(&todo.id))
-        .select_only()
-        .column(checklist::Column::Position)
-        .order_by_desc(checklist::Column::Position)
-        .into_tuple()
-        .one(&*change)
-        .await?;
+    let siblings = checklist::Entity::find().filter(checklist::Column::TodoId.eq(&todo.id));
+    let position = end_position(&*change, siblings, checklist::Column::Position).await?;
     let now = ids::now();
     let created = checklist::ActiveModel {
         id: Set(ids::new_id()),
         todo_id: Set(todo.id.clone()),
         title: Set(title),
-        position: Set(last.unwrap_or(0.0) + POSITION_STEP),
+        position: Set(position),
         created_by_id: Set(Some(who.user_id.clone())),
         created_at: Set(now),
         updated_at: Set(now),
@@ -189,21 +183,16 @@ pub async fn create_item(
     let title = required_text("title", title, 500)?;
     let mut change = Change::begin(app, who).await?;
     let (checklist, parents) = checklist_for_read(&*change, who, checklist_id).await?;
-    let last: Option<f64> = checklist_item::Entity::find()
-        .filter(checklist_item::Column::ChecklistId.eq(&checklist.id))
-        .select_only()
-        .column(checklist_item::Column::Position)
-        .order_by_desc(checklist_item::Column::Position)
-        .into_tuple()
-        .one(&*change)
-        .await?;
+    let siblings = checklist_item::Entity::find()
+        .filter(checklist_item::Column::ChecklistId.eq(&checklist.id));
+    let position = end_position(&*change, siblings, checklist_item::Column::Position).await?;
     let now = ids::now();
     let item = checklist_item::ActiveModel {
         id: Set(ids::new_id()),
         checklist_id: Set(checklist.id.clone()),
         title: Set(title),
         done: Set(false),
-        position: Set(last.unwrap_or(0.0) + POSITION_STEP),
+        position: Set(position),
         created_by_id: Set(Some(who.user_id.clone())),
         created_at: Set(now),
         updated_at: Set(now),

@@ -176,3 +176,24 @@ where
 
 /// Gap between consecutive positions, as Blue uses (65535, 131070, …).
 pub const POSITION_STEP: f64 = 65535.0;
+
+/// The position after the last of `siblings` (already filtered to one
+/// parent): where a new list, todo, checklist or item goes.
+pub async fn end_position<E, P>(
+    conn: &impl sea_orm::ConnectionTrait,
+    siblings: Select<E>,
+    position_column: P,
+) -> AppResult<f64>
+where
+    E: EntityTrait,
+    P: ColumnTrait,
+{
+    let last: Option<f64> = siblings
+        .select_only()
+        .column(position_column)
+        .order_by_desc(position_column)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(last.unwrap_or(0.0) + POSITION_STEP)
+}

@@ -3,7 +3,7 @@
 use entity::{project, todo_list};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter,
 };
 use serde_json::Value;
 
@@ -11,7 +11,7 @@ use super::{
     accounts::{self, required_text},
     ids,
     json::{project_json, todo_list_json},
-    pagination::{POSITION_STEP, Page, PageRequest, fetch_page_by_position},
+    pagination::{Page, PageRequest, end_position, fetch_page_by_position},
     projects::project_for_read,
 };
 use crate::{
@@ -77,21 +77,15 @@ pub async fn insert_todo_list(
     title: String,
     created_by_id: Option<String>,
 ) -> AppResult<todo_list::Model> {
-    let last: Option<f64> = todo_list::Entity::find()
-        .filter(todo_list::Column::ProjectId.eq(&project.id))
-        .select_only()
-        .column(todo_list::Column::Position)
-        .order_by_desc(todo_list::Column::Position)
-        .into_tuple()
-        .one(&**change)
-        .await?;
+    let siblings = todo_list::Entity::find().filter(todo_list::Column::ProjectId.eq(&project.id));
+    let position = end_position(&**change, siblings, todo_list::Column::Position).await?;
     let now = ids::now();
     Ok(todo_list::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(project.organization_id.clone()),
         project_id: Set(project.id.clone()),
         title: Set(title),
-        position: Set(last.unwrap_or(0.0) + POSITION_STEP),
+        position: Set(position),
         created_by_id: Set(created_by_id),
         created_at: Set(now),
         updated_at: Set(now),

@@ -14,7 +14,7 @@ use super::{
     accounts::required_text,
     ids,
     json::todo_json,
-    pagination::{POSITION_STEP, Page, PageRequest, fetch_page_by_position},
+    pagination::{Page, PageRequest, end_position, fetch_page_by_position},
     todo_lists::{list_for_read, list_payload},
 };
 use crate::{
@@ -210,15 +210,12 @@ pub async fn insert_todo(
 }
 
 async fn end_of_list(conn: &impl ConnectionTrait, list_id: &str) -> AppResult<f64> {
-    let last: Option<f64> = todo::Entity::find()
-        .filter(todo::Column::TodoListId.eq(list_id))
-        .select_only()
-        .column(todo::Column::Position)
-        .order_by_desc(todo::Column::Position)
-        .into_tuple()
-        .one(conn)
-        .await?;
-    Ok(last.unwrap_or(0.0) + POSITION_STEP)
+    end_position(
+        conn,
+        todo::Entity::find().filter(todo::Column::TodoListId.eq(list_id)),
+        todo::Column::Position,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = id))]

@@ -16,3 +16,4 @@ mod webhooks;
 mod workspace_access;
 mod workspace_events;
 mod workspace_live;
+mod ws;

@@ -1,42 +1,14 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use graphql_ws_client::{Client, graphql::GraphqlOperation};
-use serde::Serialize;
+use graphql_ws_client::Client;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::*;
-
-#[derive(Serialize)]
-struct Operation {
-    query: &'static str,
-    variables: Value,
-}
-
-impl GraphqlOperation for Operation {
-    type Response = Value;
-    type Error = serde_json::Error;
-    fn decode(&self, data: Value) -> Result<Value, Self::Error> {
-        Ok(data)
-    }
-}
-
-async fn connect(
-    app: &TestApp,
-    protocol: &'static str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let mut request = format!("ws://127.0.0.1:{}/graphql", app.port)
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
-    tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket upgrade")
-        .0
-}
+use crate::{
+    helpers::*,
+    ws::{Operation, connect},
+};
 
 /// Adds members until the test is done, so an event is sure to follow the
 /// subscription however long the server takes to register it.

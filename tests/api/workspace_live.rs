@@ -3,48 +3,9 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use graphql_ws_client::{Client, graphql::GraphqlOperation};
-use serde::Serialize;
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
+use serde_json::json;
 
-use crate::helpers::*;
-
-#[derive(Serialize)]
-struct Operation {
-    query: &'static str,
-    variables: Value,
-}
-
-impl GraphqlOperation for Operation {
-    type Response = Value;
-    type Error = serde_json::Error;
-    fn decode(&self, data: Value) -> Result<Value, Self::Error> {
-        Ok(data)
-    }
-}
-
-async fn subscribe(
-    app: &TestApp,
-    token: &str,
-    query: &'static str,
-    variables: Value,
-) -> graphql_ws_client::Subscription<Operation> {
-    let mut request = format!("ws://127.0.0.1:{}/graphql", app.port)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (connection, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    Client::build(connection)
-        .payload(json!({ "token": token }))
-        .unwrap()
-        .subscribe(Operation { query, variables })
-        .await
-        .unwrap()
-}
+use crate::{helpers::*, ws::subscribe};
 
 /// Posts messages into `project` on `app` until aborted.
 fn keep_posting(app: &TestApp, token: &str, project: &str) -> tokio::task::JoinHandle<()> {
