@@ -7,6 +7,7 @@ mod m20261122_000001_create_accounts;
 mod m20261122_000002_create_events;
 mod m20261122_000003_create_workspace;
 mod m20261122_000004_create_webhooks;
+mod m20261122_000005_create_deliveries;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_events::Migration),
             Box::new(m20261122_000003_create_workspace::Migration),
             Box::new(m20261122_000004_create_webhooks::Migration),
+            Box::new(m20261122_000005_create_deliveries::Migration),
         ]
     }
 }

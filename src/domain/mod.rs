@@ -14,6 +14,7 @@ pub mod instance;
 pub mod json;
 pub mod members;
 pub mod messages;
+pub mod outbox;
 pub mod pages;
 pub mod pagination;
 pub mod projects;

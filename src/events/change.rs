@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::{
     auth::Principal,
-    domain::ids,
+    domain::{ids, outbox},
     error::AppResult,
     state::{AppState, WriteTxn},
 };
@@ -67,8 +67,10 @@ impl<'a> Change<'a> {
         Ok(())
     }
 
-    /// Commits the change and its events, then publishes the events.
+    /// Records the deliveries the events owe to webhooks (the outbox),
+    /// commits all of it at once, then publishes the events.
     pub async fn commit(self) -> AppResult<Vec<event::Model>> {
+        outbox::enqueue_deliveries(&self.txn.txn, &self.organization_id, &self.recorded).await?;
         self.txn.txn.commit().await?;
         self.app.events.publish(&self.recorded).await;
         Ok(self.recorded)

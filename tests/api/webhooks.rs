@@ -144,3 +144,114 @@ async fn webhooks_are_for_admins_of_the_organization_only() {
     }
     assert_eq!(app.count_rows("webhooks").await, 1);
 }
+
+async fn create_webhook(app: &TestApp, token: &str, input: serde_json::Value) -> String {
+    let data = app
+        .ok(
+            Some(token),
+            "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id } }",
+            json!({ "i": input }),
+        )
+        .await;
+    data["createWebhook"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn deliveries(app: &TestApp, token: &str, webhook: &str) -> Vec<serde_json::Value> {
+    let query = "query($w: ID!) { deliveries(webhookId: $w) { totalCount edges { node { id eventType status attempts eventId } } } }";
+    let data = app.ok(Some(token), query, json!({ "w": webhook })).await;
+    data["deliveries"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn changes_record_one_pending_delivery_per_matching_webhook_in_their_transaction() {
+    let app = spawn_app_with(&["--allow-private-targets"]).await;
+    let owner = app.register("owner").await;
+    let make_project = "mutation($n: String!) { createProject(input: {name: $n}) { id } }";
+    let p1 = app
+        .ok(Some(&owner.token), make_project, json!({ "n": "one" }))
+        .await["createProject"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p2 = app
+        .ok(Some(&owner.token), make_project, json!({ "n": "two" }))
+        .await["createProject"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = "http://127.0.0.1:9/hook";
+    let all = create_webhook(&app, &owner.token, json!({ "name": "all", "url": url })).await;
+    let lists_in_p1 = create_webhook(
+        &app,
+        &owner.token,
+        json!({ "name": "lists", "url": url, "events": ["TODO_LIST_CREATED"], "projectIds": [p1] }),
+    )
+    .await;
+    let off = create_webhook(
+        &app,
+        &owner.token,
+        json!({ "name": "off", "url": url, "enabled": false }),
+    )
+    .await;
+    let before_all = deliveries(&app, &owner.token, &all).await.len();
+
+    let make_list = "mutation($p: ID!) { createTodoList(projectId: $p, title: \"L\") { id } }";
+    app.ok(Some(&owner.token), make_list, json!({ "p": p1 }))
+        .await;
+    app.ok(Some(&owner.token), make_list, json!({ "p": p2 }))
+        .await;
+    app.ok(
+        Some(&owner.token),
+        "mutation($p: ID!) { createPage(projectId: $p, title: \"x\") { id } }",
+        json!({ "p": p1 }),
+    )
+    .await;
+
+    let to_all = deliveries(&app, &owner.token, &all).await;
+    assert_eq!(
+        to_all.len() - before_all,
+        3,
+        "every event reaches the unfiltered webhook"
+    );
+    assert!(
+        to_all
+            .iter()
+            .all(|d| d["status"] == "PENDING" && d["attempts"] == 0)
+    );
+    let to_lists = deliveries(&app, &owner.token, &lists_in_p1).await;
+    assert_eq!(to_lists.len(), 1);
+    assert_eq!(to_lists[0]["eventType"], "TODO_LIST_CREATED");
+    assert!(
+        deliveries(&app, &owner.token, &off).await.is_empty(),
+        "disabled webhooks get nothing"
+    );
+
+    // A refused change records neither its event nor a delivery.
+    let rows = app.count_rows("deliveries").await;
+    assert_eq!(
+        app.error_code(
+            Some(&owner.token),
+            make_list,
+            json!({ "p": "0190b5f2-0000-7000-8000-000000000000" })
+        )
+        .await,
+        "NOT_FOUND"
+    );
+    assert_eq!(app.count_rows("deliveries").await, rows);
+
+    // Deliveries are for admins.
+    let (bob, _) = app.add_member(&owner, "bob", "MEMBER").await;
+    let code = app
+        .error_code(
+            Some(&bob.token),
+            "query($w: ID!) { deliveries(webhookId: $w) { totalCount } }",
+            json!({ "w": all }),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+}

@@ -1,8 +1,12 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::{
-    domain::webhooks,
-    graphql::{ContextExt, types::Webhook},
+    domain::{outbox, webhooks},
+    graphql::{
+        ContextExt,
+        connection::{PageConnection, from_page, page_request},
+        types::{Delivery, DeliveryStatus, Webhook},
+    },
 };
 
 #[derive(Default)]
@@ -22,6 +26,29 @@ impl WebhookQuery {
     async fn webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Webhook> {
         Ok(Webhook(
             webhooks::webhook_for_admin(&ctx.app().db, ctx.principal()?, &id).await?,
+        ))
+    }
+
+    /// A webhook's deliveries, newest first (admins).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        webhook_id: ID,
+        status: Option<DeliveryStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<PageConnection<Delivery>> {
+        let page = page_request(ctx, first, after)?;
+        let status = status.map(DeliveryStatus::as_str);
+        let result =
+            outbox::list_deliveries(ctx.app(), ctx.principal()?, &webhook_id, status, &page)
+                .await?;
+        Ok(from_page(
+            result,
+            page.after.is_some(),
+            |d| d.id.clone(),
+            Delivery,
         ))
     }
 }

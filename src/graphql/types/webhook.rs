@@ -66,3 +66,62 @@ impl Webhook {
         self.0.updated_at
     }
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DeliveryStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => crate::domain::outbox::PENDING,
+            DeliveryStatus::Succeeded => crate::domain::outbox::SUCCEEDED,
+            DeliveryStatus::Failed => crate::domain::outbox::FAILED,
+        }
+    }
+}
+
+/// One event owed to one webhook. `id` is the `webhook-id` header of every
+/// attempt.
+pub struct Delivery(pub entity::delivery::Model);
+
+#[Object]
+impl Delivery {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn webhook_id(&self) -> ID {
+        ID(self.0.webhook_id.clone())
+    }
+    async fn event_id(&self) -> ID {
+        ID(self.0.event_id.clone())
+    }
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+    async fn status(&self) -> DeliveryStatus {
+        match self.0.status.as_str() {
+            crate::domain::outbox::SUCCEEDED => DeliveryStatus::Succeeded,
+            crate::domain::outbox::FAILED => DeliveryStatus::Failed,
+            _ => DeliveryStatus::Pending,
+        }
+    }
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        self.0.next_attempt_at
+    }
+    async fn last_status_code(&self) -> Option<i32> {
+        self.0.last_status_code
+    }
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
