@@ -20,7 +20,7 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, Subcommand)]
 pub enum Command {
-    /// Run the HTTP server with GraphQL and the REST routes (the default).
+    /// Run the HTTP server: GraphQL, health and metrics (the default).
     Serve,
     /// Apply database migrations and exit.
     Migrate,

@@ -27,8 +27,8 @@ pub struct Settings {
     )]
     pub database_max_connections: u32,
 
-    /// Redis for the job queue and cross-process subscriptions, e.g.
-    /// `redis://127.0.0.1:6379`. Without it everything runs in-process.
+    /// Redis, e.g. `redis://127.0.0.1:6379`: subscriptions then fan out
+    /// across server processes. Without it everything stays in-process.
     #[arg(long, env = "REDIS_URL", global = true)]
     pub redis_url: Option<String>,
 
