@@ -27,3 +27,29 @@ pub enum Command {
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    fn allow_private(args: &[&str]) -> bool {
+        let mut argv = vec!["junction"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv)
+            .unwrap()
+            .settings
+            .allow_private_targets
+    }
+
+    #[test]
+    fn allow_private_targets_takes_a_bare_flag_or_a_boolish_value() {
+        assert!(!allow_private(&[]));
+        assert!(allow_private(&["--allow-private-targets"]));
+        assert!(allow_private(&["--allow-private-targets=1"]));
+        assert!(allow_private(&["--allow-private-targets=yes"]));
+        assert!(!allow_private(&["--allow-private-targets=off"]));
+        assert!(Cli::try_parse_from(["junction", "--allow-private-targets=maybe"]).is_err());
+    }
+}

@@ -57,11 +57,16 @@ pub struct Settings {
     pub jwt_ttl_seconds: u64,
 
     /// Allow webhook and channel targets on loopback, private and link-local
-    /// addresses (for tests and closed networks only).
+    /// addresses (for tests and closed networks only). Accepts true/false,
+    /// 1/0, yes/no, on/off.
     #[arg(
         long,
         env = "ALLOW_PRIVATE_TARGETS",
         default_value_t = false,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
         global = true
     )]
     pub allow_private_targets: bool,
