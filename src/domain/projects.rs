@@ -164,27 +164,14 @@ pub async fn create_project(
     let mut members: BTreeSet<String> = input.member_ids.into_iter().collect();
     members.insert(who.user_id.clone());
     ensure_organization_members(&*change, &who.organization_id, &members).await?;
-    let project = insert_project(
-        &change,
-        who,
-        ROOM,
+    let fields = ProjectFields {
+        kind: ROOM,
         name,
-        input.description.unwrap_or_default(),
-        input.is_public,
-        input.is_message_thread,
-    )
-    .await?;
-    for user_id in &members {
-        insert_member(&change, &project.id, user_id).await?;
-    }
-    change
-        .emit(
-            types::PROJECT_CREATED,
-            Some(&project.id),
-            project_json(&project, &org),
-            None,
-        )
-        .await?;
+        description: input.description.unwrap_or_default(),
+        is_public: input.is_public,
+        is_message_thread: input.is_message_thread,
+    };
+    let project = insert_project(&mut change, who, &org, fields, &members).await?;
     change.commit().await?;
     Ok(project)
 }
@@ -373,27 +360,14 @@ pub async fn direct_conversation(
         .map(|u| u.name)
         .collect();
     let mut change = Change::begin(app, who).await?;
-    let project = insert_project(
-        &change,
-        who,
-        DIRECT,
-        names.join(", "),
-        String::new(),
-        false,
-        false,
-    )
-    .await?;
-    for user_id in &members {
-        insert_member(&change, &project.id, user_id).await?;
-    }
-    change
-        .emit(
-            types::PROJECT_CREATED,
-            Some(&project.id),
-            project_json(&project, &org),
-            None,
-        )
-        .await?;
+    let fields = ProjectFields {
+        kind: DIRECT,
+        name: names.join(", "),
+        description: String::new(),
+        is_public: false,
+        is_message_thread: false,
+    };
+    let project = insert_project(&mut change, who, &org, fields, &members).await?;
     change.commit().await?;
     Ok(project)
 }
@@ -431,32 +405,53 @@ async fn find_direct(
     Ok(None)
 }
 
-async fn insert_project(
-    change: &Change<'_>,
-    who: &Principal,
-    kind: &str,
+/// The columns a new project starts with.
+struct ProjectFields {
+    kind: &'static str,
     name: String,
     description: String,
     is_public: bool,
     is_message_thread: bool,
+}
+
+/// Inserts a project administered by its creator, with its members, and
+/// records `PROJECT_CREATED`.
+async fn insert_project(
+    change: &mut Change<'_>,
+    who: &Principal,
+    org: &entity::organization::Model,
+    fields: ProjectFields,
+    members: &BTreeSet<String>,
 ) -> AppResult<project::Model> {
     let now = ids::now();
-    Ok(project::ActiveModel {
+    let project = project::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(who.organization_id.clone()),
-        kind: Set(kind.to_owned()),
-        name: Set(name),
-        description: Set(description),
+        kind: Set(fields.kind.to_owned()),
+        name: Set(fields.name),
+        description: Set(fields.description),
         archived: Set(false),
-        is_public: Set(is_public),
-        is_message_thread: Set(is_message_thread),
+        is_public: Set(fields.is_public),
+        is_message_thread: Set(fields.is_message_thread),
         created_by_id: Set(Some(who.user_id.clone())),
         admin_user_id: Set(Some(who.user_id.clone())),
         created_at: Set(now),
         updated_at: Set(now),
     }
     .insert(&**change)
-    .await?)
+    .await?;
+    for user_id in members {
+        insert_member(change, &project.id, user_id).await?;
+    }
+    change
+        .emit(
+            types::PROJECT_CREATED,
+            Some(&project.id),
+            project_json(&project, org),
+            None,
+        )
+        .await?;
+    Ok(project)
 }
 
 async fn insert_member(change: &Change<'_>, project_id: &str, user_id: &str) -> AppResult<()> {
