@@ -42,6 +42,24 @@ impl AppError {
         Self::Unauthenticated(msg.into())
     }
 
+    /// Reports a missing parent as the child the caller asked for (a page
+    /// of an invisible project is simply not found); other errors pass.
+    pub fn not_found_as(what: &'static str) -> impl FnOnce(AppError) -> AppError {
+        move |error| match error {
+            AppError::NotFound(_) => AppError::NotFound(what),
+            other => other,
+        }
+    }
+
+    /// Maps a unique-index violation to `CONFLICT` with `message`; any
+    /// other database error stays internal.
+    pub fn conflict_if_duplicate(message: &'static str) -> impl FnOnce(DbErr) -> AppError {
+        move |error| match error.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(message),
+            _ => error.into(),
+        }
+    }
+
     /// The GraphQL `extensions.code`, also used in REST error bodies.
     pub fn code(&self) -> &'static str {
         match self {

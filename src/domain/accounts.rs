@@ -53,12 +53,9 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
     .insert(txn)
     .await
     // Two registrations racing for one address: the unique index decides.
-    .map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::conflict("a user with this e-mail already exists")
-        }
-        _ => e.into(),
-    })?;
+    .map_err(AppError::conflict_if_duplicate(
+        "a user with this e-mail already exists",
+    ))?;
     membership::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(organization.id.clone()),

@@ -9,11 +9,12 @@ use super::{
     accounts::required_text,
     ids,
     pagination::{Direction, Page, PageRequest, fetch_page},
+    scoped::find_by_id,
     views::CreatedApiToken,
 };
 use crate::{
     auth::{Principal, api_token as secret},
-    error::{AppError, AppResult},
+    error::AppResult,
     state::AppState,
 };
 
@@ -78,14 +79,13 @@ pub async fn revoke_api_token(
     who: &Principal,
     id: &str,
 ) -> AppResult<api_token::Model> {
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("API token"));
-    }
-    let token = api_token::Entity::find_by_id(id)
-        .filter(api_token::Column::OrganizationId.eq(&who.organization_id))
-        .one(&app.db)
-        .await?
-        .ok_or(AppError::NotFound("API token"))?;
+    let token = find_by_id::<api_token::Entity>(
+        &app.db,
+        id,
+        "API token",
+        Some((api_token::Column::OrganizationId, &who.organization_id)),
+    )
+    .await?;
     if token.user_id != who.user_id {
         who.require_admin()?;
     }

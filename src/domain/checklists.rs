@@ -12,6 +12,7 @@ use super::{
     ids,
     json::{checklist_item_json, checklist_json},
     pagination::end_position,
+    scoped::find_by_id,
     todos::{todo_for_read, todo_payload},
 };
 use crate::{
@@ -32,16 +33,10 @@ async fn checklist_for_read(
     who: &Principal,
     id: &str,
 ) -> AppResult<(checklist::Model, Parents)> {
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("checklist"));
-    }
-    let checklist = checklist::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("checklist"))?;
+    let checklist = find_by_id::<checklist::Entity>(conn, id, "checklist", None).await?;
     let (todo, list, project) = todo_for_read(conn, who, &checklist.todo_id)
         .await
-        .map_err(|_| AppError::NotFound("checklist"))?;
+        .map_err(AppError::not_found_as("checklist"))?;
     Ok((
         checklist,
         Parents {
@@ -57,16 +52,10 @@ async fn item_for_read(
     who: &Principal,
     id: &str,
 ) -> AppResult<(checklist_item::Model, checklist::Model, Parents)> {
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("checklist item"));
-    }
-    let item = checklist_item::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("checklist item"))?;
+    let item = find_by_id::<checklist_item::Entity>(conn, id, "checklist item", None).await?;
     let (checklist, parents) = checklist_for_read(conn, who, &item.checklist_id)
         .await
-        .map_err(|_| AppError::NotFound("checklist item"))?;
+        .map_err(AppError::not_found_as("checklist item"))?;
     Ok((item, checklist, parents))
 }
 
@@ -75,10 +64,11 @@ async fn checklist_payload(
     c: &checklist::Model,
     p: &Parents,
 ) -> AppResult<Value> {
-    Ok(checklist_json(
-        c,
-        todo_payload(conn, &p.todo, &p.list, &p.project).await?,
-    ))
+    Ok(checklist_json(c, parent_todo_json(conn, p).await?))
+}
+
+async fn parent_todo_json(conn: &impl ConnectionTrait, p: &Parents) -> AppResult<Value> {
+    todo_payload(conn, &p.todo, &p.list, &p.project).await
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = todo_id))]
@@ -137,8 +127,9 @@ pub async fn rename_checklist(
     active.title = Set(title);
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let previous = checklist_payload(&*change, &before, &parents).await?;
-    let current = checklist_payload(&*change, &after, &parents).await?;
+    let todo_json = parent_todo_json(&*change, &parents).await?;
+    let previous = checklist_json(&before, todo_json.clone());
+    let current = checklist_json(&after, todo_json);
     change
         .emit(
             types::TODO_CHECKLIST_NAME_CHANGED,

@@ -10,6 +10,7 @@ use super::{
     ids,
     json::comment_json,
     pagination::{Direction, Page, PageRequest, fetch_page},
+    scoped::find_by_id,
     todos::{todo_for_read, todo_payload},
 };
 use crate::{
@@ -42,17 +43,16 @@ async fn comment_for_read(
     who: &Principal,
     id: &str,
 ) -> AppResult<comment::Model> {
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("comment"));
-    }
-    let comment = comment::Entity::find_by_id(id)
-        .filter(comment::Column::OrganizationId.eq(&who.organization_id))
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("comment"))?;
+    let comment = find_by_id::<comment::Entity>(
+        conn,
+        id,
+        "comment",
+        Some((comment::Column::OrganizationId, &who.organization_id)),
+    )
+    .await?;
     todo_for_read(conn, who, &comment.todo_id)
         .await
-        .map_err(|_| AppError::NotFound("comment"))?;
+        .map_err(AppError::not_found_as("comment"))?;
     Ok(comment)
 }
 

@@ -13,6 +13,7 @@ use super::{
     accounts::{self, required_text},
     ids,
     json::{conference_room_json, reservation_json},
+    scoped::find_by_id,
 };
 use crate::{
     auth::Principal,
@@ -33,14 +34,16 @@ pub async fn room_for_read(
     who: &Principal,
     id: &str,
 ) -> AppResult<conference_room::Model> {
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("conference room"));
-    }
-    conference_room::Entity::find_by_id(id)
-        .filter(conference_room::Column::OrganizationId.eq(&who.organization_id))
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("conference room"))
+    find_by_id::<conference_room::Entity>(
+        conn,
+        id,
+        "conference room",
+        Some((
+            conference_room::Column::OrganizationId,
+            &who.organization_id,
+        )),
+    )
+    .await
 }
 
 async fn room_payload(
@@ -232,15 +235,14 @@ pub async fn cancel_reservation(
     who: &Principal,
     id: &str,
 ) -> AppResult<reservation::Model> {
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("reservation"));
-    }
     let mut change = Change::begin(app, who).await?;
-    let booked = reservation::Entity::find_by_id(id)
-        .filter(reservation::Column::OrganizationId.eq(&who.organization_id))
-        .one(&*change)
-        .await?
-        .ok_or(AppError::NotFound("reservation"))?;
+    let booked = find_by_id::<reservation::Entity>(
+        &*change,
+        id,
+        "reservation",
+        Some((reservation::Column::OrganizationId, &who.organization_id)),
+    )
+    .await?;
     if booked.created_by_id.as_deref() != Some(who.user_id.as_str()) {
         who.require_admin()?;
     }

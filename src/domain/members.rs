@@ -127,12 +127,9 @@ pub async fn add_member(
     }
     .insert(&*change)
     .await
-    .map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::conflict("this user is already a member of the organization")
-        }
-        _ => e.into(),
-    })?;
+    .map_err(AppError::conflict_if_duplicate(
+        "this user is already a member of the organization",
+    ))?;
     let view = MemberView { membership, user };
     change
         .emit(types::MEMBER_ADDED, None, member_json(&view, &org), None)

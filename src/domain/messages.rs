@@ -13,6 +13,7 @@ use super::{
     json::{message_json, project_json},
     pagination::{Direction, Page, PageRequest, fetch_page},
     projects::{ensure_organization_members, project_for_read},
+    scoped::find_by_id,
 };
 use crate::{
     auth::Principal,
@@ -139,17 +140,16 @@ pub async fn message_for_read(
     who: &Principal,
     id: &str,
 ) -> AppResult<message::Model> {
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("message"));
-    }
-    let message = message::Entity::find_by_id(id)
-        .filter(message::Column::OrganizationId.eq(&who.organization_id))
-        .one(&app.db)
-        .await?
-        .ok_or(AppError::NotFound("message"))?;
+    let message = find_by_id::<message::Entity>(
+        &app.db,
+        id,
+        "message",
+        Some((message::Column::OrganizationId, &who.organization_id)),
+    )
+    .await?;
     project_for_read(&app.db, who, &message.project_id)
         .await
-        .map_err(|_| AppError::NotFound("message"))?;
+        .map_err(AppError::not_found_as("message"))?;
     Ok(message)
 }
 

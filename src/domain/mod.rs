@@ -19,6 +19,7 @@ pub mod pages;
 pub mod pagination;
 pub mod projects;
 pub mod quick_calls;
+pub mod scoped;
 pub mod todo_lists;
 pub mod todo_people;
 pub mod todos;

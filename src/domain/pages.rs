@@ -12,6 +12,7 @@ use super::{
     json::{page_json, project_json},
     pagination::{Direction, Page, PageRequest, fetch_page},
     projects::project_for_read,
+    scoped::find_by_id,
 };
 use crate::{
     auth::Principal,
@@ -101,17 +102,16 @@ pub async fn page_for_read(
     who: &Principal,
     id: &str,
 ) -> AppResult<page::Model> {
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("page"));
-    }
-    let page = page::Entity::find_by_id(id)
-        .filter(page::Column::OrganizationId.eq(&who.organization_id))
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("page"))?;
+    let page = find_by_id::<page::Entity>(
+        conn,
+        id,
+        "page",
+        Some((page::Column::OrganizationId, &who.organization_id)),
+    )
+    .await?;
     project_for_read(conn, who, &page.project_id)
         .await
-        .map_err(|_| AppError::NotFound("page"))?;
+        .map_err(AppError::not_found_as("page"))?;
     Ok(page)
 }
 

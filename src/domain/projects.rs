@@ -18,6 +18,7 @@ use super::{
     ids,
     json::project_json,
     pagination::{Direction, Page, PageRequest, fetch_page},
+    scoped::find_by_id,
 };
 use crate::{
     auth::Principal,
@@ -62,14 +63,13 @@ pub async fn project_for_read(
     who: &Principal,
     project_id: &str,
 ) -> AppResult<project::Model> {
-    if !ids::is_valid(project_id) {
-        return Err(AppError::NotFound("project"));
-    }
-    let project = project::Entity::find_by_id(project_id)
-        .filter(project::Column::OrganizationId.eq(&who.organization_id))
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("project"))?;
+    let project = find_by_id::<project::Entity>(
+        conn,
+        project_id,
+        "project",
+        Some((project::Column::OrganizationId, &who.organization_id)),
+    )
+    .await?;
     let open_to_all = project.kind == ROOM && (project.is_public || who.role.is_admin());
     if open_to_all || is_member(conn, &project.id, &who.user_id).await? {
         Ok(project)
@@ -270,7 +270,7 @@ pub async fn add_project_member(
         ));
     }
     insert_member(&change, &project.id, user_id).await?;
-    let json = serde_json::json!({ "userId": user_id, "projectId": project.id, "project": project_json(&project, &org) });
+    let json = project_member_json(&project, &org, user_id);
     change
         .emit(types::PROJECT_MEMBER_ADDED, Some(&project.id), json, None)
         .await?;
@@ -301,7 +301,7 @@ pub async fn remove_project_member(
     if removed.rows_affected == 0 {
         return Err(AppError::NotFound("project member"));
     }
-    let json = serde_json::json!({ "userId": user_id, "projectId": project.id, "project": project_json(&project, &org) });
+    let json = project_member_json(&project, &org, user_id);
     change
         .emit(
             types::PROJECT_MEMBER_REMOVED,
@@ -314,22 +314,13 @@ pub async fn remove_project_member(
     Ok(project)
 }
 
-/// The members of a project the caller can see.
-pub async fn project_members(
-    app: &AppState,
-    who: &Principal,
-    project_id: &str,
-) -> AppResult<Vec<user::Model>> {
-    let project = project_for_read(&app.db, who, project_id).await?;
-    let user_ids = Query::select()
-        .column(project_member::Column::UserId)
-        .from(project_member::Entity)
-        .and_where(project_member::Column::ProjectId.eq(&project.id))
-        .to_owned();
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.in_subquery(user_ids))
-        .all(&app.db)
-        .await?)
+/// A project membership in event payloads: the user and the project.
+fn project_member_json(
+    project: &project::Model,
+    org: &entity::organization::Model,
+    user_id: &str,
+) -> serde_json::Value {
+    serde_json::json!({ "userId": user_id, "projectId": project.id, "project": project_json(project, org) })
 }
 
 /// The direct conversation between the caller and `user_ids`, created on

@@ -13,6 +13,7 @@ use super::{
     json::{project_json, todo_list_json},
     pagination::{Page, PageRequest, end_position, fetch_page_by_position},
     projects::project_for_read,
+    scoped::find_by_id,
 };
 use crate::{
     auth::Principal,
@@ -27,17 +28,16 @@ pub async fn list_for_read(
     who: &Principal,
     id: &str,
 ) -> AppResult<(todo_list::Model, project::Model)> {
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("todo list"));
-    }
-    let list = todo_list::Entity::find_by_id(id)
-        .filter(todo_list::Column::OrganizationId.eq(&who.organization_id))
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("todo list"))?;
+    let list = find_by_id::<todo_list::Entity>(
+        conn,
+        id,
+        "todo list",
+        Some((todo_list::Column::OrganizationId, &who.organization_id)),
+    )
+    .await?;
     let project = project_for_read(conn, who, &list.project_id)
         .await
-        .map_err(|_| AppError::NotFound("todo list"))?;
+        .map_err(AppError::not_found_as("todo list"))?;
     Ok((list, project))
 }
 

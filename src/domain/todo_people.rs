@@ -3,12 +3,13 @@
 use std::collections::BTreeSet;
 
 use entity::{todo, todo_assignee, todo_tag};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::{
     ids,
     projects::ensure_organization_members,
-    todos::{todo_for_read, todo_payload},
+    todo_lists::list_payload,
+    todos::{todo_for_read, todo_payload_in},
 };
 use crate::{
     auth::Principal,
@@ -35,7 +36,11 @@ pub fn normalize_tags(tags: Vec<String>) -> AppResult<BTreeSet<String>> {
         .collect()
 }
 
-pub async fn insert_assignee(change: &Change<'_>, todo_id: &str, user_id: &str) -> AppResult<()> {
+pub async fn insert_assignee(
+    change: &Change<'_>,
+    todo_id: &str,
+    user_id: &str,
+) -> Result<(), DbErr> {
     todo_assignee::ActiveModel {
         id: Set(ids::new_id()),
         todo_id: Set(todo_id.to_owned()),
@@ -47,7 +52,7 @@ pub async fn insert_assignee(change: &Change<'_>, todo_id: &str, user_id: &str) 
     Ok(())
 }
 
-pub async fn insert_tag(change: &Change<'_>, todo_id: &str, tag: &str) -> AppResult<()> {
+pub async fn insert_tag(change: &Change<'_>, todo_id: &str, tag: &str) -> Result<(), DbErr> {
     todo_tag::ActiveModel {
         id: Set(ids::new_id()),
         todo_id: Set(todo_id.to_owned()),
@@ -116,68 +121,55 @@ async fn edit(
 ) -> AppResult<todo::Model> {
     let mut change = Change::begin(app, who).await?;
     let (todo, list, project) = todo_for_read(&*change, who, todo_id).await?;
-    let previous = todo_payload(&*change, &todo, &list, &project).await?;
-    let event_type = match &edit {
-        Edit::AddAssignee(user_id) => {
-            ensure_organization_members(
-                &*change,
-                &who.organization_id,
-                &BTreeSet::from([user_id.to_string()]),
-            )
-            .await?;
-            insert_assignee(&change, &todo.id, user_id)
-                .await
-                .map_err(|e| already(e, "this user is already assigned"))?;
-            types::TODO_ASSIGNEE_ADDED
-        }
-        Edit::RemoveAssignee(user_id) => {
-            let removed = todo_assignee::Entity::delete_many()
-                .filter(todo_assignee::Column::TodoId.eq(&todo.id))
-                .filter(todo_assignee::Column::UserId.eq(*user_id))
-                .exec(&*change)
+    let list_json = list_payload(&*change, &list, &project).await?;
+    let previous = todo_payload_in(&*change, &todo, list_json.clone()).await?;
+    let event_type =
+        match &edit {
+            Edit::AddAssignee(user_id) => {
+                ensure_organization_members(
+                    &*change,
+                    &who.organization_id,
+                    &BTreeSet::from([user_id.to_string()]),
+                )
                 .await?;
-            if removed.rows_affected == 0 {
-                return Err(AppError::NotFound("assignee"));
+                insert_assignee(&change, &todo.id, user_id).await.map_err(
+                    AppError::conflict_if_duplicate("this user is already assigned"),
+                )?;
+                types::TODO_ASSIGNEE_ADDED
             }
-            types::TODO_ASSIGNEE_REMOVED
-        }
-        Edit::AddTag(tag) => {
-            insert_tag(&change, &todo.id, tag)
-                .await
-                .map_err(|e| already(e, "the todo already has this tag"))?;
-            types::TODO_TAG_ADDED
-        }
-        Edit::RemoveTag(tag) => {
-            let removed = todo_tag::Entity::delete_many()
-                .filter(todo_tag::Column::TodoId.eq(&todo.id))
-                .filter(todo_tag::Column::Tag.eq(tag.as_str()))
-                .exec(&*change)
-                .await?;
-            if removed.rows_affected == 0 {
-                return Err(AppError::NotFound("tag"));
+            Edit::RemoveAssignee(user_id) => {
+                let removed = todo_assignee::Entity::delete_many()
+                    .filter(todo_assignee::Column::TodoId.eq(&todo.id))
+                    .filter(todo_assignee::Column::UserId.eq(*user_id))
+                    .exec(&*change)
+                    .await?;
+                if removed.rows_affected == 0 {
+                    return Err(AppError::NotFound("assignee"));
+                }
+                types::TODO_ASSIGNEE_REMOVED
             }
-            types::TODO_TAG_REMOVED
-        }
-    };
-    let current = todo_payload(&*change, &todo, &list, &project).await?;
+            Edit::AddTag(tag) => {
+                insert_tag(&change, &todo.id, tag).await.map_err(
+                    AppError::conflict_if_duplicate("the todo already has this tag"),
+                )?;
+                types::TODO_TAG_ADDED
+            }
+            Edit::RemoveTag(tag) => {
+                let removed = todo_tag::Entity::delete_many()
+                    .filter(todo_tag::Column::TodoId.eq(&todo.id))
+                    .filter(todo_tag::Column::Tag.eq(tag.as_str()))
+                    .exec(&*change)
+                    .await?;
+                if removed.rows_affected == 0 {
+                    return Err(AppError::NotFound("tag"));
+                }
+                types::TODO_TAG_REMOVED
+            }
+        };
+    let current = todo_payload_in(&*change, &todo, list_json).await?;
     change
         .emit(event_type, Some(&project.id), current, Some(previous))
         .await?;
     change.commit().await?;
     Ok(todo)
-}
-
-/// A unique-index violation means the row was there already.
-fn already(error: AppError, message: &str) -> AppError {
-    match &error {
-        AppError::Internal(cause)
-            if cause
-                .downcast_ref::<sea_orm::DbErr>()
-                .and_then(|e| e.sql_err())
-                .is_some_and(|e| matches!(e, sea_orm::SqlErr::UniqueConstraintViolation(_))) =>
-        {
-            AppError::conflict(message)
-        }
-        _ => error,
-    }
 }

@@ -15,6 +15,7 @@ use super::{
     ids,
     json::todo_json,
     pagination::{Page, PageRequest, end_position, fetch_page_by_position},
+    scoped::find_by_id,
     todo_lists::{list_for_read, list_payload},
 };
 use crate::{
@@ -65,17 +66,16 @@ pub async fn todo_for_read(
     who: &Principal,
     id: &str,
 ) -> AppResult<(todo::Model, todo_list::Model, project::Model)> {
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("todo"));
-    }
-    let todo = todo::Entity::find_by_id(id)
-        .filter(todo::Column::OrganizationId.eq(&who.organization_id))
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("todo"))?;
+    let todo = find_by_id::<todo::Entity>(
+        conn,
+        id,
+        "todo",
+        Some((todo::Column::OrganizationId, &who.organization_id)),
+    )
+    .await?;
     let (list, project) = list_for_read(conn, who, &todo.todo_list_id)
         .await
-        .map_err(|_| AppError::NotFound("todo"))?;
+        .map_err(AppError::not_found_as("todo"))?;
     Ok((todo, list, project))
 }
 
@@ -85,6 +85,16 @@ pub async fn todo_payload(
     todo: &todo::Model,
     list: &todo_list::Model,
     project: &project::Model,
+) -> AppResult<Value> {
+    todo_payload_in(conn, todo, list_payload(conn, list, project).await?).await
+}
+
+/// [`todo_payload`] with the list's JSON already built, for callers that
+/// describe the same todo before and after a change in one list.
+pub async fn todo_payload_in(
+    conn: &impl ConnectionTrait,
+    todo: &todo::Model,
+    list_json: Value,
 ) -> AppResult<Value> {
     let assignees: Vec<String> = todo_assignee::Entity::find()
         .filter(todo_assignee::Column::TodoId.eq(&todo.id))
@@ -102,12 +112,7 @@ pub async fn todo_payload(
         .into_tuple()
         .all(conn)
         .await?;
-    Ok(todo_json(
-        todo,
-        &assignees,
-        &tags,
-        list_payload(conn, list, project).await?,
-    ))
+    Ok(todo_json(todo, &assignees, &tags, list_json))
 }
 
 fn check_text(field: &str, value: &Option<String>) -> AppResult<()> {
@@ -268,8 +273,9 @@ pub async fn update_todo(
     }
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let previous = todo_payload(&*change, &before, &list, &project).await?;
-    let current = todo_payload(&*change, &after, &list, &project).await?;
+    let list_json = list_payload(&*change, &list, &project).await?;
+    let previous = todo_payload_in(&*change, &before, list_json.clone()).await?;
+    let current = todo_payload_in(&*change, &after, list_json).await?;
     for event_type in changed {
         change
             .emit(

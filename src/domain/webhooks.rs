@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::{accounts::required_text, ids};
+use super::{accounts::required_text, ids, scoped::find_by_id};
 use crate::{
     auth::Principal,
     delivery::{signature, target},
@@ -114,14 +114,13 @@ pub async fn webhook_for_admin(
     id: &str,
 ) -> AppResult<webhook::Model> {
     who.require_admin()?;
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("webhook"));
-    }
-    webhook::Entity::find_by_id(id)
-        .filter(webhook::Column::OrganizationId.eq(&who.organization_id))
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("webhook"))
+    find_by_id::<webhook::Entity>(
+        conn,
+        id,
+        "webhook",
+        Some((webhook::Column::OrganizationId, &who.organization_id)),
+    )
+    .await
 }
 
 pub async fn list_webhooks(app: &AppState, who: &Principal) -> AppResult<Vec<webhook::Model>> {
