@@ -5,6 +5,8 @@ use std::{fmt, net::SocketAddr, time::Duration};
 
 use clap::{Args, ValueEnum};
 
+use crate::delivery::schedule::RetrySchedule;
+
 /// Settings shared by every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -89,6 +91,82 @@ pub struct Settings {
     )]
     pub graphql_max_complexity: usize,
 
+    /// Run delivery workers inside `junction serve` (the default). Turn off
+    /// when separate `junction worker` processes do the delivering.
+    #[arg(
+        long,
+        env = "IN_PROCESS_WORKERS",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub in_process_workers: bool,
+
+    /// Delivery attempts one worker process runs at once.
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 64, global = true)]
+    pub worker_concurrency: usize,
+
+    /// How long one delivery attempt may take, in seconds.
+    #[arg(
+        long,
+        env = "DELIVERY_TIMEOUT_SECONDS",
+        default_value_t = 15,
+        global = true
+    )]
+    pub delivery_timeout_seconds: u64,
+
+    /// Delays before each attempt of a delivery, comma-separated (units ms,
+    /// s, m, h, d); each is jittered by up to ±20%.
+    #[arg(
+        long,
+        env = "RETRY_SCHEDULE",
+        default_value = "0s,5s,5m,30m,2h,5h,10h,10h",
+        global = true
+    )]
+    pub retry_schedule: RetrySchedule,
+
+    /// Failed attempts in a row after which a webhook turns UNHEALTHY.
+    #[arg(
+        long,
+        env = "UNHEALTHY_AFTER_FAILURES",
+        default_value_t = 3,
+        global = true
+    )]
+    pub unhealthy_after_failures: u32,
+
+    /// A webhook failing without a single success for this long, in
+    /// seconds, is disabled.
+    #[arg(long, env = "DISABLE_AFTER_SECONDS", default_value_t = 3 * 86_400, global = true)]
+    pub disable_after_seconds: u64,
+
+    /// How long a rotated-out webhook secret keeps signing, in seconds,
+    /// when the rotation does not say.
+    #[arg(
+        long,
+        env = "SECRET_GRACE_SECONDS",
+        default_value_t = 86_400,
+        global = true
+    )]
+    pub secret_grace_seconds: u64,
+
+    /// How often the sweeper looks for due deliveries that lost their job,
+    /// in milliseconds.
+    #[arg(
+        long,
+        env = "SWEEP_INTERVAL_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub sweep_interval_ms: u64,
+
+    /// A due delivery nobody has started for this long, in seconds, is
+    /// assumed to have lost its job and is queued again.
+    #[arg(long, env = "SWEEP_GRACE_SECONDS", default_value_t = 30, global = true)]
+    pub sweep_grace_seconds: u64,
+
     /// Log format on standard output. The level follows `RUST_LOG` (default `info`).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -139,6 +217,9 @@ impl Settings {
         {
             anyhow::bail!("JWT_SECRET must be at least 32 characters");
         }
+        if self.worker_concurrency == 0 || self.delivery_timeout_seconds == 0 {
+            anyhow::bail!("WORKER_CONCURRENCY and DELIVERY_TIMEOUT_SECONDS must be positive");
+        }
         if self.jwt_ttl_seconds == 0 {
             anyhow::bail!("JWT_TTL_SECONDS must be positive");
         }
@@ -161,6 +242,10 @@ impl Settings {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{}", self.bind),
         }
+    }
+
+    pub fn delivery_timeout(&self) -> Duration {
+        Duration::from_secs(self.delivery_timeout_seconds)
     }
 
     pub fn is_sqlite(&self) -> bool {

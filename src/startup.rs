@@ -7,8 +7,8 @@ use actix_web::dev::Server;
 use anyhow::Context;
 
 use crate::{
-    auth::jwt::JwtKeys, config::Settings, db, domain::instance, events::EventBus, graphql, http,
-    metrics::Metrics, state::AppState,
+    auth::jwt::JwtKeys, config::Settings, db, delivery::queue::DeliveryQueue, domain::instance,
+    events::Bus, graphql, http, metrics::Metrics, state::AppState,
 };
 
 pub struct Application {
@@ -69,18 +69,35 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             .await
             .map_err(anyhow_from)?,
     };
-    let (redis, events) = match &settings.redis_url {
+    let prefix = &settings.redis_prefix;
+    let (redis, events, deliveries, queue) = match &settings.redis_url {
         Some(url) => {
             let client =
                 redis::Client::open(url.as_str()).with_context(|| format!("REDIS_URL {url:?}"))?;
             let conn = redis::aio::ConnectionManager::new(client.clone())
                 .await
                 .with_context(|| format!("connecting to Redis at {}", db::redact(url)))?;
-            let channel = format!("{}events", settings.redis_prefix);
-            let bus = EventBus::redis(EVENT_BUFFER, client, conn.clone(), channel);
-            (Some(conn), bus)
+            let events = Bus::redis(
+                EVENT_BUFFER,
+                client.clone(),
+                conn.clone(),
+                format!("{prefix}events"),
+            );
+            let deliveries = Bus::redis(
+                EVENT_BUFFER,
+                client,
+                conn.clone(),
+                format!("{prefix}deliveries"),
+            );
+            let queue = DeliveryQueue::redis(conn.clone(), prefix);
+            (Some(conn), events, deliveries, queue)
         }
-        None => (None, EventBus::local(EVENT_BUFFER)),
+        None => (
+            None,
+            Bus::local(EVENT_BUFFER),
+            Bus::local(EVENT_BUFFER),
+            DeliveryQueue::embedded(prefix).await?,
+        ),
     };
     let settings_is_sqlite = settings.is_sqlite();
     Ok(AppState {
@@ -88,6 +105,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),
         settings: Arc::new(settings),
         events,
+        deliveries,
+        queue,
         redis,
         metrics: Arc::new(Metrics::default()),
         sqlite_writer: settings_is_sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),

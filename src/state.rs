@@ -4,7 +4,13 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::jwt::JwtKeys, config::Settings, events::EventBus, metrics::Metrics};
+use crate::{
+    auth::jwt::JwtKeys,
+    config::Settings,
+    delivery::queue::DeliveryQueue,
+    events::{DeliveryBus, EventBus},
+    metrics::Metrics,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -12,6 +18,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub jwt: JwtKeys,
     pub events: EventBus,
+    /// Delivery state changes, for `deliveryUpdated`.
+    pub deliveries: DeliveryBus,
+    /// Where delivery jobs go once their rows have committed.
+    pub queue: DeliveryQueue,
     pub redis: Option<redis::aio::ConnectionManager>,
     pub metrics: Arc<Metrics>,
     /// SQLite takes one writer at a time. Writers queue here, before they

@@ -7,6 +7,7 @@ pub mod checklist_item;
 pub mod comment;
 pub mod conference_room;
 pub mod delivery;
+pub mod delivery_attempt;
 pub mod event;
 pub mod instance_setting;
 pub mod membership;

@@ -18,6 +18,14 @@ pub struct Model {
     pub events: Json,
     pub project_ids: Json,
     pub created_by_id: Option<String>,
+    /// Failed attempts since the last success.
+    pub consecutive_failures: i32,
+    /// When the current run of failures began.
+    pub failing_since: Option<DateTimeUtc>,
+    /// The secret before the last rotation, still signed with until
+    /// `previous_secret_expires_at`.
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

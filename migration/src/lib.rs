@@ -8,6 +8,7 @@ mod m20261122_000002_create_events;
 mod m20261122_000003_create_workspace;
 mod m20261122_000004_create_webhooks;
 mod m20261122_000005_create_deliveries;
+mod m20261122_000006_delivery_attempts;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_workspace::Migration),
             Box::new(m20261122_000004_create_webhooks::Migration),
             Box::new(m20261122_000005_create_deliveries::Migration),
+            Box::new(m20261122_000006_delivery_attempts::Migration),
         ]
     }
 }

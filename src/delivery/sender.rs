@@ -26,8 +26,9 @@ pub struct Outgoing<'a> {
     pub delivery_id: &'a str,
     pub event_type: &'a str,
     pub url: &'a str,
-    /// Empty when the webhook has none: no signature headers then.
-    pub secret: &'a str,
+    /// The current secret first, then one being rotated out. Empty when the
+    /// webhook has none: no signature headers then.
+    pub secrets: &'a [&'a str],
     pub body: &'a [u8],
     pub timestamp: i64,
 }
@@ -129,21 +130,25 @@ impl Sender {
             .header("X-Junction-Delivery", out.delivery_id)
             .header("webhook-id", out.delivery_id)
             .header("webhook-timestamp", out.timestamp.to_string());
-        if !out.secret.is_empty() {
+        if !out.secrets.is_empty() {
+            // During a rotation both signatures go out, as Standard Webhooks
+            // allows (space-separated); X-Junction-Signature lists them
+            // comma-separated, newest first.
+            let junction: Vec<String> = out
+                .secrets
+                .iter()
+                .map(|secret| signature::junction_signature(secret, out.body))
+                .collect();
+            let standard: Vec<String> = out
+                .secrets
+                .iter()
+                .map(|secret| {
+                    signature::standard_signature(secret, out.delivery_id, out.timestamp, out.body)
+                })
+                .collect();
             request = request
-                .header(
-                    "X-Junction-Signature",
-                    signature::junction_signature(out.secret, out.body),
-                )
-                .header(
-                    "webhook-signature",
-                    signature::standard_signature(
-                        out.secret,
-                        out.delivery_id,
-                        out.timestamp,
-                        out.body,
-                    ),
-                );
+                .header("X-Junction-Signature", junction.join(", "))
+                .header("webhook-signature", standard.join(" "));
         }
         let mut response = match request.body(out.body.to_vec()).send().await {
             Ok(response) => response,

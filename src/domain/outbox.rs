@@ -34,49 +34,59 @@ pub fn webhook_matches(webhook: &webhook::Model, event: &event::Model) -> bool {
                 .is_some_and(|p| projects.contains(p)))
 }
 
-/// Records one pending delivery per matching webhook and event, on `conn`.
+/// A pending delivery of `event` to `webhook`, due now.
+pub fn new_delivery(webhook: &webhook::Model, event: &event::Model) -> delivery::ActiveModel {
+    let now = ids::now();
+    delivery::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: Set(webhook.organization_id.clone()),
+        webhook_id: Set(webhook.id.clone()),
+        event_id: Set(event.id.clone()),
+        event_type: Set(event.event_type.clone()),
+        status: Set(PENDING.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(Some(now)),
+        locked_until: Set(None),
+        last_status_code: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// Records one pending delivery per matching webhook and event, on `conn`;
+/// returns their ids, to be queued once the transaction commits.
 pub async fn enqueue_deliveries(
     conn: &impl ConnectionTrait,
     organization_id: &str,
     events: &[event::Model],
-) -> AppResult<usize> {
+) -> AppResult<Vec<String>> {
     if events.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let webhooks = webhook::Entity::find()
         .filter(webhook::Column::OrganizationId.eq(organization_id))
         .filter(webhook::Column::Enabled.eq(true))
         .all(conn)
         .await?;
-    let now = ids::now();
     let rows: Vec<delivery::ActiveModel> = events
         .iter()
         .flat_map(|event| {
             webhooks
                 .iter()
                 .filter(|w| webhook_matches(w, event))
-                .map(move |w| (w, event))
-        })
-        .map(|(webhook, event)| delivery::ActiveModel {
-            id: Set(ids::new_id()),
-            organization_id: Set(organization_id.to_owned()),
-            webhook_id: Set(webhook.id.clone()),
-            event_id: Set(event.id.clone()),
-            event_type: Set(event.event_type.clone()),
-            status: Set(PENDING.to_owned()),
-            attempts: Set(0),
-            next_attempt_at: Set(Some(now)),
-            last_status_code: Set(None),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
+                .map(move |w| new_delivery(w, event))
         })
         .collect();
-    let count = rows.len();
-    if count > 0 {
-        delivery::Entity::insert_many(rows).exec(conn).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
+    // Bounded batches: a fan-out to many webhooks must stay under the
+    // databases' bind-parameter limits.
+    for chunk in rows.chunks(500) {
+        delivery::Entity::insert_many(chunk.to_vec())
+            .exec(conn)
+            .await?;
     }
-    Ok(count)
+    Ok(ids)
 }
 
 /// A webhook's deliveries, newest first, optionally of one status (admins).
@@ -126,6 +136,10 @@ mod tests {
             events,
             project_ids: projects,
             created_by_id: None,
+            consecutive_failures: 0,
+            failing_since: None,
+            previous_secret: None,
+            previous_secret_expires_at: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

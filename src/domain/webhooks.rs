@@ -3,7 +3,7 @@
 //! Admins only. Targets pass the SSRF guard at creation and on every change
 //! of URL.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, time::Duration};
 
 use entity::{project, webhook};
 use sea_orm::{
@@ -45,13 +45,15 @@ pub struct WebhookPatch {
     pub project_ids: Option<Vec<String>>,
 }
 
-/// The webhook as it appears in payloads: Blue's shape, without the secret.
+/// The webhook as it appears in payloads and events: Blue's shape, with the
+/// secret blanked as in Blue's example payload.
 pub fn webhook_json(w: &webhook::Model) -> Value {
     json!({
         "id": w.id,
         "uid": w.uid,
         "name": w.name,
         "url": w.url,
+        "secret": "",
         "status": w.status,
         "enabled": w.enabled,
         "metadata": { "events": w.events, "projectIds": w.project_ids },
@@ -159,6 +161,10 @@ pub async fn create_webhook(
         events: Set(json!(events)),
         project_ids: Set(json!(project_ids)),
         created_by_id: Set(Some(who.user_id.clone())),
+        consecutive_failures: Set(0),
+        failing_since: Set(None),
+        previous_secret: Set(None),
+        previous_secret_expires_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -192,7 +198,8 @@ pub async fn update_webhook(
         active.url = Set(url);
     }
     if let Some(secret) = patch.secret {
-        active.secret = Set(check_secret(secret)?);
+        let grace = Duration::from_secs(app.settings.secret_grace_seconds);
+        rotate(&mut active, &before, check_secret(secret)?, grace);
     }
     if let Some(enabled) = patch.enabled {
         active.enabled = Set(enabled);
@@ -215,6 +222,72 @@ pub async fn update_webhook(
         .await?;
     change.commit().await?;
     Ok(after)
+}
+
+/// Sets a new secret, keeping the current one signing for `grace` so
+/// receivers can switch over without rejecting deliveries in between.
+fn rotate(
+    active: &mut webhook::ActiveModel,
+    before: &webhook::Model,
+    secret: String,
+    grace: Duration,
+) {
+    if secret == before.secret {
+        return;
+    }
+    let expires = ids::now() + chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+    if !grace.is_zero() && !before.secret.is_empty() {
+        active.previous_secret = Set(Some(before.secret.clone()));
+        active.previous_secret_expires_at = Set(Some(expires));
+    } else {
+        active.previous_secret = Set(None);
+        active.previous_secret_expires_at = Set(None);
+    }
+    active.secret = Set(secret);
+}
+
+/// Replaces a webhook's secret (generated when not given); the old one
+/// keeps signing, next to the new, for `grace` (default
+/// `SECRET_GRACE_SECONDS`).
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, webhook = id))]
+pub async fn rotate_secret(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+    secret: Option<String>,
+    grace: Option<Duration>,
+) -> AppResult<webhook::Model> {
+    let secret = check_secret(secret.unwrap_or_else(signature::generate_secret))?;
+    let grace = grace.unwrap_or(Duration::from_secs(app.settings.secret_grace_seconds));
+    let mut change = Change::begin(app, who).await?;
+    let before = webhook_for_admin(&*change, who, id).await?;
+    let mut active: webhook::ActiveModel = before.clone().into();
+    rotate(&mut active, &before, secret, grace);
+    active.updated_at = Set(ids::now());
+    let after = active.update(&*change).await?;
+    change
+        .emit(
+            types::WEBHOOK_UPDATED,
+            None,
+            webhook_json(&after),
+            Some(webhook_json(&before)),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(after)
+}
+
+/// The secrets a delivery is signed with now: the current one, then a
+/// rotated-out one still within its grace period.
+pub fn signing_secrets(w: &webhook::Model, now: chrono::DateTime<chrono::Utc>) -> Vec<&str> {
+    let mut secrets = vec![w.secret.as_str()];
+    if let (Some(previous), Some(until)) = (&w.previous_secret, w.previous_secret_expires_at)
+        && until > now
+    {
+        secrets.push(previous);
+    }
+    secrets.retain(|s| !s.is_empty());
+    secrets
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, webhook = id))]

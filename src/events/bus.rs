@@ -1,16 +1,30 @@
 use std::{sync::Arc, time::Duration};
 
-use entity::event;
 use futures_util::StreamExt;
+use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::broadcast;
 
-/// Fans committed events out to live subscriptions. With Redis, every
-/// process publishes to one channel and each process's own listener delivers
-/// locally, so a subscriber on one server sees changes made on another.
-#[derive(Clone)]
-pub struct EventBus {
-    local: broadcast::Sender<Arc<event::Model>>,
+/// Fans committed records (events, delivery updates) out to live
+/// subscriptions. With Redis, every process publishes to one channel and
+/// each process's own listener delivers locally, so a subscriber on one
+/// server sees changes made on another (or by a separate worker).
+pub struct Bus<T> {
+    local: broadcast::Sender<Arc<T>>,
     redis: Option<RedisFanout>,
+}
+
+/// Workspace events, for the `events` and `messageAdded` subscriptions.
+pub type EventBus = Bus<entity::event::Model>;
+/// Delivery state changes, for the `deliveryUpdated` subscription.
+pub type DeliveryBus = Bus<entity::delivery::Model>;
+
+impl<T> Clone for Bus<T> {
+    fn clone(&self) -> Self {
+        Self {
+            local: self.local.clone(),
+            redis: self.redis.clone(),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -19,7 +33,10 @@ struct RedisFanout {
     channel: String,
 }
 
-impl EventBus {
+impl<T> Bus<T>
+where
+    T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
     /// An in-process bus.
     pub fn local(capacity: usize) -> Self {
         let (local, _) = broadcast::channel(capacity);
@@ -34,25 +51,33 @@ impl EventBus {
         channel: String,
     ) -> Self {
         let (local, _) = broadcast::channel(capacity);
-        tokio::spawn(listen(client, channel.clone(), local.clone()));
+        let forward = local.clone();
+        tokio::spawn(listen_forever(client, channel.clone(), move |payload| {
+            match serde_json::from_slice::<T>(&payload) {
+                Ok(item) => {
+                    let _ = forward.send(Arc::new(item));
+                }
+                Err(e) => tracing::warn!(error = %e, "malformed message on pub/sub"),
+            }
+        }));
         Self {
             local,
             redis: Some(RedisFanout { publisher, channel }),
         }
     }
 
-    /// Call only after the transaction holding the events has committed.
-    /// Events are already stored, so a failed publish only costs live
-    /// subscribers a notification (they can re-read the event log).
-    pub async fn publish(&self, events: &[event::Model]) {
-        for event in events {
+    /// Call only after the transaction holding the records has committed.
+    /// They are already stored, so a failed publish only costs live
+    /// subscribers a notification (they can re-read the log).
+    pub async fn publish(&self, items: &[T]) {
+        for item in items {
             match &self.redis {
                 None => {
                     // No receiver simply means nobody is subscribed right now.
-                    let _ = self.local.send(Arc::new(event.clone()));
+                    let _ = self.local.send(Arc::new(item.clone()));
                 }
                 Some(fanout) => {
-                    let payload = serde_json::to_string(event).expect("events serialize");
+                    let payload = serde_json::to_vec(item).expect("bus messages serialize");
                     let mut conn = fanout.publisher.clone();
                     let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
                         .arg(&fanout.channel)
@@ -61,24 +86,24 @@ impl EventBus {
                         .await;
                     if let Err(e) = sent {
                         tracing::warn!(error = %e, "publishing to Redis failed; delivering locally only");
-                        let _ = self.local.send(Arc::new(event.clone()));
+                        let _ = self.local.send(Arc::new(item.clone()));
                     }
                 }
             }
         }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<event::Model>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<T>> {
         self.local.subscribe()
     }
 }
 
-/// Forwards the Redis channel into the local broadcast, reconnecting
-/// whenever the connection drops.
-async fn listen(
+/// Calls `on_message` with every payload published on `channel`,
+/// reconnecting whenever the connection drops. Runs until the process ends.
+pub async fn listen_forever(
     client: redis::Client,
     channel: String,
-    local: broadcast::Sender<Arc<event::Model>>,
+    mut on_message: impl FnMut(Vec<u8>) + Send,
 ) {
     loop {
         match client.get_async_pubsub().await {
@@ -86,21 +111,12 @@ async fn listen(
                 Ok(()) => {
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
-                        let payload: Vec<u8> = match message.get_payload() {
-                            Ok(p) => p,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "unreadable pub/sub message");
-                                continue;
-                            }
-                        };
-                        match serde_json::from_slice::<event::Model>(&payload) {
-                            Ok(event) => {
-                                let _ = local.send(Arc::new(event));
-                            }
-                            Err(e) => tracing::warn!(error = %e, "malformed event on pub/sub"),
+                        match message.get_payload::<Vec<u8>>() {
+                            Ok(payload) => on_message(payload),
+                            Err(e) => tracing::warn!(error = %e, "unreadable pub/sub message"),
                         }
                     }
-                    tracing::warn!("Redis pub/sub connection closed; reconnecting");
+                    tracing::warn!(%channel, "Redis pub/sub connection closed; reconnecting");
                 }
                 Err(e) => tracing::warn!(error = %e, "subscribing to Redis failed"),
             },

@@ -1,6 +1,6 @@
 use std::ops::Deref;
 
-use entity::event;
+use entity::{delivery, event, webhook};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction};
 use serde_json::Value;
 
@@ -19,6 +19,9 @@ pub struct Change<'a> {
     organization_id: String,
     actor_id: Option<String>,
     recorded: Vec<event::Model>,
+    /// Deliveries written directly (tests, redeliveries) rather than by the
+    /// outbox's matching; queued with the rest after commit.
+    deliveries: Vec<String>,
 }
 
 impl<'a> Change<'a> {
@@ -40,10 +43,12 @@ impl<'a> Change<'a> {
             organization_id: organization_id.to_owned(),
             actor_id,
             recorded: Vec::new(),
+            deliveries: Vec::new(),
         })
     }
 
-    /// Records an event in this transaction.
+    /// Records an event in this transaction; on commit it is published and
+    /// delivered to every webhook that wants it.
     pub async fn emit(
         &mut self,
         event_type: &'static str,
@@ -51,7 +56,24 @@ impl<'a> Change<'a> {
         current_value: Value,
         previous_value: Option<Value>,
     ) -> AppResult<()> {
-        let row = event::ActiveModel {
+        let row = self
+            .record(event_type, project_id, current_value, previous_value)
+            .await?;
+        self.recorded.push(row);
+        Ok(())
+    }
+
+    /// Writes an event row that is neither published nor matched against
+    /// webhooks (a webhook test ping goes to one webhook only, see
+    /// [`Change::deliver`]).
+    pub async fn record(
+        &self,
+        event_type: &'static str,
+        project_id: Option<&str>,
+        current_value: Value,
+        previous_value: Option<Value>,
+    ) -> AppResult<event::Model> {
+        Ok(event::ActiveModel {
             id: Set(ids::new_id()),
             organization_id: Set(self.organization_id.clone()),
             project_id: Set(project_id.map(str::to_owned)),
@@ -62,16 +84,35 @@ impl<'a> Change<'a> {
             created_at: Set(ids::now()),
         }
         .insert(&self.txn.txn)
-        .await?;
-        self.recorded.push(row);
-        Ok(())
+        .await?)
+    }
+
+    /// Owes `event` to `webhook` whatever its filters say.
+    pub async fn deliver(
+        &mut self,
+        webhook: &webhook::Model,
+        event: &event::Model,
+    ) -> AppResult<delivery::Model> {
+        let row = outbox::new_delivery(webhook, event)
+            .insert(&self.txn.txn)
+            .await?;
+        self.deliveries.push(row.id.clone());
+        Ok(row)
+    }
+
+    /// Queues (after commit) deliveries this change reset by hand.
+    pub fn requeue(&mut self, delivery_ids: impl IntoIterator<Item = String>) {
+        self.deliveries.extend(delivery_ids);
     }
 
     /// Records the deliveries the events owe to webhooks (the outbox),
     /// commits all of it at once, then publishes the events.
-    pub async fn commit(self) -> AppResult<Vec<event::Model>> {
-        outbox::enqueue_deliveries(&self.txn.txn, &self.organization_id, &self.recorded).await?;
+    pub async fn commit(mut self) -> AppResult<Vec<event::Model>> {
+        let owed = outbox::enqueue_deliveries(&self.txn.txn, &self.organization_id, &self.recorded)
+            .await?;
+        self.deliveries.extend(owed);
         self.txn.txn.commit().await?;
+        self.app.queue.push(&self.deliveries, None).await;
         self.app.events.publish(&self.recorded).await;
         Ok(self.recorded)
     }

@@ -2,9 +2,9 @@
 //! them ([`Change`]), then published to live subscribers once that
 //! transaction commits ([`EventBus`]).
 
-mod bus;
+pub mod bus;
 mod change;
 pub mod types;
 
-pub use bus::EventBus;
+pub use bus::{Bus, DeliveryBus, EventBus, listen_forever};
 pub use change::Change;

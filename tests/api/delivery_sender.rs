@@ -86,12 +86,12 @@ async fn receiver(answer: Answer) -> Receiver {
     }
 }
 
-fn outgoing<'a>(url: &'a str, secret: &'a str, body: &'a [u8]) -> Outgoing<'a> {
+fn outgoing<'a>(url: &'a str, secrets: &'a [&'a str], body: &'a [u8]) -> Outgoing<'a> {
     Outgoing {
         delivery_id: "0190b5f2-0000-7000-8000-00000000abcd",
         event_type: "TODO_CREATED",
         url,
-        secret,
+        secrets,
         body,
         timestamp: chrono::Utc::now().timestamp(),
     }
@@ -104,7 +104,9 @@ async fn a_delivery_carries_both_signatures_and_verifies_independently() {
     let mut receiver = receiver(Answer::Ok).await;
     let secret = signature::generate_secret();
     let sender = Sender::new(Duration::from_secs(5), true).unwrap();
-    let attempt = sender.send(&outgoing(&receiver.url, &secret, BODY)).await;
+    let attempt = sender
+        .send(&outgoing(&receiver.url, &[secret.as_str()], BODY))
+        .await;
     assert!(attempt.succeeded(), "{attempt:?}");
     assert_eq!(attempt.status, Some(200));
     assert_eq!(attempt.response_excerpt, "thanks");
@@ -143,7 +145,7 @@ async fn without_a_secret_no_signature_headers_are_sent() {
     let sender = Sender::new(Duration::from_secs(5), true).unwrap();
     assert!(
         sender
-            .send(&outgoing(&receiver.url, "", BODY))
+            .send(&outgoing(&receiver.url, &[], BODY))
             .await
             .succeeded()
     );
@@ -157,7 +159,7 @@ async fn without_a_secret_no_signature_headers_are_sent() {
 async fn non_2xx_is_a_failure_and_retry_after_is_kept() {
     let receiver = receiver(Answer::Status(429, Some("7"))).await;
     let sender = Sender::new(Duration::from_secs(5), true).unwrap();
-    let attempt = sender.send(&outgoing(&receiver.url, "s", BODY)).await;
+    let attempt = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert!(!attempt.succeeded());
     assert_eq!(attempt.status, Some(429));
     assert_eq!(attempt.retry_after, Some(Duration::from_secs(7)));
@@ -169,7 +171,7 @@ async fn non_2xx_is_a_failure_and_retry_after_is_kept() {
 async fn redirects_are_not_followed() {
     let mut receiver = receiver(Answer::Redirect).await;
     let sender = Sender::new(Duration::from_secs(5), true).unwrap();
-    let attempt = sender.send(&outgoing(&receiver.url, "s", BODY)).await;
+    let attempt = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert_eq!(attempt.status, Some(302));
     assert!(!attempt.succeeded());
     receiver.requests.recv().await.unwrap();
@@ -183,7 +185,7 @@ async fn redirects_are_not_followed() {
 async fn slow_receivers_time_out() {
     let receiver = receiver(Answer::Slow(Duration::from_secs(3))).await;
     let sender = Sender::new(Duration::from_millis(300), true).unwrap();
-    let attempt = sender.send(&outgoing(&receiver.url, "s", BODY)).await;
+    let attempt = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert!(!attempt.succeeded());
     assert!(
         attempt.error.as_deref().unwrap().starts_with("timed out"),
@@ -195,7 +197,7 @@ async fn slow_receivers_time_out() {
 async fn private_targets_are_refused_at_send_time() {
     let mut receiver = receiver(Answer::Ok).await;
     let sender = Sender::new(Duration::from_secs(5), false).unwrap();
-    let by_ip = sender.send(&outgoing(&receiver.url, "s", BODY)).await;
+    let by_ip = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert!(
         by_ip
             .error
@@ -205,7 +207,7 @@ async fn private_targets_are_refused_at_send_time() {
         "{by_ip:?}"
     );
     let by_name = receiver.url.replace("127.0.0.1", "localhost");
-    let attempt = sender.send(&outgoing(&by_name, "s", BODY)).await;
+    let attempt = sender.send(&outgoing(&by_name, &["s"], BODY)).await;
     assert!(
         attempt
             .error

@@ -1,0 +1,224 @@
+//! The delivery queue: one apalis job per delivery attempt, in Redis
+//! (apalis-redis) when `REDIS_URL` is set, else in an embedded apalis-sqlite
+//! queue held in memory. The database's outbox rows stay the truth: a job
+//! only says "look at delivery X now", so a lost job costs latency (the
+//! sweeper re-queues it), never a delivery.
+//!
+//! apalis' backends poll. Every push therefore also wakes the workers
+//! directly: in this process through [`Wake`], in other processes through
+//! the Redis pub/sub message apalis-redis publishes for each new job.
+
+use std::{
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use apalis::prelude::{PollSnapshot, PollStrategy, TaskBuilder, TaskSink};
+use apalis_redis::RedisStorage;
+use apalis_sqlite::{SqlitePoolOptions, SqliteStorage};
+use chrono::{DateTime, Utc};
+use futures_util::task::AtomicWaker;
+use serde::{Deserialize, Serialize};
+
+/// The job: which delivery to attempt. Everything else is read from the
+/// database when the attempt starts, so a job is never stale.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeliveryJob {
+    pub delivery_id: String,
+}
+
+#[derive(Clone)]
+pub enum Storage {
+    Redis(RedisStorage<DeliveryJob>),
+    Embedded(SqliteStorage<DeliveryJob>),
+}
+
+#[derive(Clone)]
+pub struct DeliveryQueue {
+    storage: Storage,
+    wake: Wake,
+    name: String,
+}
+
+/// How often idle workers look at the queue even without a wake-up: this
+/// bounds how late a scheduled retry can start and how long a wake-up lost
+/// between processes can cost.
+pub const IDLE_POLL: Duration = Duration::from_millis(500);
+
+/// The queue's name for a key prefix. apalis names its Redis pub/sub
+/// channels `tasks:<queue>:…` and splits them on `:`, so the name has none.
+pub fn queue_name(prefix: &str) -> String {
+    format!("{}deliveries", prefix.replace(':', "_"))
+}
+
+fn redis_config(name: &str) -> apalis_redis::Config {
+    apalis_redis::Config::default()
+        .queue(name)
+        .batch_size(64)
+        // A dead worker's jobs pass to another after 4 × 5 s = 20 s, longer
+        // than an attempt may run (15 s by default), and the delivery's own
+        // lease guards the rest.
+        .heartbeat_interval(Duration::from_secs(5))
+        .missed_heartbeats(4)
+        // Outcomes live in the database; keeping them in Redis too would
+        // only grow it.
+        .persist_results(false)
+}
+
+impl DeliveryQueue {
+    /// A queue in Redis, shared by every process using the same prefix.
+    pub fn redis(conn: redis::aio::ConnectionManager, prefix: &str) -> Self {
+        let name = queue_name(prefix);
+        let storage = RedisStorage::new(conn).with_config(redis_config(&name));
+        Self {
+            storage: Storage::Redis(storage),
+            wake: Wake::default(),
+            name,
+        }
+    }
+
+    /// A queue in an in-memory SQLite database: for a single `serve`
+    /// process with its in-process workers.
+    pub async fn embedded(prefix: &str) -> anyhow::Result<Self> {
+        // One connection: an in-memory database lives as long as a
+        // connection to it, and shared-cache locks do not wait like file
+        // locks do. Queue operations take microseconds.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect("sqlite::memory:")
+            .await?;
+        SqliteStorage::setup(&pool).await?;
+        let name = queue_name(prefix);
+        let config = apalis_sqlite::Config::default()
+            .queue(&name)
+            .batch_size(64)
+            .persist_results(false);
+        let storage = SqliteStorage::new(&pool).with_config(config);
+        Ok(Self {
+            storage: Storage::Embedded(storage),
+            wake: Wake::default(),
+            name,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn is_redis(&self) -> bool {
+        matches!(self.storage, Storage::Redis(_))
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    pub fn wake(&self) -> &Wake {
+        &self.wake
+    }
+
+    /// Queues one job per delivery, to run at `at` (now when `None`).
+    /// A failure is logged, not returned: the rows are committed and the
+    /// sweeper will queue them again.
+    pub async fn push(&self, delivery_ids: &[String], at: Option<DateTime<Utc>>) {
+        if delivery_ids.is_empty() {
+            return;
+        }
+        let tasks = delivery_ids.iter().map(|id| {
+            let job = DeliveryJob {
+                delivery_id: id.clone(),
+            };
+            let mut task = TaskBuilder::new(job);
+            if let Some(at) = at
+                && at > Utc::now()
+            {
+                task = task.run_at_timestamp(at.timestamp().max(0) as u64);
+            }
+            task.build()
+        });
+        let pushed = match &self.storage {
+            Storage::Redis(storage) => {
+                let mut storage = storage.clone();
+                let stream = futures_util::stream::iter(tasks.collect::<Vec<_>>());
+                storage.push_all(stream).await.map_err(|e| e.to_string())
+            }
+            Storage::Embedded(storage) => {
+                let mut storage = storage.clone();
+                let stream = futures_util::stream::iter(tasks.collect::<Vec<_>>());
+                storage.push_all(stream).await.map_err(|e| e.to_string())
+            }
+        };
+        match pushed {
+            Ok(()) => self.wake.signal(),
+            Err(error) => tracing::warn!(
+                %error,
+                count = delivery_ids.len(),
+                "queueing deliveries failed; the sweeper will queue them again"
+            ),
+        }
+    }
+}
+
+/// A wake-up for idle workers: set by a push, consumed by the worker's
+/// poll strategy.
+#[derive(Clone, Default)]
+pub struct Wake(Arc<WakeInner>);
+
+#[derive(Default)]
+struct WakeInner {
+    waker: AtomicWaker,
+    set: AtomicBool,
+}
+
+impl Wake {
+    pub fn signal(&self) {
+        self.0.set.store(true, Ordering::Release);
+        self.0.waker.wake();
+    }
+
+    fn poll_signalled(&self, cx: &mut Context<'_>) -> bool {
+        if self.0.set.swap(false, Ordering::AcqRel) {
+            return true;
+        }
+        self.0.waker.register(cx.waker());
+        self.0.set.swap(false, Ordering::AcqRel)
+    }
+}
+
+/// apalis poll strategy: poll when woken, and at least every [`IDLE_POLL`].
+/// The timer is polled again after each tick so that it re-arms with this
+/// task's waker (apalis' own interval strategy stops firing otherwise).
+pub struct WakeOrTick {
+    wake: Wake,
+    tick: tokio::time::Interval,
+}
+
+impl WakeOrTick {
+    pub fn new(wake: Wake) -> Self {
+        let mut tick = tokio::time::interval(IDLE_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self { wake, tick }
+    }
+}
+
+impl PollStrategy for WakeOrTick {
+    fn poll_drive(&mut self, cx: &mut Context<'_>, _: &PollSnapshot) -> Poll<Option<()>> {
+        let mut ready = self.wake.poll_signalled(cx);
+        while Pin::new(&mut self.tick).poll_tick(cx).is_ready() {
+            ready = true;
+        }
+        if ready {
+            Poll::Ready(Some(()))
+        } else {
+            Poll::Pending
+        }
+    }
+}
