@@ -1,4 +1,4 @@
-//! The `junction` command line: one binary, four subcommands.
+//! The `junction` command line: one binary, its subcommands.
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server: GraphQL, health and metrics (the default).
     Serve,
+    /// Run delivery workers only (no HTTP): scale deliveries apart from the
+    /// API. Needs REDIS_URL, the queue the servers push to.
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Print the GraphQL schema (SDL) to standard output.

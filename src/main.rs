@@ -7,8 +7,10 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use junction::{
     cli::{Cli, Command},
-    db, graphql,
-    startup::Application,
+    db,
+    delivery::worker,
+    graphql,
+    startup::{self, Application},
     telemetry,
 };
 
@@ -27,6 +29,28 @@ async fn main() -> anyhow::Result<()> {
             db::migrate(&db).await?;
             tracing::info!("migrations applied");
         }
+        Command::Worker => {
+            cli.settings.validate()?;
+            anyhow::ensure!(
+                cli.settings.redis_url.is_some(),
+                "`junction worker` needs REDIS_URL: without Redis the queue lives inside \
+                 `junction serve`, whose in-process workers deliver"
+            );
+            let state = startup::build_state(cli.settings).await?;
+            tracing::info!(
+                database = %db::redact(&state.settings.database_url),
+                queue = state.queue.name(),
+                concurrency = state.settings.worker_concurrency,
+                "junction worker is delivering"
+            );
+            let (stop, stopped) = worker::stop_channel();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("stopping: finishing in-flight delivery attempts");
+                let _ = stop.send(true);
+            });
+            worker::run(state, stopped).await?;
+        }
         Command::Serve => {
             let app = Application::build(cli.settings).await?;
             let settings = &app.state().settings;
@@ -41,4 +65,20 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }

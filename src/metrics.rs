@@ -1,7 +1,7 @@
 //! Prometheus metrics: the registry, the HTTP instruments and the middleware
 //! that feeds them. Rendered at `/metrics`.
 
-use std::time::Instant;
+use std::{sync::atomic::AtomicU64, time::Instant};
 
 use actix_web::{
     Error,
@@ -12,7 +12,7 @@ use actix_web::{
 };
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
-    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 
@@ -26,10 +26,22 @@ pub struct HttpLabels {
     pub status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `succeeded`, `retrying` or `failed`.
+    pub outcome: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<HttpLabels, Counter>,
     pub http_duration: Family<HttpLabels, Histogram>,
+    pub delivery_attempts: Family<OutcomeLabels, Counter>,
+    pub delivery_attempt_duration: Histogram,
+    /// Pending deliveries that are due (measured by the sweeper).
+    pub delivery_queue_depth: Gauge,
+    /// How long the oldest due delivery has waited, in seconds.
+    pub delivery_queue_lag: Gauge<f64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -52,15 +64,56 @@ impl Default for Metrics {
             "Time to serve an HTTP request",
             http_duration.clone(),
         );
+        let delivery_attempts = Family::<OutcomeLabels, Counter>::default();
+        let delivery_attempt_duration = Histogram::new(
+            prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.0, 16),
+        );
+        let delivery_queue_depth = Gauge::default();
+        let delivery_queue_lag = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "delivery_attempts",
+            "Webhook delivery attempts by outcome",
+            delivery_attempts.clone(),
+        );
+        registry.register(
+            "delivery_attempt_duration_seconds",
+            "Time for a receiver to answer a delivery attempt",
+            delivery_attempt_duration.clone(),
+        );
+        registry.register(
+            "delivery_queue_depth",
+            "Deliveries due and not yet attempted",
+            delivery_queue_depth.clone(),
+        );
+        registry.register(
+            "delivery_queue_lag_seconds",
+            "How long the oldest due delivery has been waiting",
+            delivery_queue_lag.clone(),
+        );
         Self {
             registry,
             http_requests,
             http_duration,
+            delivery_attempts,
+            delivery_attempt_duration,
+            delivery_queue_depth,
+            delivery_queue_lag,
         }
     }
 }
 
 impl Metrics {
+    pub fn delivery_outcome(&self, outcome: &'static str) {
+        self.delivery_attempts
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn delivery_latency(&self, latency: std::time::Duration) {
+        self.delivery_attempt_duration
+            .observe(latency.as_secs_f64());
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");

@@ -7,8 +7,15 @@ use actix_web::dev::Server;
 use anyhow::Context;
 
 use crate::{
-    auth::jwt::JwtKeys, config::Settings, db, delivery::queue::DeliveryQueue, domain::instance,
-    events::Bus, graphql, http, metrics::Metrics, state::AppState,
+    auth::jwt::JwtKeys,
+    config::Settings,
+    db,
+    delivery::{queue::DeliveryQueue, worker},
+    domain::instance,
+    events::Bus,
+    graphql, http,
+    metrics::Metrics,
+    state::AppState,
 };
 
 pub struct Application {
@@ -43,9 +50,28 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish;
+    /// with in-process workers, then lets in-flight delivery attempts
+    /// finish too.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let (stop, stopped) = worker::stop_channel();
+        let workers = async {
+            if self.state.settings.in_process_workers {
+                worker::run(self.state.clone(), stopped).await
+            } else {
+                Ok(())
+            }
+        };
+        // The worker future is not `Send`-friendly enough for tokio::spawn
+        // (STACK.md trap 5); it runs beside the server on this task.
+        let server = async {
+            let served = self.server.await;
+            let _ = stop.send(true);
+            served
+        };
+        let (served, worked) = tokio::join!(server, workers);
+        served?;
+        worked
     }
 }
 

@@ -65,9 +65,13 @@ fn redis_config(name: &str) -> apalis_redis::Config {
         // lease guards the rest.
         .heartbeat_interval(Duration::from_secs(5))
         .missed_heartbeats(4)
-        // Outcomes live in the database; keeping them in Redis too would
-        // only grow it.
-        .persist_results(false)
+}
+
+impl DeliveryQueue {
+    /// The apalis-redis configuration, for workers and maintenance.
+    pub fn redis_config(&self) -> apalis_redis::Config {
+        redis_config(&self.name)
+    }
 }
 
 impl DeliveryQueue {
@@ -97,10 +101,7 @@ impl DeliveryQueue {
             .await?;
         SqliteStorage::setup(&pool).await?;
         let name = queue_name(prefix);
-        let config = apalis_sqlite::Config::default()
-            .queue(&name)
-            .batch_size(64)
-            .persist_results(false);
+        let config = apalis_sqlite::Config::default().queue(&name).batch_size(64);
         let storage = SqliteStorage::new(&pool).with_config(config);
         Ok(Self {
             storage: Storage::Embedded(storage),

@@ -339,7 +339,9 @@ pub async fn direct_conversation(
         ));
     }
     ensure_organization_members(&app.db, &who.organization_id, &members).await?;
-    if let Some(existing) = find_direct(app, who, &members).await? {
+    if let Some(existing) =
+        find_direct(&app.db, &who.organization_id, &who.user_id, &members).await?
+    {
         return Ok(existing);
     }
     let org = accounts::organization(app, who).await?;
@@ -363,21 +365,23 @@ pub async fn direct_conversation(
     Ok(project)
 }
 
+/// The direct conversation of exactly `members`, one of whom is `user_id`.
 async fn find_direct(
-    app: &AppState,
-    who: &Principal,
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+    user_id: &str,
     members: &BTreeSet<String>,
 ) -> AppResult<Option<project::Model>> {
     let mine = Query::select()
         .column(project_member::Column::ProjectId)
         .from(project_member::Entity)
-        .and_where(project_member::Column::UserId.eq(&who.user_id))
+        .and_where(project_member::Column::UserId.eq(user_id))
         .to_owned();
     let candidates = project::Entity::find()
-        .filter(project::Column::OrganizationId.eq(&who.organization_id))
+        .filter(project::Column::OrganizationId.eq(organization_id))
         .filter(project::Column::Kind.eq(DIRECT))
         .filter(project::Column::Id.in_subquery(mine))
-        .all(&app.db)
+        .all(conn)
         .await?;
     for candidate in candidates {
         let have: BTreeSet<String> = project_member::Entity::find()
@@ -385,7 +389,7 @@ async fn find_direct(
             .select_only()
             .column(project_member::Column::UserId)
             .into_tuple::<String>()
-            .all(&app.db)
+            .all(conn)
             .await?
             .into_iter()
             .collect();
@@ -394,6 +398,35 @@ async fn find_direct(
         }
     }
     Ok(None)
+}
+
+/// A user's own conversation, where Junction posts notices for them (a
+/// direct conversation whose only member is the user), created on first
+/// use within `change`.
+pub async fn notices_conversation(
+    change: &mut Change<'_>,
+    organization_id: &str,
+    user_id: &str,
+) -> AppResult<project::Model> {
+    let members = BTreeSet::from([user_id.to_owned()]);
+    if let Some(existing) = find_direct(&**change, organization_id, user_id, &members).await? {
+        return Ok(existing);
+    }
+    let org = accounts::organization_by_id(&**change, organization_id).await?;
+    let owner = Principal {
+        user_id: user_id.to_owned(),
+        organization_id: organization_id.to_owned(),
+        role: crate::auth::Role::Member,
+        api_token_id: None,
+    };
+    let fields = ProjectFields {
+        kind: DIRECT,
+        name: "Junction notices".to_owned(),
+        description: "Notices from Junction about your webhooks and integrations".to_owned(),
+        is_public: false,
+        is_message_thread: false,
+    };
+    insert_project(change, &owner, &org, fields, &members).await
 }
 
 /// The columns a new project starts with.

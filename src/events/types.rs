@@ -57,6 +57,11 @@ pub const QUICK_CALL_CREATED: &str = "QUICK_CALL_CREATED";
 pub const WEBHOOK_CREATED: &str = "WEBHOOK_CREATED";
 pub const WEBHOOK_UPDATED: &str = "WEBHOOK_UPDATED";
 pub const WEBHOOK_DELETED: &str = "WEBHOOK_DELETED";
+/// HEALTHY ↔ UNHEALTHY, or disabled for failing too long or answering 410.
+pub const WEBHOOK_STATUS_CHANGED: &str = "WEBHOOK_STATUS_CHANGED";
+/// `testWebhook`'s ping: delivered to the one webhook tested, never
+/// matched against filters.
+pub const WEBHOOK_PING: &str = "WEBHOOK_PING";
 
 /// Every event type, for validating subscription and webhook filters.
 pub const ALL: &[&str] = &[
@@ -107,4 +112,5 @@ pub const ALL: &[&str] = &[
     WEBHOOK_CREATED,
     WEBHOOK_UPDATED,
     WEBHOOK_DELETED,
+    WEBHOOK_STATUS_CHANGED,
 ];

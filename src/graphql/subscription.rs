@@ -7,39 +7,44 @@ use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use super::{
     ContextExt,
-    types::{Event, Message},
+    types::{Delivery, Event, Message},
 };
 use crate::{
-    domain::{event_log::EventFilter, messages, projects},
+    domain::{event_log::EventFilter, messages, projects, webhooks},
     events::types,
 };
 
 #[derive(Default)]
 pub struct Subscription;
 
-/// The bus as a stream of the events `filter` lets through for `organization_id`.
+/// A bus as a stream of the items `keep` lets through.
+fn filtered<T: Send + Sync + 'static>(
+    receiver: Receiver<Arc<T>>,
+    keep: impl Fn(&T) -> bool + Send + 'static,
+) -> impl Stream<Item = Arc<T>> + Send + 'static {
+    stream::unfold((receiver, keep), |(mut receiver, keep)| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(item) if keep(&item) => return Some((item, (receiver, keep))),
+                Ok(_) => continue,
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "subscriber fell behind; updates skipped")
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
+}
+
+/// The events `filter` lets through for `organization_id`.
 fn matching(
     receiver: Receiver<Arc<event::Model>>,
     organization_id: String,
     filter: EventFilter,
 ) -> impl Stream<Item = Arc<event::Model>> + Send + 'static {
-    stream::unfold(
-        (receiver, organization_id, filter),
-        |(mut receiver, org, filter)| async move {
-            loop {
-                match receiver.recv().await {
-                    Ok(event) if filter.matches(&org, &event) => {
-                        return Some((event, (receiver, org, filter)));
-                    }
-                    Ok(_) => continue,
-                    Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "subscriber fell behind; events skipped")
-                    }
-                    Err(RecvError::Closed) => return None,
-                }
-            }
-        },
-    )
+    filtered(receiver, move |event| {
+        filter.matches(&organization_id, event)
+    })
 }
 
 #[SubscriptionDerive]
@@ -63,6 +68,21 @@ impl Subscription {
             filter,
         );
         Ok(events.map(|event| Event::from((*event).clone())))
+    }
+
+    /// A webhook's deliveries as they change: each attempt's outcome,
+    /// redeliveries (admins).
+    async fn delivery_updated(
+        &self,
+        ctx: &Context<'_>,
+        webhook_id: ID,
+    ) -> Result<impl Stream<Item = Delivery> + use<>, async_graphql::Error> {
+        let app = ctx.app();
+        let webhook = webhooks::webhook_for_admin(&app.db, ctx.principal()?, &webhook_id).await?;
+        let updates = filtered(app.deliveries.subscribe(), move |d| {
+            d.webhook_id == webhook.id
+        });
+        Ok(updates.map(|delivery| Delivery((*delivery).clone())))
     }
 
     /// New chat messages of one project.

@@ -1,89 +1,16 @@
 //! One delivery attempt against a real HTTP receiver on loopback.
 
-use std::{sync::Mutex, time::Duration};
+use std::time::Duration;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use junction::delivery::{
     sender::{Outgoing, Sender},
     signature,
 };
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use tokio::sync::mpsc;
 
-/// What the receiver does with the next requests.
-#[derive(Clone)]
-enum Answer {
-    Ok,
-    Status(u16, Option<&'static str>),
-    Redirect,
-    Slow(Duration),
-}
-
-struct Captured {
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-struct Receiver {
-    url: String,
-    requests: mpsc::UnboundedReceiver<Captured>,
-}
+use crate::receiver::{Answer, Receiver};
 
 async fn receiver(answer: Answer) -> Receiver {
-    let (tx, requests) = mpsc::unbounded_channel();
-    let state = web::Data::new((Mutex::new(tx), answer));
-    let server = HttpServer::new(move || {
-        App::new().app_data(state.clone()).default_service(web::to(
-            |req: HttpRequest,
-             body: web::Bytes,
-             state: web::Data<(Mutex<mpsc::UnboundedSender<Captured>>, Answer)>| async move {
-                let mut headers = HeaderMap::new();
-                for (name, value) in req.headers() {
-                    headers.append(
-                        HeaderName::from_bytes(name.as_str().as_bytes()).unwrap(),
-                        HeaderValue::from_bytes(value.as_bytes()).unwrap(),
-                    );
-                }
-                state
-                    .0
-                    .lock()
-                    .unwrap()
-                    .send(Captured {
-                        headers,
-                        body: body.to_vec(),
-                    })
-                    .unwrap();
-                match &state.1 {
-                    Answer::Ok => HttpResponse::Ok().body("thanks"),
-                    Answer::Status(code, retry_after) => {
-                        let mut response = HttpResponse::build(
-                            actix_web::http::StatusCode::from_u16(*code).unwrap(),
-                        );
-                        if let Some(value) = retry_after {
-                            response.insert_header(("Retry-After", *value));
-                        }
-                        response.body("slow down")
-                    }
-                    Answer::Redirect => HttpResponse::Found()
-                        .insert_header(("Location", "/elsewhere"))
-                        .finish(),
-                    Answer::Slow(delay) => {
-                        tokio::time::sleep(*delay).await;
-                        HttpResponse::Ok().finish()
-                    }
-                }
-            },
-        ))
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let port = server.addrs()[0].port();
-    tokio::spawn(server.run());
-    Receiver {
-        url: format!("http://127.0.0.1:{port}/hook"),
-        requests,
-    }
+    Receiver::start(answer).await
 }
 
 fn outgoing<'a>(url: &'a str, secrets: &'a [&'a str], body: &'a [u8]) -> Outgoing<'a> {

@@ -5,11 +5,13 @@ mod helpers;
 
 mod accounts;
 mod api_tokens;
+mod deliveries;
 mod delivery_sender;
 mod health;
 mod isolation;
 mod limits;
 mod members;
+mod receiver;
 mod schema;
 mod subscriptions;
 mod webhooks;

@@ -1,8 +1,17 @@
+use std::time::Duration;
+
 use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
 
 use crate::{
-    domain::webhooks::{self, NewWebhook, WebhookPatch},
-    graphql::{ContextExt, types::Webhook},
+    domain::{
+        outbox,
+        webhooks::{self, NewWebhook, WebhookPatch},
+    },
+    graphql::{
+        ContextExt,
+        types::{Delivery, Webhook},
+    },
 };
 
 #[derive(InputObject)]
@@ -75,6 +84,56 @@ impl WebhookMutation {
         };
         Ok(Webhook(
             webhooks::update_webhook(ctx.app(), ctx.principal()?, &id, patch).await?,
+        ))
+    }
+
+    /// Replaces the signing secret (generated when not given). The old one
+    /// keeps signing next to the new for `graceSeconds` (default
+    /// `SECRET_GRACE_SECONDS`), so receivers can switch without dropping
+    /// deliveries. Admins.
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        secret: Option<String>,
+        grace_seconds: Option<u32>,
+    ) -> async_graphql::Result<Webhook> {
+        let grace = grace_seconds.map(|s| Duration::from_secs(s.into()));
+        Ok(Webhook(
+            webhooks::rotate_secret(ctx.app(), ctx.principal()?, &id, secret, grace).await?,
+        ))
+    }
+
+    /// Sends a delivery again from the start of the retry schedule, with
+    /// the same `webhook-id`. Admins.
+    async fn redeliver(
+        &self,
+        ctx: &Context<'_>,
+        delivery_id: ID,
+    ) -> async_graphql::Result<Delivery> {
+        Ok(Delivery(
+            outbox::redeliver(ctx.app(), ctx.principal()?, &delivery_id).await?,
+        ))
+    }
+
+    /// Sends again every delivery of the webhook that failed since `since`;
+    /// returns how many. Admins.
+    async fn redeliver_failed(
+        &self,
+        ctx: &Context<'_>,
+        webhook_id: ID,
+        since: DateTime<Utc>,
+    ) -> async_graphql::Result<i32> {
+        let count =
+            outbox::redeliver_failed(ctx.app(), ctx.principal()?, &webhook_id, since).await?;
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+
+    /// Sends the webhook a `WEBHOOK_PING` event, whatever its filters; the
+    /// delivery returned shows how it went. Admins.
+    async fn test_webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Delivery> {
+        Ok(Delivery(
+            outbox::test_webhook(ctx.app(), ctx.principal()?, &id).await?,
         ))
     }
 

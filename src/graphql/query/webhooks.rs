@@ -5,7 +5,7 @@ use crate::{
     graphql::{
         ContextExt,
         connection::{PageConnection, from_page, page_request},
-        types::{Delivery, DeliveryStatus, Webhook},
+        types::{Delivery, DeliveryAttempt, DeliveryStatus, Webhook},
     },
 };
 
@@ -27,6 +27,28 @@ impl WebhookQuery {
         Ok(Webhook(
             webhooks::webhook_for_admin(&ctx.app().db, ctx.principal()?, &id).await?,
         ))
+    }
+
+    /// One delivery (admins).
+    async fn delivery(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Delivery> {
+        Ok(Delivery(
+            outbox::delivery_for_admin(&ctx.app().db, ctx.principal()?, &id).await?,
+        ))
+    }
+
+    /// The attempts at one delivery, oldest first (admins).
+    async fn delivery_attempts(
+        &self,
+        ctx: &Context<'_>,
+        delivery_id: ID,
+    ) -> async_graphql::Result<Vec<DeliveryAttempt>> {
+        Ok(
+            outbox::list_attempts(ctx.app(), ctx.principal()?, &delivery_id)
+                .await?
+                .into_iter()
+                .map(DeliveryAttempt)
+                .collect(),
+        )
     }
 
     /// A webhook's deliveries, newest first (admins).

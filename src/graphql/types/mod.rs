@@ -16,4 +16,6 @@ pub use event::Event;
 pub use message::{Message, Page, ReadReceipt};
 pub use project::{Project, ProjectKind};
 pub use todo::{Checklist, ChecklistItem, Comment, Todo, TodoList};
-pub use webhook::{Delivery, DeliveryStatus, Webhook, WebhookMetadata, WebhookStatus};
+pub use webhook::{
+    Delivery, DeliveryAttempt, DeliveryStatus, Webhook, WebhookMetadata, WebhookStatus,
+};

@@ -59,6 +59,21 @@ impl Webhook {
     async fn created_by_id(&self) -> Option<ID> {
         self.0.created_by_id.clone().map(ID)
     }
+    /// Failed attempts since the last success.
+    async fn consecutive_failures(&self) -> i32 {
+        self.0.consecutive_failures
+    }
+    /// When the current run of failures began; null while healthy.
+    async fn failing_since(&self) -> Option<DateTime<Utc>> {
+        self.0.failing_since
+    }
+    /// Until when the secret replaced by the last rotation still signs
+    /// deliveries (alongside the current one).
+    async fn previous_secret_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0
+            .previous_secret_expires_at
+            .filter(|until| *until > Utc::now())
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -120,6 +135,44 @@ impl Delivery {
     }
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One HTTP attempt at a delivery: what the receiver answered, or why
+/// nothing came back.
+pub struct DeliveryAttempt(pub entity::delivery_attempt::Model);
+
+#[Object]
+impl DeliveryAttempt {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn delivery_id(&self) -> ID {
+        ID(self.0.delivery_id.clone())
+    }
+    /// 1 for the first try (counting restarts at a redelivery).
+    async fn attempt(&self) -> i32 {
+        self.0.attempt
+    }
+    /// Null when no response came (timeout, refused connection, …).
+    async fn status_code(&self) -> Option<i32> {
+        self.0.status_code
+    }
+    async fn latency_ms(&self) -> i32 {
+        self.0.latency_ms
+    }
+    /// The first kilobyte of the response body.
+    async fn response_excerpt(&self) -> &str {
+        &self.0.response_excerpt
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

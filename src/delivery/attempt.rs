@@ -1,0 +1,274 @@
+//! One attempt at one delivery, from job to logged outcome: take the
+//! delivery's lease, sign and send the payload, then in one transaction log
+//! the attempt, settle or reschedule the delivery and update the webhook's
+//! health.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{delivery, delivery_attempt, event, webhook};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
+    sea_query::Expr,
+};
+use serde_json::json;
+
+use super::{
+    health,
+    schedule::RetrySchedule,
+    sender::{Attempt, Outgoing, Sender},
+};
+use crate::{
+    domain::{
+        ids,
+        outbox::{FAILED, PENDING, SUCCEEDED},
+        webhooks::{signing_secrets, webhook_json},
+    },
+    error::AppResult,
+    events::Change,
+    state::AppState,
+};
+
+/// A job that arrives this much before its delivery is due waits for it;
+/// an earlier one is queued again for the right time.
+const EARLY_TOLERANCE: Duration = Duration::from_secs(2);
+/// The lease outlives the request timeout by this much, covering the
+/// writes around the request.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to do: gone, settled, not due, or another worker holds it.
+    Skipped,
+    Succeeded,
+    /// Failed; another attempt is scheduled.
+    Retrying,
+    /// Failed for good (schedule exhausted, 410, webhook disabled).
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Skipped => "skipped",
+            Outcome::Succeeded => "succeeded",
+            Outcome::Retrying => "retrying",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// Everything an attempt needs; one per worker process.
+pub struct Deliverer {
+    app: AppState,
+    sender: Sender,
+    schedule: RetrySchedule,
+    timeout: Duration,
+}
+
+/// The body receivers get: Blue's payload shape, serialized once so the
+/// signed bytes are the sent bytes.
+pub fn payload(webhook: &webhook::Model, event: &event::Model) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "event": event.event_type,
+        "webhook": webhook_json(webhook),
+        "currentValue": event.current_value,
+        "previousValue": event.previous_value,
+    }))
+    .expect("payloads serialize")
+}
+
+impl Deliverer {
+    pub fn new(app: AppState) -> anyhow::Result<Self> {
+        let timeout = app.settings.delivery_timeout();
+        Ok(Self {
+            sender: Sender::new(timeout, app.settings.allow_private_targets)?,
+            schedule: app.settings.retry_schedule.clone(),
+            timeout,
+            app,
+        })
+    }
+
+    #[tracing::instrument(skip(self), fields(outcome))]
+    pub async fn attempt(&self, delivery_id: &str) -> AppResult<Outcome> {
+        let outcome = self.run(delivery_id).await?;
+        tracing::Span::current().record("outcome", outcome.as_str());
+        if outcome != Outcome::Skipped {
+            self.app.metrics.delivery_outcome(outcome.as_str());
+        }
+        Ok(outcome)
+    }
+
+    async fn run(&self, delivery_id: &str) -> AppResult<Outcome> {
+        let db = &self.app.db;
+        let Some(delivery) = delivery::Entity::find_by_id(delivery_id).one(db).await? else {
+            return Ok(Outcome::Skipped);
+        };
+        if delivery.status != PENDING {
+            return Ok(Outcome::Skipped);
+        }
+        if let Some(due) = delivery.next_attempt_at {
+            let early = (due - Utc::now()).to_std().unwrap_or_default();
+            if early > EARLY_TOLERANCE {
+                self.app
+                    .queue
+                    .push(std::slice::from_ref(&delivery.id), Some(due))
+                    .await;
+                return Ok(Outcome::Skipped);
+            }
+            tokio::time::sleep(early).await;
+        }
+        if !self.claim(&delivery.id).await? {
+            return Ok(Outcome::Skipped);
+        }
+        let webhook = webhook::Entity::find_by_id(&delivery.webhook_id)
+            .one(db)
+            .await?;
+        let event = event::Entity::find_by_id(&delivery.event_id)
+            .one(db)
+            .await?;
+        let (Some(webhook), Some(event)) = (webhook, event) else {
+            // Deleted since: the cascade removes the delivery too.
+            return Ok(Outcome::Skipped);
+        };
+        if !webhook.enabled {
+            return self.give_up(delivery, "the webhook is disabled").await;
+        }
+
+        let body = payload(&webhook, &event);
+        let now = Utc::now();
+        let secrets = signing_secrets(&webhook, now);
+        let attempt = self
+            .sender
+            .send(&Outgoing {
+                delivery_id: &delivery.id,
+                event_type: &delivery.event_type,
+                url: &webhook.url,
+                secrets: &secrets,
+                body: &body,
+                timestamp: now.timestamp(),
+            })
+            .await;
+        self.app.metrics.delivery_latency(attempt.latency);
+        self.record(delivery, &webhook, &attempt).await
+    }
+
+    /// Takes the delivery's lease: only one worker may have an attempt in
+    /// flight, whatever the queue hands out twice.
+    async fn claim(&self, delivery_id: &str) -> AppResult<bool> {
+        let now = Utc::now();
+        let until =
+            now + chrono::Duration::from_std(self.timeout + LEASE_MARGIN).unwrap_or_default();
+        let txn = self.app.begin_write().await?;
+        let taken = delivery::Entity::update_many()
+            .col_expr(delivery::Column::LockedUntil, Expr::value(until))
+            .filter(delivery::Column::Id.eq(delivery_id))
+            .filter(delivery::Column::Status.eq(PENDING))
+            .filter(
+                Condition::any()
+                    .add(delivery::Column::LockedUntil.is_null())
+                    .add(delivery::Column::LockedUntil.lt(now)),
+            )
+            .exec(&txn.txn)
+            .await?;
+        txn.txn.commit().await?;
+        Ok(taken.rows_affected == 1)
+    }
+
+    /// Logs the attempt, settles or reschedules the delivery and updates
+    /// the webhook's health, all in one transaction.
+    async fn record(
+        &self,
+        delivery: delivery::Model,
+        webhook: &webhook::Model,
+        attempt: &Attempt,
+    ) -> AppResult<Outcome> {
+        let now = ids::now();
+        let number = delivery.attempts + 1;
+        let (outcome, next) = if attempt.succeeded() {
+            (Outcome::Succeeded, None)
+        } else if attempt.status == Some(410) {
+            (Outcome::Failed, None)
+        } else {
+            let asked = attempt.retry_after.map(|d| d.min(MAX_RETRY_AFTER));
+            match self.schedule.delay_before(number as usize + 1, asked) {
+                Some(delay) => (
+                    Outcome::Retrying,
+                    Some(now + chrono::Duration::from_std(delay).unwrap_or_default()),
+                ),
+                None => (Outcome::Failed, None),
+            }
+        };
+
+        let mut change = Change::begin_for(&self.app, &delivery.organization_id, None).await?;
+        delivery_attempt::ActiveModel {
+            id: Set(ids::new_id()),
+            delivery_id: Set(delivery.id.clone()),
+            webhook_id: Set(webhook.id.clone()),
+            attempt: Set(number),
+            status_code: Set(attempt.status.map(i32::from)),
+            latency_ms: Set(attempt.latency.as_millis().min(i32::MAX as u128) as i32),
+            response_excerpt: Set(attempt.response_excerpt.clone()),
+            error: Set(attempt.error.clone()),
+            created_at: Set(now),
+        }
+        .insert(&*change)
+        .await?;
+        let mut active: delivery::ActiveModel = delivery.into();
+        active.status = Set(match outcome {
+            Outcome::Succeeded => SUCCEEDED,
+            Outcome::Retrying => PENDING,
+            _ => FAILED,
+        }
+        .to_owned());
+        active.attempts = Set(number);
+        active.next_attempt_at = Set(next);
+        active.locked_until = Set(None);
+        active.last_status_code = Set(attempt.status.map(i32::from));
+        active.last_error = Set(attempt.error.clone());
+        active.updated_at = Set(now);
+        let settled = active.update(&*change).await?;
+        health::after_attempt(&mut change, &self.app.settings, &webhook.id, attempt, now).await?;
+        change.commit().await?;
+
+        if let Some(next) = next {
+            self.app
+                .queue
+                .push(std::slice::from_ref(&settled.id), Some(next))
+                .await;
+        }
+        self.app.deliveries.publish(&[settled]).await;
+        Ok(outcome)
+    }
+
+    /// Settles a delivery as failed without an attempt.
+    async fn give_up(&self, delivery: delivery::Model, why: &str) -> AppResult<Outcome> {
+        let txn = self.app.begin_write().await?;
+        let mut active: delivery::ActiveModel = delivery.into();
+        active.status = Set(FAILED.to_owned());
+        active.next_attempt_at = Set(None);
+        active.locked_until = Set(None);
+        active.last_error = Set(Some(why.to_owned()));
+        active.updated_at = Set(ids::now());
+        let settled = active.update(&txn.txn).await?;
+        txn.txn.commit().await?;
+        self.app.deliveries.publish(&[settled]).await;
+        Ok(Outcome::Failed)
+    }
+}
+
+/// When the sweeper should consider a due delivery lost: due for longer
+/// than `grace` and not leased.
+pub fn overdue_condition(now: DateTime<Utc>, grace: Duration) -> Condition {
+    let cutoff = now - chrono::Duration::from_std(grace).unwrap_or_default();
+    Condition::all()
+        .add(delivery::Column::Status.eq(PENDING))
+        .add(delivery::Column::NextAttemptAt.lte(cutoff))
+        .add(
+            Condition::any()
+                .add(delivery::Column::LockedUntil.is_null())
+                .add(delivery::Column::LockedUntil.lt(now)),
+        )
+}

@@ -1,0 +1,232 @@
+//! Delivery workers: apalis workers that take delivery jobs off the queue
+//! and run attempts, plus the sweeper that re-queues due deliveries whose
+//! job was lost. They run inside `junction serve` by default and alone in
+//! `junction worker`; any number of processes may run them against one
+//! database and one Redis.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use apalis::prelude::{BoxDynError, Data, PollWith, WorkerBuilder, WorkerBuilderExt};
+use apalis_core::backend::Vacuum;
+use chrono::Utc;
+use entity::delivery;
+use sea_orm::{
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
+use tokio::sync::watch;
+
+use super::{
+    attempt::{Deliverer, overdue_condition},
+    queue::{DeliveryJob, Storage, WakeOrTick},
+};
+use crate::{
+    domain::{ids, outbox::PENDING},
+    events::listen_forever,
+    state::AppState,
+};
+
+/// Deliveries the sweeper re-queues per pass.
+const SWEEP_BATCH: u64 = 1000;
+/// How often finished jobs are cleared out of the queue.
+const VACUUM_EVERY: Duration = Duration::from_secs(60);
+
+/// Flipped to `true` once to stop the workers.
+pub type Stop = watch::Receiver<bool>;
+
+async fn stopped(mut stop: Stop) -> Result<(), std::io::Error> {
+    // A dropped sender also means stop.
+    let _ = stop.wait_for(|s| *s).await;
+    Ok(())
+}
+
+/// Runs this process's delivery workers and sweeper until `stop` flips,
+/// then lets in-flight attempts finish.
+pub async fn run(app: AppState, stop: Stop) -> anyhow::Result<()> {
+    let deliverer = Arc::new(Deliverer::new(app.clone())?);
+    if app.queue.is_redis()
+        && let Some(url) = &app.settings.redis_url
+    {
+        // apalis-redis announces each new job on this channel: workers in
+        // other processes than the pusher start at once instead of at their
+        // next poll.
+        let channel = format!(
+            "tasks:{}:available",
+            app.queue.redis_config().active_jobs_list()
+        );
+        let wake = app.queue.wake().clone();
+        let client = redis::Client::open(url.as_str())?;
+        let listener = tokio::spawn(listen_forever(client, channel, move |_| wake.signal()));
+        let result = tokio::join!(supervise(&app, deliverer, stop.clone()), sweep(&app, stop)).0;
+        listener.abort();
+        result
+    } else {
+        tokio::join!(supervise(&app, deliverer, stop.clone()), sweep(&app, stop)).0
+    }
+}
+
+async fn handle(job: DeliveryJob, deliverer: Data<Arc<Deliverer>>) -> Result<(), BoxDynError> {
+    // The outcome lives in the database, never in apalis: an error here
+    // would only make apalis retry on its own schedule (STACK.md trap 4).
+    // A delivery left due is found again by the sweeper.
+    if let Err(e) = deliverer.attempt(&job.delivery_id).await {
+        tracing::error!(delivery = %job.delivery_id, error = %e, "delivery attempt failed to run");
+    }
+    Ok(())
+}
+
+static WORKER_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A name no other worker has used: a restarted worker may not reuse its
+/// old name within the heartbeat window (STACK.md trap 6).
+fn worker_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "junction".to_owned());
+    format!(
+        "{host}-{}-{}-{}",
+        std::process::id(),
+        WORKER_SEQ.fetch_add(1, Ordering::Relaxed),
+        ids::new_id()
+    )
+}
+
+/// Runs one apalis worker, starting a fresh one whenever it dies (the
+/// backend failing, Redis flushed or restarted) until `stop`.
+async fn supervise(app: &AppState, deliverer: Arc<Deliverer>, stop: Stop) -> anyhow::Result<()> {
+    let concurrency = app.settings.worker_concurrency;
+    while !*stop.borrow() {
+        let name = worker_name();
+        tracing::info!(worker = %name, queue = app.queue.name(), concurrency, "delivery worker starting");
+        let strategy = WakeOrTick::new(app.queue.wake().clone());
+        let result = match app.queue.storage().clone() {
+            Storage::Redis(storage) => {
+                WorkerBuilder::new(name)
+                    .backend(PollWith::new(storage, strategy))
+                    .data(deliverer.clone())
+                    .concurrency(concurrency)
+                    .build(handle)
+                    .run_until(stopped(stop.clone()))
+                    .await
+            }
+            Storage::Embedded(storage) => {
+                WorkerBuilder::new(name)
+                    .backend(PollWith::new(storage, strategy))
+                    .data(deliverer.clone())
+                    .concurrency(concurrency)
+                    .build(handle)
+                    .run_until(stopped(stop.clone()))
+                    .await
+            }
+        };
+        if *stop.borrow() {
+            break;
+        }
+        match result {
+            Ok(()) => tracing::warn!("delivery worker ended; starting another"),
+            Err(e) => tracing::warn!(error = %e, "delivery worker failed; starting another"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    tracing::info!("delivery workers stopped");
+    Ok(())
+}
+
+/// Every `SWEEP_INTERVAL_MS`: re-queue due deliveries nobody has started
+/// within `SWEEP_GRACE_SECONDS`, measure queue depth and lag, and now and
+/// then clear finished jobs out of the queue.
+async fn sweep(app: &AppState, mut stop: Stop) -> anyhow::Result<()> {
+    let interval = Duration::from_millis(app.settings.sweep_interval_ms.max(10));
+    let mut last_vacuum = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.wait_for(|s| *s) => return Ok(()),
+        }
+        if let Err(e) = sweep_once(app).await {
+            tracing::warn!(error = %e, "delivery sweep failed");
+        }
+        if last_vacuum.elapsed() >= VACUUM_EVERY {
+            last_vacuum = tokio::time::Instant::now();
+            vacuum(app).await;
+        }
+    }
+}
+
+/// One sweeper pass; returns how many deliveries it queued again.
+pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
+    let now = Utc::now();
+    let grace = Duration::from_secs(app.settings.sweep_grace_seconds);
+    let lost: Vec<String> = delivery::Entity::find()
+        .filter(overdue_condition(now, grace))
+        .order_by_asc(delivery::Column::NextAttemptAt)
+        .limit(SWEEP_BATCH)
+        .select_only()
+        .column(delivery::Column::Id)
+        .into_tuple()
+        .all(&app.db)
+        .await?;
+    if !lost.is_empty() {
+        // Marking them due now keeps the next pass (here or in another
+        // process) from queueing them again before a worker gets to them.
+        let txn = app.begin_write().await?;
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::NextAttemptAt, Expr::value(ids::now()))
+            .filter(delivery::Column::Id.is_in(lost.iter().cloned()))
+            .filter(delivery::Column::Status.eq(PENDING))
+            .exec(&txn.txn)
+            .await?;
+        txn.txn.commit().await?;
+        tracing::info!(
+            count = lost.len(),
+            "re-queued due deliveries that had lost their job"
+        );
+        app.queue.push(&lost, None).await;
+    }
+
+    let due = delivery::Entity::find()
+        .filter(delivery::Column::Status.eq(PENDING))
+        .filter(delivery::Column::NextAttemptAt.lte(now));
+    let depth = due.clone().count(&app.db).await?;
+    let oldest = due
+        .order_by_asc(delivery::Column::NextAttemptAt)
+        .one(&app.db)
+        .await?
+        .and_then(|d| d.next_attempt_at);
+    app.metrics.delivery_queue_depth.set(depth as i64);
+    app.metrics.delivery_queue_lag.set(
+        oldest
+            .map(|at| (now - at).num_milliseconds().max(0) as f64 / 1000.0)
+            .unwrap_or(0.0),
+    );
+    Ok(lost.len())
+}
+
+/// Clears finished jobs out of the queue; outcomes live in the database.
+async fn vacuum(app: &AppState) {
+    let cleared = match app.queue.storage().clone() {
+        Storage::Redis(mut storage) => {
+            let cleared = storage.vacuum().await.map_err(|e| e.to_string());
+            // The set of finished job ids only feeds apalis' own dashboards.
+            let done = app.queue.redis_config().done_jobs_set();
+            let _: Result<(), _> = redis::cmd("DEL")
+                .arg(done)
+                .query_async(storage.get_connection())
+                .await;
+            cleared
+        }
+        Storage::Embedded(mut storage) => storage.vacuum().await.map_err(|e| e.to_string()),
+    };
+    match cleared {
+        Ok(count) => tracing::debug!(count, "cleared finished delivery jobs"),
+        Err(error) => tracing::warn!(%error, "clearing finished delivery jobs failed"),
+    }
+}
+
+/// A stop switch: send `true` to stop the workers.
+pub fn stop_channel() -> (watch::Sender<bool>, Stop) {
+    watch::channel(false)
+}
