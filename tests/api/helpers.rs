@@ -261,13 +261,18 @@ impl TestApp {
     /// Counts rows of a table straight from the database, to prove that a
     /// refused request changed nothing.
     pub async fn count_rows(&self, table: &str) -> i64 {
+        self.count_where(table, "1 = 1").await
+    }
+
+    /// Counts rows of a table that satisfy an SQL condition.
+    pub async fn count_where(&self, table: &str, condition: &str) -> i64 {
         let db = Database::connect(&self.database_url)
             .await
             .expect("connect");
         let row = db
             .query_one_raw(sea_orm::Statement::from_string(
                 db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table}"),
+                format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"),
             ))
             .await
             .expect("count query")

@@ -7,6 +7,7 @@ mod accounts;
 mod api_tokens;
 mod deliveries;
 mod delivery_sender;
+mod faults;
 mod health;
 mod isolation;
 mod limits;

@@ -1,0 +1,247 @@
+//! Fault tests for delivery (they need Redis: TEST_REDIS_URL): a worker
+//! process killed mid-burst, and the queue wiped from Redis mid-burst.
+//! Every delivery must still arrive; duplicates only with the same
+//! `webhook-id`.
+
+use std::{
+    collections::HashSet,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use serde_json::json;
+
+use crate::{
+    helpers::*,
+    receiver::{Answer, Receiver},
+};
+
+const WEBHOOKS: usize = 20;
+const EVENTS: usize = 100;
+const DELIVERIES: usize = WEBHOOKS * EVENTS;
+
+fn redis_url() -> Option<String> {
+    let url = std::env::var("TEST_REDIS_URL").ok();
+    if url.is_none() {
+        eprintln!("skipped: set TEST_REDIS_URL to run the Redis fault tests");
+    }
+    url
+}
+
+/// Creates the webhooks, then the events, concurrently: WEBHOOKS × EVENTS
+/// deliveries.
+async fn burst(app: &TestApp, token: &str, url: &str) {
+    for n in 0..WEBHOOKS {
+        app.ok(
+            Some(token),
+            "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id } }",
+            json!({ "i": { "name": format!("hook {n}"), "url": url, "events": ["PROJECT_CREATED"] } }),
+        )
+        .await;
+    }
+    let creating = (0..EVENTS).map(|n| {
+        app.ok(
+            Some(token),
+            "mutation($n: String!) { createProject(input: {name: $n}) { id } }",
+            json!({ "n": format!("project {n}") }),
+        )
+    });
+    futures_util::future::join_all(creating).await;
+}
+
+/// Collects requests until every delivery has arrived; returns the number
+/// of requests seen, checking each carries a delivery id.
+async fn until_all_arrive(
+    receiver: &mut Receiver,
+    seen: &mut HashSet<String>,
+    mut requests: usize,
+) -> usize {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while seen.len() < DELIVERIES {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let request = tokio::time::timeout(left, receiver.requests.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {DELIVERIES} deliveries arrived", seen.len()))
+            .unwrap();
+        assert_eq!(
+            request.header("webhook-id"),
+            request.header("x-junction-delivery")
+        );
+        seen.insert(request.header("webhook-id").to_owned());
+        requests += 1;
+    }
+    requests
+}
+
+async fn wait_for_requests(
+    receiver: &mut Receiver,
+    seen: &mut HashSet<String>,
+    count: usize,
+) -> usize {
+    let mut requests = 0;
+    while seen.len() < count {
+        let request = tokio::time::timeout(Duration::from_secs(60), receiver.requests.recv())
+            .await
+            .expect("deliveries start")
+            .unwrap();
+        seen.insert(request.header("webhook-id").to_owned());
+        requests += 1;
+    }
+    requests
+}
+
+fn start_worker(app: &TestApp, redis: &str, prefix: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_junction"))
+        .arg("worker")
+        .args(["--database-url", &app.database_url])
+        .args(["--redis-url", redis, "--redis-prefix", prefix])
+        .args(["--allow-private-targets", "--delivery-timeout-seconds", "2"])
+        .args(["--sweep-interval-ms", "200", "--sweep-grace-seconds", "1"])
+        .args(["--worker-concurrency", "32"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the worker starts")
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_burst_loses_no_delivery() {
+    let Some(redis) = redis_url() else { return };
+    let prefix = unique_redis_prefix();
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(&dir).await;
+    let app = spawn_on(
+        database_url,
+        Some(format!("test-secret-{}", uuid::Uuid::now_v7())),
+        dir,
+        &prefix,
+        &["--allow-private-targets", "--in-process-workers", "false"],
+    )
+    .await;
+    let owner = app.register("owner").await;
+    let mut receiver = Receiver::start(Answer::Ok).await;
+    // Slow answers keep attempts in flight when the worker dies.
+    receiver.answer(Answer::Slow(Duration::from_millis(20)));
+    let mut worker = start_worker(&app, &redis, &prefix);
+
+    burst(&app, &owner.token, &receiver.url).await;
+    let mut seen = HashSet::new();
+    let before = wait_for_requests(&mut receiver, &mut seen, 300).await;
+    worker.kill().expect("SIGKILL");
+    worker.wait().unwrap();
+    let mut worker = start_worker(&app, &redis, &prefix);
+
+    let requests = until_all_arrive(&mut receiver, &mut seen, before).await;
+    assert_eq!(seen.len(), DELIVERIES);
+    assert_eq!(app.count_rows("deliveries").await, DELIVERIES as i64);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while app.count_where("deliveries", "status = 'SUCCEEDED'").await < DELIVERIES as i64 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not every delivery settled"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    worker.kill().ok();
+    worker.wait().ok();
+    eprintln!("{requests} requests for {DELIVERIES} deliveries");
+}
+
+#[tokio::test]
+async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
+    let Some(redis) = redis_url() else { return };
+    let prefix = unique_redis_prefix();
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(&dir).await;
+    let app = spawn_on(
+        database_url,
+        Some(format!("test-secret-{}", uuid::Uuid::now_v7())),
+        dir,
+        &prefix,
+        &[
+            "--allow-private-targets",
+            "--delivery-timeout-seconds",
+            "2",
+            "--sweep-interval-ms",
+            "200",
+            "--sweep-grace-seconds",
+            "1",
+        ],
+    )
+    .await;
+    let owner = app.register("owner").await;
+    let mut receiver = Receiver::start(Answer::Slow(Duration::from_millis(20))).await;
+    burst(&app, &owner.token, &receiver.url).await;
+    let mut seen = HashSet::new();
+    let before = wait_for_requests(&mut receiver, &mut seen, 300).await;
+
+    // FLUSHALL would wipe every other test's queue on this shared Redis;
+    // deleting every key of this deployment's queue is the same for it.
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let pattern = format!("{}*", junction::delivery::queue::queue_name(&prefix));
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(&pattern)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty(), "the queue lives under {pattern}");
+    let _: () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let requests = until_all_arrive(&mut receiver, &mut seen, before).await;
+    assert_eq!(seen.len(), DELIVERIES);
+    eprintln!("{requests} requests for {DELIVERIES} deliveries");
+}
+
+#[tokio::test]
+async fn a_stopped_worker_finishes_its_attempts_in_flight() {
+    let Some(redis) = redis_url() else { return };
+    let prefix = unique_redis_prefix();
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(&dir).await;
+    let app = spawn_on(
+        database_url,
+        Some(format!("test-secret-{}", uuid::Uuid::now_v7())),
+        dir,
+        &prefix,
+        &["--allow-private-targets", "--in-process-workers", "false"],
+    )
+    .await;
+    let owner = app.register("owner").await;
+    let mut receiver = Receiver::start(Answer::Slow(Duration::from_millis(1500))).await;
+    let mut worker = start_worker(&app, &redis, &prefix);
+    app.ok(
+        Some(&owner.token),
+        "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id } }",
+        json!({ "i": { "name": "slow", "url": receiver.url, "events": ["PROJECT_CREATED"] } }),
+    )
+    .await;
+    app.ok(
+        Some(&owner.token),
+        "mutation { createProject(input: {name: \"p\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    receiver.next(Duration::from_secs(30)).await;
+
+    // SIGTERM while the receiver is still answering.
+    let status = Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = tokio::task::spawn_blocking(move || worker.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exited.success(), "the worker exits cleanly: {exited:?}");
+    assert_eq!(
+        app.count_where("deliveries", "status = 'SUCCEEDED'").await,
+        1,
+        "the attempt in flight finished and was recorded before exit"
+    );
+}
