@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 pub struct Server {
     child: Child,
     pub base: String,
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -63,25 +64,15 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let database_url = fresh_database(&dir, postgres_base).await;
         let port = free_port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_junction"));
+        let mut command = junction_command("serve", &database_url, extra_env);
         command
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &database_url)
             .env("BIND", format!("127.0.0.1:{port}"))
-            .env("JWT_SECRET", "benchmark-secret-benchmark-secret-0123")
-            .env("RUST_LOG", "warn")
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
-        for (key, value) in extra_env {
-            command.env(key, value);
-        }
+            .current_dir(dir.path());
         let child = command.spawn().expect("start junction");
         let server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            database_url,
             _dir: dir,
         };
         junction::startup::install_crypto_provider();
@@ -99,25 +90,73 @@ impl Server {
         server
     }
 
+    /// A `junction worker` process on this server's database, with `env`.
+    pub fn worker(&self, extra_env: &[(&str, &str)]) -> Process {
+        let child = junction_command("worker", &self.database_url, extra_env)
+            .spawn()
+            .expect("start junction worker");
+        Process { child }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// (current, peak) resident memory of the server process, in MiB.
     pub fn rss_mib(&self) -> (f64, f64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-                .map(|kb| kb / 1024.0)
-                .unwrap_or(0.0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        rss_mib(self.pid())
     }
+}
+
+/// Another `junction` process, killed when dropped.
+pub struct Process {
+    child: Child,
+}
+
+impl Process {
+    pub fn rss_mib(&self) -> (f64, f64) {
+        rss_mib(self.child.id())
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The release binary with a clean environment.
+fn junction_command(subcommand: &str, database_url: &str, extra_env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_junction"));
+    command
+        .arg(subcommand)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("JWT_SECRET", "benchmark-secret-benchmark-secret-0123")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
+    command
+}
+
+/// (current, peak) resident memory of a process, in MiB.
+pub fn rss_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// GraphQL over HTTP with a bearer token; panics on errors (set-up only).

@@ -6,15 +6,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entity::{delivery, delivery_attempt, event, webhook};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
-    sea_query::Expr,
-};
+use entity::{delivery, event, webhook};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait};
 use serde_json::json;
 
 use super::{
-    health,
+    commit::{self, Committer},
     schedule::RetrySchedule,
     sender::{Attempt, Outgoing, Sender},
 };
@@ -25,7 +22,6 @@ use crate::{
         webhooks::{signing_secrets, webhook_json},
     },
     error::AppResult,
-    events::Change,
     state::AppState,
 };
 
@@ -63,6 +59,7 @@ impl Outcome {
 /// Everything an attempt needs; one per worker process.
 pub struct Deliverer {
     app: AppState,
+    committer: Committer,
     sender: Sender,
     schedule: RetrySchedule,
     timeout: Duration,
@@ -85,6 +82,7 @@ impl Deliverer {
         let timeout = app.settings.delivery_timeout();
         Ok(Self {
             sender: Sender::new(timeout, app.settings.allow_private_targets)?,
+            committer: Committer::start(app.clone()),
             schedule: app.settings.retry_schedule.clone(),
             timeout,
             app,
@@ -120,7 +118,11 @@ impl Deliverer {
             }
             tokio::time::sleep(early).await;
         }
-        if !self.claim(&delivery.id).await? {
+        // The lease: only one worker may have an attempt in flight,
+        // whatever the queue hands out twice.
+        let until = Utc::now()
+            + chrono::Duration::from_std(self.timeout + LEASE_MARGIN).unwrap_or_default();
+        if !self.committer.claim(&delivery.id, until).await? {
             return Ok(Outcome::Skipped);
         }
         let webhook = webhook::Entity::find_by_id(&delivery.webhook_id)
@@ -152,40 +154,12 @@ impl Deliverer {
             })
             .await;
         self.app.metrics.delivery_latency(attempt.latency);
-        self.record(delivery, &webhook, &attempt).await
+        self.record(delivery, attempt).await
     }
 
-    /// Takes the delivery's lease: only one worker may have an attempt in
-    /// flight, whatever the queue hands out twice.
-    async fn claim(&self, delivery_id: &str) -> AppResult<bool> {
-        let now = Utc::now();
-        let until =
-            now + chrono::Duration::from_std(self.timeout + LEASE_MARGIN).unwrap_or_default();
-        let txn = self.app.begin_write().await?;
-        let taken = delivery::Entity::update_many()
-            .col_expr(delivery::Column::LockedUntil, Expr::value(until))
-            .filter(delivery::Column::Id.eq(delivery_id))
-            .filter(delivery::Column::Status.eq(PENDING))
-            .filter(
-                Condition::any()
-                    .add(delivery::Column::LockedUntil.is_null())
-                    .add(delivery::Column::LockedUntil.lt(now)),
-            )
-            .exec(&txn.txn)
-            .await?;
-        txn.txn.commit().await?;
-        Ok(taken.rows_affected == 1)
-    }
-
-    /// Logs the attempt, settles or reschedules the delivery and updates
-    /// the webhook's health, all in one transaction.
-    async fn record(
-        &self,
-        delivery: delivery::Model,
-        webhook: &webhook::Model,
-        attempt: &Attempt,
-    ) -> AppResult<Outcome> {
-        let now = ids::now();
+    /// Works out what an attempt means for its delivery, has it recorded
+    /// (see [`Committer`]), then queues the retry and tells subscribers.
+    async fn record(&self, delivery: delivery::Model, attempt: Attempt) -> AppResult<Outcome> {
         let number = delivery.attempts + 1;
         let (outcome, next) = if attempt.succeeded() {
             (Outcome::Succeeded, None)
@@ -196,43 +170,25 @@ impl Deliverer {
             match self.schedule.delay_before(number as usize + 1, asked) {
                 Some(delay) => (
                     Outcome::Retrying,
-                    Some(now + chrono::Duration::from_std(delay).unwrap_or_default()),
+                    Some(ids::now() + chrono::Duration::from_std(delay).unwrap_or_default()),
                 ),
                 None => (Outcome::Failed, None),
             }
         };
-
-        let mut change = Change::begin_for(&self.app, &delivery.organization_id, None).await?;
-        delivery_attempt::ActiveModel {
-            id: Set(ids::new_id()),
-            delivery_id: Set(delivery.id.clone()),
-            webhook_id: Set(webhook.id.clone()),
-            attempt: Set(number),
-            status_code: Set(attempt.status.map(i32::from)),
-            latency_ms: Set(attempt.latency.as_millis().min(i32::MAX as u128) as i32),
-            response_excerpt: Set(attempt.response_excerpt.clone()),
-            error: Set(attempt.error.clone()),
-            created_at: Set(now),
-        }
-        .insert(&*change)
-        .await?;
-        let mut active: delivery::ActiveModel = delivery.into();
-        active.status = Set(match outcome {
+        let status = match outcome {
             Outcome::Succeeded => SUCCEEDED,
             Outcome::Retrying => PENDING,
             _ => FAILED,
-        }
-        .to_owned());
-        active.attempts = Set(number);
-        active.next_attempt_at = Set(next);
-        active.locked_until = Set(None);
-        active.last_status_code = Set(attempt.status.map(i32::from));
-        active.last_error = Set(attempt.error.clone());
-        active.updated_at = Set(now);
-        let settled = active.update(&*change).await?;
-        health::after_attempt(&mut change, &self.app.settings, &webhook.id, attempt, now).await?;
-        change.commit().await?;
-
+        };
+        let settled = self
+            .committer
+            .record(commit::Outcome {
+                delivery,
+                attempt,
+                status,
+                next_attempt_at: next,
+            })
+            .await?;
         if let Some(next) = next {
             self.app
                 .queue

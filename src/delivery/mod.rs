@@ -2,6 +2,7 @@
 //! called.
 
 pub mod attempt;
+pub mod commit;
 pub mod health;
 pub mod queue;
 pub mod schedule;

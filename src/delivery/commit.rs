@@ -1,0 +1,236 @@
+//! Group commit for workers' writes. Every attempt writes twice: its lease
+//! before the request, its outcome after. One transaction per write caps
+//! throughput at what the database commits per second (on SQLite, one
+//! writer at a time), so attempts hand their writes to two writer tasks
+//! that take whatever has queued up and commit it as one transaction: one
+//! commit for one attempt when idle, one commit for hundreds under load.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::{delivery, delivery_attempt};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
+    sea_query::Expr,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{health, sender::Attempt};
+use crate::{
+    domain::{ids, outbox::PENDING},
+    error::{AppError, AppResult},
+    events::Change,
+    state::AppState,
+};
+
+/// The most writes one transaction takes.
+const MAX_BATCH: usize = 512;
+
+/// A finished attempt, to be logged with the delivery's new state.
+pub struct Outcome {
+    pub delivery: delivery::Model,
+    pub attempt: Attempt,
+    /// `PENDING` (with `next_attempt_at`), `SUCCEEDED` or `FAILED`.
+    pub status: &'static str,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+struct Claim {
+    delivery_id: String,
+    until: DateTime<Utc>,
+    reply: oneshot::Sender<AppResult<bool>>,
+}
+
+struct Record {
+    outcome: Outcome,
+    reply: oneshot::Sender<AppResult<delivery::Model>>,
+}
+
+#[derive(Clone)]
+pub struct Committer {
+    claims: mpsc::Sender<Claim>,
+    records: mpsc::Sender<Record>,
+}
+
+fn stopped() -> AppError {
+    AppError::Internal(anyhow::anyhow!("the delivery writer has stopped"))
+}
+
+impl Committer {
+    /// Starts the two writer tasks; they end when every `Committer` clone
+    /// is dropped.
+    pub fn start(app: AppState) -> Self {
+        let (claims, claim_rx) = mpsc::channel(4 * MAX_BATCH);
+        let (records, record_rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(claim_loop(app.clone(), claim_rx));
+        tokio::spawn(record_loop(app, record_rx));
+        Self { claims, records }
+    }
+
+    /// Takes the delivery's lease until `until`; false when it is settled
+    /// or another worker holds it.
+    pub async fn claim(&self, delivery_id: &str, until: DateTime<Utc>) -> AppResult<bool> {
+        let (reply, answer) = oneshot::channel();
+        let claim = Claim {
+            delivery_id: delivery_id.to_owned(),
+            until,
+            reply,
+        };
+        self.claims.send(claim).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Logs the attempt, settles or reschedules the delivery and updates
+    /// the webhook's health; returns the delivery as stored.
+    pub async fn record(&self, outcome: Outcome) -> AppResult<delivery::Model> {
+        let (reply, answer) = oneshot::channel();
+        self.records
+            .send(Record { outcome, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// Waits for one item, then takes whatever else is already queued.
+async fn next_batch<T>(rx: &mut mpsc::Receiver<T>) -> Option<Vec<T>> {
+    let first = rx.recv().await?;
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(item) => batch.push(item),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+async fn claim_loop(app: AppState, mut rx: mpsc::Receiver<Claim>) {
+    while let Some(batch) = next_batch(&mut rx).await {
+        match claim_all(&app, &batch).await {
+            Ok(taken) => {
+                for claim in batch {
+                    let _ = claim.reply.send(Ok(taken.contains(&claim.delivery_id)));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, count = batch.len(), "claiming deliveries failed");
+                for claim in batch {
+                    let _ = claim.reply.send(Err(AppError::Internal(anyhow::anyhow!(
+                        "claiming the delivery failed"
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+async fn claim_all(app: &AppState, batch: &[Claim]) -> AppResult<HashSet<String>> {
+    let now = Utc::now();
+    // Every claim in a batch asks for the same lease length; take the
+    // longest so none is shortened.
+    let until = batch.iter().map(|c| c.until).max().unwrap_or(now);
+    let txn = app.begin_write().await?;
+    let taken = delivery::Entity::update_many()
+        .col_expr(delivery::Column::LockedUntil, Expr::value(until))
+        .filter(delivery::Column::Id.is_in(batch.iter().map(|c| c.delivery_id.clone())))
+        .filter(delivery::Column::Status.eq(PENDING))
+        .filter(
+            Condition::any()
+                .add(delivery::Column::LockedUntil.is_null())
+                .add(delivery::Column::LockedUntil.lt(now)),
+        )
+        .exec_with_returning(&txn.txn)
+        .await?;
+    txn.txn.commit().await?;
+    Ok(taken.into_iter().map(|d| d.id).collect())
+}
+
+async fn record_loop(app: AppState, mut rx: mpsc::Receiver<Record>) {
+    while let Some(batch) = next_batch(&mut rx).await {
+        // One transaction per organization: a Change belongs to one.
+        let mut by_org: BTreeMap<String, Vec<Record>> = BTreeMap::new();
+        for record in batch {
+            by_org
+                .entry(record.outcome.delivery.organization_id.clone())
+                .or_default()
+                .push(record);
+        }
+        for (org, records) in by_org {
+            let outcomes: Vec<&Outcome> = records.iter().map(|r| &r.outcome).collect();
+            match record_all(&app, &org, &outcomes).await {
+                Ok(settled) => {
+                    for (record, delivery) in records.into_iter().zip(settled) {
+                        let _ = record.reply.send(Ok(delivery));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, count = records.len(), "recording attempts failed");
+                    for record in records {
+                        let _ = record.reply.send(Err(AppError::Internal(anyhow::anyhow!(
+                            "recording the attempt failed"
+                        ))));
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn record_all(
+    app: &AppState,
+    organization_id: &str,
+    outcomes: &[&Outcome],
+) -> AppResult<Vec<delivery::Model>> {
+    let now = ids::now();
+    let mut change = Change::begin_for(app, organization_id, None).await?;
+    let attempts: Vec<delivery_attempt::ActiveModel> = outcomes
+        .iter()
+        .map(|o| delivery_attempt::ActiveModel {
+            id: Set(ids::new_id()),
+            delivery_id: Set(o.delivery.id.clone()),
+            webhook_id: Set(o.delivery.webhook_id.clone()),
+            attempt: Set(o.delivery.attempts + 1),
+            status_code: Set(o.attempt.status.map(i32::from)),
+            latency_ms: Set(o.attempt.latency.as_millis().min(i32::MAX as u128) as i32),
+            response_excerpt: Set(o.attempt.response_excerpt.clone()),
+            error: Set(o.attempt.error.clone()),
+            created_at: Set(now),
+        })
+        .collect();
+    for chunk in attempts.chunks(100) {
+        delivery_attempt::Entity::insert_many(chunk.to_vec())
+            .exec(&*change)
+            .await?;
+    }
+    let mut settled = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        let mut active: delivery::ActiveModel = o.delivery.clone().into();
+        active.status = Set(o.status.to_owned());
+        active.attempts = Set(o.delivery.attempts + 1);
+        active.next_attempt_at = Set(o.next_attempt_at);
+        active.locked_until = Set(None);
+        active.last_status_code = Set(o.attempt.status.map(i32::from));
+        active.last_error = Set(o.attempt.error.clone());
+        active.updated_at = Set(now);
+        settled.push(active.update(&*change).await?);
+    }
+    // Health: every failure counts; successes only need one reset per
+    // webhook.
+    let mut reset: HashSet<&str> = HashSet::new();
+    for o in outcomes {
+        if o.attempt.succeeded() && !reset.insert(o.delivery.webhook_id.as_str()) {
+            continue;
+        }
+        health::after_attempt(
+            &mut change,
+            &app.settings,
+            &o.delivery.webhook_id,
+            &o.attempt,
+            now,
+        )
+        .await?;
+    }
+    change.commit().await?;
+    Ok(settled)
+}
