@@ -106,7 +106,7 @@ pub struct Settings {
     pub in_process_workers: bool,
 
     /// Delivery attempts one worker process runs at once.
-    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 64, global = true)]
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 256, global = true)]
     pub worker_concurrency: usize,
 
     /// How long one delivery attempt may take, in seconds.

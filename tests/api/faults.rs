@@ -90,6 +90,15 @@ async fn wait_for_requests(
     requests
 }
 
+/// A server on a fresh database with its own Redis prefix (which a worker
+/// process must share).
+async fn spawn_with_prefix(prefix: &str, flags: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(&dir).await;
+    let secret = format!("test-secret-{}", uuid::Uuid::now_v7());
+    spawn_on(database_url, Some(secret), dir, prefix, flags).await
+}
+
 fn start_worker(app: &TestApp, redis: &str, prefix: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_junction"))
         .arg("worker")
@@ -109,12 +118,7 @@ fn start_worker(app: &TestApp, redis: &str, prefix: &str) -> Child {
 async fn a_worker_killed_mid_burst_loses_no_delivery() {
     let Some(redis) = redis_url() else { return };
     let prefix = unique_redis_prefix();
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = fresh_database(&dir).await;
-    let app = spawn_on(
-        database_url,
-        Some(format!("test-secret-{}", uuid::Uuid::now_v7())),
-        dir,
+    let app = spawn_with_prefix(
         &prefix,
         &["--allow-private-targets", "--in-process-workers", "false"],
     )
@@ -152,12 +156,7 @@ async fn a_worker_killed_mid_burst_loses_no_delivery() {
 async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
     let Some(redis) = redis_url() else { return };
     let prefix = unique_redis_prefix();
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = fresh_database(&dir).await;
-    let app = spawn_on(
-        database_url,
-        Some(format!("test-secret-{}", uuid::Uuid::now_v7())),
-        dir,
+    let app = spawn_with_prefix(
         &prefix,
         &[
             "--allow-private-targets",
@@ -202,12 +201,7 @@ async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
 async fn a_stopped_worker_finishes_its_attempts_in_flight() {
     let Some(redis) = redis_url() else { return };
     let prefix = unique_redis_prefix();
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = fresh_database(&dir).await;
-    let app = spawn_on(
-        database_url,
-        Some(format!("test-secret-{}", uuid::Uuid::now_v7())),
-        dir,
+    let app = spawn_with_prefix(
         &prefix,
         &["--allow-private-targets", "--in-process-workers", "false"],
     )
