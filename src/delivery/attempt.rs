@@ -3,7 +3,11 @@
 //! the attempt, settle or reschedule the delivery and update the webhook's
 //! health.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use entity::{delivery, event, webhook};
@@ -31,6 +35,8 @@ const EARLY_TOLERANCE: Duration = Duration::from_secs(2);
 /// The lease outlives the request timeout by this much, covering the
 /// writes around the request.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// Events kept in memory by each worker process.
+const EVENT_CACHE: usize = 4096;
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
@@ -59,6 +65,7 @@ impl Outcome {
 /// Everything an attempt needs; one per worker process.
 pub struct Deliverer {
     app: AppState,
+    events: Mutex<HashMap<String, Arc<event::Model>>>,
     committer: Committer,
     sender: Sender,
     schedule: RetrySchedule,
@@ -83,6 +90,7 @@ impl Deliverer {
         Ok(Self {
             sender: Sender::new(timeout, app.settings.allow_private_targets)?,
             committer: Committer::start(app.clone()),
+            events: Mutex::default(),
             schedule: app.settings.retry_schedule.clone(),
             timeout,
             app,
@@ -101,36 +109,22 @@ impl Deliverer {
 
     async fn run(&self, delivery_id: &str) -> AppResult<Outcome> {
         let db = &self.app.db;
-        let Some(delivery) = delivery::Entity::find_by_id(delivery_id).one(db).await? else {
-            return Ok(Outcome::Skipped);
+        // The lease comes first and returns the row: only one worker may
+        // have an attempt in flight, whatever the queue hands out twice.
+        let now = Utc::now();
+        let until =
+            now + chrono::Duration::from_std(self.timeout + LEASE_MARGIN).unwrap_or_default();
+        let due_by = now + chrono::Duration::from_std(EARLY_TOLERANCE).unwrap_or_default();
+        let Some(delivery) = self.committer.claim(delivery_id, until, due_by).await? else {
+            return self.not_taken(delivery_id).await;
         };
-        if delivery.status != PENDING {
-            return Ok(Outcome::Skipped);
-        }
         if let Some(due) = delivery.next_attempt_at {
-            let early = (due - Utc::now()).to_std().unwrap_or_default();
-            if early > EARLY_TOLERANCE {
-                self.app
-                    .queue
-                    .push(std::slice::from_ref(&delivery.id), Some(due))
-                    .await;
-                return Ok(Outcome::Skipped);
-            }
-            tokio::time::sleep(early).await;
-        }
-        // The lease: only one worker may have an attempt in flight,
-        // whatever the queue hands out twice.
-        let until = Utc::now()
-            + chrono::Duration::from_std(self.timeout + LEASE_MARGIN).unwrap_or_default();
-        if !self.committer.claim(&delivery.id, until).await? {
-            return Ok(Outcome::Skipped);
+            tokio::time::sleep((due - Utc::now()).to_std().unwrap_or_default()).await;
         }
         let webhook = webhook::Entity::find_by_id(&delivery.webhook_id)
             .one(db)
             .await?;
-        let event = event::Entity::find_by_id(&delivery.event_id)
-            .one(db)
-            .await?;
+        let event = self.event(&delivery.event_id).await?;
         let (Some(webhook), Some(event)) = (webhook, event) else {
             // Deleted since: the cascade removes the delivery too.
             return Ok(Outcome::Skipped);
@@ -155,6 +149,44 @@ impl Deliverer {
             .await;
         self.app.metrics.delivery_latency(attempt.latency);
         self.record(delivery, attempt).await
+    }
+
+    /// A job whose delivery could not be leased: settled, gone, held by
+    /// another worker, or not due yet. Only the last needs anything: a job
+    /// at the right time.
+    async fn not_taken(&self, delivery_id: &str) -> AppResult<Outcome> {
+        let delivery = delivery::Entity::find_by_id(delivery_id)
+            .one(&self.app.db)
+            .await?;
+        if let Some(delivery) = delivery
+            && delivery.status == PENDING
+            && let Some(due) = delivery.next_attempt_at
+            && due > Utc::now()
+        {
+            self.app
+                .queue
+                .push(std::slice::from_ref(&delivery.id), Some(due))
+                .await;
+        }
+        Ok(Outcome::Skipped)
+    }
+
+    /// Events never change once written, and a fan-out sends one event to
+    /// many webhooks: read each once.
+    async fn event(&self, id: &str) -> AppResult<Option<Arc<event::Model>>> {
+        if let Some(hit) = self.events.lock().expect("event cache").get(id) {
+            return Ok(Some(hit.clone()));
+        }
+        let Some(event) = event::Entity::find_by_id(id).one(&self.app.db).await? else {
+            return Ok(None);
+        };
+        let event = Arc::new(event);
+        let mut cache = self.events.lock().expect("event cache");
+        if cache.len() >= EVENT_CACHE {
+            cache.clear();
+        }
+        cache.insert(id.to_owned(), event.clone());
+        Ok(Some(event))
     }
 
     /// Works out what an attempt means for its delivery, has it recorded

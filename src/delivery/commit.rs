@@ -5,7 +5,7 @@
 //! that take whatever has queued up and commit it as one transaction: one
 //! commit for one attempt when idle, one commit for hundreds under load.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{delivery, delivery_attempt};
@@ -38,7 +38,8 @@ pub struct Outcome {
 struct Claim {
     delivery_id: String,
     until: DateTime<Utc>,
-    reply: oneshot::Sender<AppResult<bool>>,
+    due_by: DateTime<Utc>,
+    reply: oneshot::Sender<AppResult<Option<delivery::Model>>>,
 }
 
 struct Record {
@@ -67,13 +68,20 @@ impl Committer {
         Self { claims, records }
     }
 
-    /// Takes the delivery's lease until `until`; false when it is settled
-    /// or another worker holds it.
-    pub async fn claim(&self, delivery_id: &str, until: DateTime<Utc>) -> AppResult<bool> {
+    /// Takes the lease on a pending delivery due by `due_by`, until
+    /// `until`, and returns it; `None` when it is settled, gone, not due or
+    /// held by another worker.
+    pub async fn claim(
+        &self,
+        delivery_id: &str,
+        until: DateTime<Utc>,
+        due_by: DateTime<Utc>,
+    ) -> AppResult<Option<delivery::Model>> {
         let (reply, answer) = oneshot::channel();
         let claim = Claim {
             delivery_id: delivery_id.to_owned(),
             until,
+            due_by,
             reply,
         };
         self.claims.send(claim).await.map_err(|_| stopped())?;
@@ -108,9 +116,9 @@ async fn next_batch<T>(rx: &mut mpsc::Receiver<T>) -> Option<Vec<T>> {
 async fn claim_loop(app: AppState, mut rx: mpsc::Receiver<Claim>) {
     while let Some(batch) = next_batch(&mut rx).await {
         match claim_all(&app, &batch).await {
-            Ok(taken) => {
+            Ok(mut taken) => {
                 for claim in batch {
-                    let _ = claim.reply.send(Ok(taken.contains(&claim.delivery_id)));
+                    let _ = claim.reply.send(Ok(taken.remove(&claim.delivery_id)));
                 }
             }
             Err(e) => {
@@ -125,16 +133,22 @@ async fn claim_loop(app: AppState, mut rx: mpsc::Receiver<Claim>) {
     }
 }
 
-async fn claim_all(app: &AppState, batch: &[Claim]) -> AppResult<HashSet<String>> {
+async fn claim_all(app: &AppState, batch: &[Claim]) -> AppResult<HashMap<String, delivery::Model>> {
     let now = Utc::now();
-    // Every claim in a batch asks for the same lease length; take the
-    // longest so none is shortened.
+    // Every claim in a batch asks for the same lease length and tolerance;
+    // take the longest so none is shortened.
     let until = batch.iter().map(|c| c.until).max().unwrap_or(now);
+    let due_by = batch.iter().map(|c| c.due_by).max().unwrap_or(now);
     let txn = app.begin_write().await?;
     let taken = delivery::Entity::update_many()
         .col_expr(delivery::Column::LockedUntil, Expr::value(until))
         .filter(delivery::Column::Id.is_in(batch.iter().map(|c| c.delivery_id.clone())))
         .filter(delivery::Column::Status.eq(PENDING))
+        .filter(
+            Condition::any()
+                .add(delivery::Column::NextAttemptAt.is_null())
+                .add(delivery::Column::NextAttemptAt.lte(due_by)),
+        )
         .filter(
             Condition::any()
                 .add(delivery::Column::LockedUntil.is_null())
@@ -143,7 +157,7 @@ async fn claim_all(app: &AppState, batch: &[Claim]) -> AppResult<HashSet<String>
         .exec_with_returning(&txn.txn)
         .await?;
     txn.txn.commit().await?;
-    Ok(taken.into_iter().map(|d| d.id).collect())
+    Ok(taken.into_iter().map(|d| (d.id.clone(), d)).collect())
 }
 
 async fn record_loop(app: AppState, mut rx: mpsc::Receiver<Record>) {

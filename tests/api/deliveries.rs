@@ -576,17 +576,50 @@ async fn delivery_updates_stream_over_a_subscription() {
         json!({ "w": hook["id"] }),
     )
     .await;
-    s.create_list("L").await;
-    let request = s.receiver.next(WAIT).await;
+    // The subscription goes live shortly after the client has sent it;
+    // keep making changes until an update comes through.
+    let (address, token, project) = (
+        s.app.address.clone(),
+        s.owner.token.clone(),
+        s.project.clone(),
+    );
+    let making = tokio::spawn(async move {
+        let client = client();
+        for i in 0..100 {
+            let body = json!({
+                "query": "mutation($p: ID!, $t: String!) { createTodoList(projectId: $p, title: $t) { id } }",
+                "variables": { "p": project, "t": format!("list {i}") }
+            });
+            let _ = client
+                .post(format!("{address}/graphql"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
     let item = tokio::time::timeout(WAIT, stream.next())
         .await
         .expect("an update arrives")
         .unwrap()
         .unwrap();
+    making.abort();
     let update = &item["data"]["deliveryUpdated"];
-    assert_eq!(update["id"], request.header("webhook-id"));
-    assert_eq!(update["status"], "SUCCEEDED");
+    assert_eq!(update["status"], "SUCCEEDED", "{item}");
+    assert_eq!(update["attempts"], 1);
     assert_eq!(update["lastStatusCode"], 200);
+    let delivered: Vec<String> = s
+        .receiver
+        .drain(Duration::from_millis(300))
+        .await
+        .iter()
+        .map(|r| r.header("webhook-id").to_owned())
+        .collect();
+    assert!(
+        delivered.iter().any(|id| update["id"] == id.as_str()),
+        "the update is about a delivery the receiver got"
+    );
 }
 
 #[tokio::test]
