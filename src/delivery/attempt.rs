@@ -214,7 +214,7 @@ impl Deliverer {
         };
         let settled = self
             .committer
-            .record(commit::Outcome {
+            .record(commit::Finished {
                 delivery,
                 attempt,
                 status,

@@ -27,7 +27,7 @@ use crate::{
 const MAX_BATCH: usize = 512;
 
 /// A finished attempt, to be logged with the delivery's new state.
-pub struct Outcome {
+pub struct Finished {
     pub delivery: delivery::Model,
     pub attempt: Attempt,
     /// `PENDING` (with `next_attempt_at`), `SUCCEEDED` or `FAILED`.
@@ -43,7 +43,7 @@ struct Claim {
 }
 
 struct Record {
-    outcome: Outcome,
+    finished: Finished,
     reply: oneshot::Sender<AppResult<delivery::Model>>,
 }
 
@@ -90,10 +90,10 @@ impl Committer {
 
     /// Logs the attempt, settles or reschedules the delivery and updates
     /// the webhook's health; returns the delivery as stored.
-    pub async fn record(&self, outcome: Outcome) -> AppResult<delivery::Model> {
+    pub async fn record(&self, finished: Finished) -> AppResult<delivery::Model> {
         let (reply, answer) = oneshot::channel();
         self.records
-            .send(Record { outcome, reply })
+            .send(Record { finished, reply })
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -166,13 +166,13 @@ async fn record_loop(app: AppState, mut rx: mpsc::Receiver<Record>) {
         let mut by_org: BTreeMap<String, Vec<Record>> = BTreeMap::new();
         for record in batch {
             by_org
-                .entry(record.outcome.delivery.organization_id.clone())
+                .entry(record.finished.delivery.organization_id.clone())
                 .or_default()
                 .push(record);
         }
         for (org, records) in by_org {
-            let outcomes: Vec<&Outcome> = records.iter().map(|r| &r.outcome).collect();
-            match record_all(&app, &org, &outcomes).await {
+            let finished: Vec<&Finished> = records.iter().map(|r| &r.finished).collect();
+            match record_all(&app, &org, &finished).await {
                 Ok(settled) => {
                     for (record, delivery) in records.into_iter().zip(settled) {
                         let _ = record.reply.send(Ok(delivery));
@@ -194,7 +194,7 @@ async fn record_loop(app: AppState, mut rx: mpsc::Receiver<Record>) {
 async fn record_all(
     app: &AppState,
     organization_id: &str,
-    outcomes: &[&Outcome],
+    outcomes: &[&Finished],
 ) -> AppResult<Vec<delivery::Model>> {
     let now = ids::now();
     let mut change = Change::begin_for(app, organization_id, None).await?;

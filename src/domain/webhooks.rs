@@ -188,7 +188,7 @@ pub async fn update_webhook(
         Some(url) => Some(check_url(app, url).await?),
         None => None,
     };
-    let mut change = Change::begin(app, who).await?;
+    let change = Change::begin(app, who).await?;
     let before = webhook_for_admin(&*change, who, id).await?;
     let mut active: webhook::ActiveModel = before.clone().into();
     if let Some(name) = patch.name {
@@ -210,6 +210,15 @@ pub async fn update_webhook(
     if let Some(project_ids) = patch.project_ids {
         active.project_ids = Set(json!(check_projects(&*change, who, project_ids).await?));
     }
+    save_update(change, &before, active).await
+}
+
+/// Stores an edited webhook with its `WEBHOOK_UPDATED` event and commits.
+async fn save_update(
+    mut change: Change<'_>,
+    before: &webhook::Model,
+    mut active: webhook::ActiveModel,
+) -> AppResult<webhook::Model> {
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
     change
@@ -217,7 +226,7 @@ pub async fn update_webhook(
             types::WEBHOOK_UPDATED,
             None,
             webhook_json(&after),
-            Some(webhook_json(&before)),
+            Some(webhook_json(before)),
         )
         .await?;
     change.commit().await?;
@@ -259,22 +268,11 @@ pub async fn rotate_secret(
 ) -> AppResult<webhook::Model> {
     let secret = check_secret(secret.unwrap_or_else(signature::generate_secret))?;
     let grace = grace.unwrap_or(Duration::from_secs(app.settings.secret_grace_seconds));
-    let mut change = Change::begin(app, who).await?;
+    let change = Change::begin(app, who).await?;
     let before = webhook_for_admin(&*change, who, id).await?;
     let mut active: webhook::ActiveModel = before.clone().into();
     rotate(&mut active, &before, secret, grace);
-    active.updated_at = Set(ids::now());
-    let after = active.update(&*change).await?;
-    change
-        .emit(
-            types::WEBHOOK_UPDATED,
-            None,
-            webhook_json(&after),
-            Some(webhook_json(&before)),
-        )
-        .await?;
-    change.commit().await?;
-    Ok(after)
+    save_update(change, &before, active).await
 }
 
 /// The secrets a delivery is signed with now: the current one, then a
