@@ -9,9 +9,9 @@ use std::{
     time::Duration,
 };
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::{delivery, event, webhook};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 
 use super::{
@@ -245,18 +245,4 @@ impl Deliverer {
         self.app.deliveries.publish(&[settled]).await;
         Ok(Outcome::Failed)
     }
-}
-
-/// When the sweeper should consider a due delivery lost: due for longer
-/// than `grace` and not leased.
-pub fn overdue_condition(now: DateTime<Utc>, grace: Duration) -> Condition {
-    let cutoff = now - chrono::Duration::from_std(grace).unwrap_or_default();
-    Condition::all()
-        .add(delivery::Column::Status.eq(PENDING))
-        .add(delivery::Column::NextAttemptAt.lte(cutoff))
-        .add(
-            Condition::any()
-                .add(delivery::Column::LockedUntil.is_null())
-                .add(delivery::Column::LockedUntil.lt(now)),
-        )
 }

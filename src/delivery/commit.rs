@@ -17,7 +17,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{health, sender::Attempt};
 use crate::{
-    domain::{ids, outbox::PENDING},
+    domain::{
+        ids,
+        outbox::{PENDING, lease_free},
+    },
     error::{AppError, AppResult},
     events::Change,
     state::AppState,
@@ -149,11 +152,7 @@ async fn claim_all(app: &AppState, batch: &[Claim]) -> AppResult<HashMap<String,
                 .add(delivery::Column::NextAttemptAt.is_null())
                 .add(delivery::Column::NextAttemptAt.lte(due_by)),
         )
-        .filter(
-            Condition::any()
-                .add(delivery::Column::LockedUntil.is_null())
-                .add(delivery::Column::LockedUntil.lt(now)),
-        )
+        .filter(lease_free(now))
         .exec_with_returning(&txn.txn)
         .await?;
     txn.txn.commit().await?;

@@ -14,7 +14,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, EntityTrait, QueryFilter,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, Func},
 };
 
 use super::sender::Attempt;
@@ -77,26 +77,26 @@ pub async fn after_attempt(
             webhook::Column::ConsecutiveFailures,
             Expr::col(webhook::Column::ConsecutiveFailures).add(1),
         )
+        // The run of failures starts with the first one.
+        .col_expr(
+            webhook::Column::FailingSince,
+            Func::coalesce([Expr::col(webhook::Column::FailingSince), Expr::value(now)]).into(),
+        )
         .filter(webhook::Column::Id.eq(webhook_id))
         .exec(&**change)
         .await?;
-    let Some(mut hook) = webhook::Entity::find_by_id(webhook_id)
+    let Some(hook) = webhook::Entity::find_by_id(webhook_id)
         .one(&**change)
         .await?
     else {
         return Ok(());
     };
-    if hook.failing_since.is_none() {
-        let mut active: webhook::ActiveModel = hook.clone().into();
-        active.failing_since = Set(Some(now));
-        hook = active.update(&**change).await?;
+    if !hook.enabled {
+        return Ok(());
     }
     let why = attempt.error.as_deref().unwrap_or("the attempt failed");
     let failing_for = now - hook.failing_since.unwrap_or(now);
     let window = chrono::Duration::seconds(settings.disable_after_seconds as i64);
-    if !hook.enabled {
-        return Ok(());
-    }
     if attempt.status == Some(410) {
         let text = format!(
             "Webhook \u{201c}{}\u{201d} ({}) was disabled: the receiver answered 410 Gone. \

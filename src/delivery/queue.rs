@@ -68,13 +68,6 @@ fn redis_config(name: &str) -> apalis_redis::Config {
 }
 
 impl DeliveryQueue {
-    /// The apalis-redis configuration, for workers and maintenance.
-    pub fn redis_config(&self) -> apalis_redis::Config {
-        redis_config(&self.name)
-    }
-}
-
-impl DeliveryQueue {
     /// A queue in Redis, shared by every process using the same prefix.
     pub fn redis(conn: redis::aio::ConnectionManager, prefix: &str) -> Self {
         let name = queue_name(prefix);
@@ -114,6 +107,11 @@ impl DeliveryQueue {
         &self.name
     }
 
+    /// The apalis-redis configuration, for workers and maintenance.
+    pub fn redis_config(&self) -> apalis_redis::Config {
+        redis_config(&self.name)
+    }
+
     pub fn is_redis(&self) -> bool {
         matches!(self.storage, Storage::Redis(_))
     }
@@ -133,29 +131,33 @@ impl DeliveryQueue {
         if delivery_ids.is_empty() {
             return;
         }
-        let tasks = delivery_ids.iter().map(|id| {
-            let job = DeliveryJob {
-                delivery_id: id.clone(),
-            };
-            let mut task = TaskBuilder::new(job);
-            if let Some(at) = at
-                && at > Utc::now()
-            {
-                task = task.run_at_timestamp(at.timestamp().max(0) as u64);
-            }
-            task.build()
-        });
+        let tasks: Vec<_> = delivery_ids
+            .iter()
+            .map(|id| {
+                let job = DeliveryJob {
+                    delivery_id: id.clone(),
+                };
+                let mut task = TaskBuilder::new(job);
+                if let Some(at) = at
+                    && at > Utc::now()
+                {
+                    task = task.run_at_timestamp(at.timestamp().max(0) as u64);
+                }
+                task.build()
+            })
+            .collect();
+        let tasks = futures_util::stream::iter(tasks);
         let pushed = match &self.storage {
-            Storage::Redis(storage) => {
-                let mut storage = storage.clone();
-                let stream = futures_util::stream::iter(tasks.collect::<Vec<_>>());
-                storage.push_all(stream).await.map_err(|e| e.to_string())
-            }
-            Storage::Embedded(storage) => {
-                let mut storage = storage.clone();
-                let stream = futures_util::stream::iter(tasks.collect::<Vec<_>>());
-                storage.push_all(stream).await.map_err(|e| e.to_string())
-            }
+            Storage::Redis(storage) => storage
+                .clone()
+                .push_all(tasks)
+                .await
+                .map_err(|e| e.to_string()),
+            Storage::Embedded(storage) => storage
+                .clone()
+                .push_all(tasks)
+                .await
+                .map_err(|e| e.to_string()),
         };
         match pushed {
             Ok(()) => self.wake.signal(),

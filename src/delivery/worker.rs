@@ -14,19 +14,23 @@ use std::{
 
 use apalis::prelude::{BoxDynError, Data, PollWith, WorkerBuilder, WorkerBuilderExt};
 use apalis_core::backend::Vacuum;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::delivery;
 use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 use tokio::sync::watch;
 
 use super::{
-    attempt::{Deliverer, overdue_condition},
+    attempt::Deliverer,
     queue::{DeliveryJob, Storage, WakeOrTick},
 };
 use crate::{
-    domain::{ids, outbox::PENDING},
+    domain::{
+        ids,
+        outbox::{PENDING, lease_free},
+    },
     events::listen_forever,
     state::AppState,
 };
@@ -49,6 +53,7 @@ async fn stopped(mut stop: Stop) -> Result<(), std::io::Error> {
 /// then lets in-flight attempts finish.
 pub async fn run(app: AppState, stop: Stop) -> anyhow::Result<()> {
     let deliverer = Arc::new(Deliverer::new(app.clone())?);
+    let mut listener = None;
     if app.queue.is_redis()
         && let Some(url) = &app.settings.redis_url
     {
@@ -61,13 +66,15 @@ pub async fn run(app: AppState, stop: Stop) -> anyhow::Result<()> {
         );
         let wake = app.queue.wake().clone();
         let client = redis::Client::open(url.as_str())?;
-        let listener = tokio::spawn(listen_forever(client, channel, move |_| wake.signal()));
-        let result = tokio::join!(supervise(&app, deliverer, stop.clone()), sweep(&app, stop)).0;
-        listener.abort();
-        result
-    } else {
-        tokio::join!(supervise(&app, deliverer, stop.clone()), sweep(&app, stop)).0
+        listener = Some(tokio::spawn(listen_forever(client, channel, move |_| {
+            wake.signal()
+        })));
     }
+    let result = tokio::join!(supervise(&app, deliverer, stop.clone()), sweep(&app, stop)).0;
+    if let Some(listener) = listener {
+        listener.abort();
+    }
+    result
 }
 
 async fn handle(job: DeliveryJob, deliverer: Data<Arc<Deliverer>>) -> Result<(), BoxDynError> {
@@ -156,12 +163,22 @@ async fn sweep(app: &AppState, mut stop: Stop) -> anyhow::Result<()> {
     }
 }
 
+/// A due delivery the sweeper considers lost: due for longer than `grace`
+/// and with no attempt in flight.
+fn overdue(now: DateTime<Utc>, grace: Duration) -> Condition {
+    let cutoff = now - chrono::Duration::from_std(grace).unwrap_or_default();
+    Condition::all()
+        .add(delivery::Column::Status.eq(PENDING))
+        .add(delivery::Column::NextAttemptAt.lte(cutoff))
+        .add(lease_free(now))
+}
+
 /// One sweeper pass; returns how many deliveries it queued again.
 pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
     let now = Utc::now();
     let grace = Duration::from_secs(app.settings.sweep_grace_seconds);
     let lost: Vec<String> = delivery::Entity::find()
-        .filter(overdue_condition(now, grace))
+        .filter(overdue(now, grace))
         .order_by_asc(delivery::Column::NextAttemptAt)
         .limit(SWEEP_BATCH)
         .select_only()

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use entity::{delivery, delivery_attempt, event, webhook};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder,
 };
 use serde_json::json;
 
@@ -26,6 +26,13 @@ use crate::{
 pub const PENDING: &str = "PENDING";
 pub const SUCCEEDED: &str = "SUCCEEDED";
 pub const FAILED: &str = "FAILED";
+
+/// No attempt at the delivery is in flight: its lease is unset or over.
+pub fn lease_free(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(delivery::Column::LockedUntil.is_null())
+        .add(delivery::Column::LockedUntil.lt(now))
+}
 
 fn listed(value: &serde_json::Value) -> Vec<String> {
     serde_json::from_value(value.clone()).unwrap_or_default()

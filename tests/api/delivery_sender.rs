@@ -9,10 +9,6 @@ use junction::delivery::{
 
 use crate::receiver::{Answer, Receiver};
 
-async fn receiver(answer: Answer) -> Receiver {
-    Receiver::start(answer).await
-}
-
 fn outgoing<'a>(url: &'a str, secrets: &'a [&'a str], body: &'a [u8]) -> Outgoing<'a> {
     Outgoing {
         delivery_id: "0190b5f2-0000-7000-8000-00000000abcd",
@@ -28,7 +24,7 @@ const BODY: &[u8] = br#"{"event":"TODO_CREATED","currentValue":{"title":"GGGG"}}
 
 #[tokio::test]
 async fn a_delivery_carries_both_signatures_and_verifies_independently() {
-    let mut receiver = receiver(Answer::Ok).await;
+    let mut receiver = Receiver::start(Answer::Ok).await;
     let secret = signature::generate_secret();
     let sender = Sender::new(Duration::from_secs(5), true).unwrap();
     let attempt = sender
@@ -68,7 +64,7 @@ async fn a_delivery_carries_both_signatures_and_verifies_independently() {
 
 #[tokio::test]
 async fn without_a_secret_no_signature_headers_are_sent() {
-    let mut receiver = receiver(Answer::Ok).await;
+    let mut receiver = Receiver::start(Answer::Ok).await;
     let sender = Sender::new(Duration::from_secs(5), true).unwrap();
     assert!(
         sender
@@ -84,7 +80,7 @@ async fn without_a_secret_no_signature_headers_are_sent() {
 
 #[tokio::test]
 async fn non_2xx_is_a_failure_and_retry_after_is_kept() {
-    let receiver = receiver(Answer::Status(429, Some("7"))).await;
+    let receiver = Receiver::start(Answer::Status(429, Some("7"))).await;
     let sender = Sender::new(Duration::from_secs(5), true).unwrap();
     let attempt = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert!(!attempt.succeeded());
@@ -96,7 +92,7 @@ async fn non_2xx_is_a_failure_and_retry_after_is_kept() {
 
 #[tokio::test]
 async fn redirects_are_not_followed() {
-    let mut receiver = receiver(Answer::Redirect).await;
+    let mut receiver = Receiver::start(Answer::Redirect).await;
     let sender = Sender::new(Duration::from_secs(5), true).unwrap();
     let attempt = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert_eq!(attempt.status, Some(302));
@@ -110,7 +106,7 @@ async fn redirects_are_not_followed() {
 
 #[tokio::test]
 async fn slow_receivers_time_out() {
-    let receiver = receiver(Answer::Slow(Duration::from_secs(3))).await;
+    let receiver = Receiver::start(Answer::Slow(Duration::from_secs(3))).await;
     let sender = Sender::new(Duration::from_millis(300), true).unwrap();
     let attempt = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert!(!attempt.succeeded());
@@ -122,7 +118,7 @@ async fn slow_receivers_time_out() {
 
 #[tokio::test]
 async fn private_targets_are_refused_at_send_time() {
-    let mut receiver = receiver(Answer::Ok).await;
+    let mut receiver = Receiver::start(Answer::Ok).await;
     let sender = Sender::new(Duration::from_secs(5), false).unwrap();
     let by_ip = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert!(

@@ -49,19 +49,21 @@ async fn burst(app: &TestApp, token: &str, url: &str) {
     futures_util::future::join_all(creating).await;
 }
 
-/// Collects requests until every delivery has arrived; returns the number
-/// of requests seen, checking each carries a delivery id.
-async fn until_all_arrive(
+/// Receives requests until `count` distinct deliveries have been seen
+/// (within `within`), checking each carries its delivery id; returns how
+/// many requests that took.
+async fn collect(
     receiver: &mut Receiver,
     seen: &mut HashSet<String>,
-    mut requests: usize,
+    count: usize,
+    within: Duration,
 ) -> usize {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while seen.len() < DELIVERIES {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let request = tokio::time::timeout(left, receiver.requests.recv())
+    let deadline = tokio::time::Instant::now() + within;
+    let mut requests = 0;
+    while seen.len() < count {
+        let request = tokio::time::timeout_at(deadline, receiver.requests.recv())
             .await
-            .unwrap_or_else(|_| panic!("only {} of {DELIVERIES} deliveries arrived", seen.len()))
+            .unwrap_or_else(|_| panic!("only {} of {count} deliveries arrived", seen.len()))
             .unwrap();
         assert_eq!(
             request.header("webhook-id"),
@@ -73,31 +75,19 @@ async fn until_all_arrive(
     requests
 }
 
-async fn wait_for_requests(
-    receiver: &mut Receiver,
-    seen: &mut HashSet<String>,
-    count: usize,
-) -> usize {
-    let mut requests = 0;
-    while seen.len() < count {
-        let request = tokio::time::timeout(Duration::from_secs(60), receiver.requests.recv())
-            .await
-            .expect("deliveries start")
-            .unwrap();
-        seen.insert(request.header("webhook-id").to_owned());
-        requests += 1;
-    }
-    requests
-}
-
 /// A server on a fresh database with its own Redis prefix (which a worker
-/// process must share).
-async fn spawn_with_prefix(prefix: &str, flags: &[&str]) -> TestApp {
+/// process must share), and its owner.
+async fn spawn_with_prefix(prefix: &str, flags: &[&str]) -> (TestApp, Session) {
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(&dir).await;
     let secret = format!("test-secret-{}", uuid::Uuid::now_v7());
-    spawn_on(database_url, Some(secret), dir, prefix, flags).await
+    let app = spawn_on(database_url, Some(secret), dir, prefix, flags).await;
+    let owner = app.register("owner").await;
+    (app, owner)
 }
+
+/// The API alone: `junction worker` processes deliver.
+const NO_WORKERS: &[&str] = &["--allow-private-targets", "--in-process-workers", "false"];
 
 fn start_worker(app: &TestApp, redis: &str, prefix: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_junction"))
@@ -118,25 +108,26 @@ fn start_worker(app: &TestApp, redis: &str, prefix: &str) -> Child {
 async fn a_worker_killed_mid_burst_loses_no_delivery() {
     let Some(redis) = redis_url() else { return };
     let prefix = unique_redis_prefix();
-    let app = spawn_with_prefix(
-        &prefix,
-        &["--allow-private-targets", "--in-process-workers", "false"],
-    )
-    .await;
-    let owner = app.register("owner").await;
-    let mut receiver = Receiver::start(Answer::Ok).await;
+    let (app, owner) = spawn_with_prefix(&prefix, NO_WORKERS).await;
     // Slow answers keep attempts in flight when the worker dies.
-    receiver.answer(Answer::Slow(Duration::from_millis(20)));
+    let mut receiver = Receiver::start(Answer::Slow(Duration::from_millis(20))).await;
     let mut worker = start_worker(&app, &redis, &prefix);
 
     burst(&app, &owner.token, &receiver.url).await;
     let mut seen = HashSet::new();
-    let before = wait_for_requests(&mut receiver, &mut seen, 300).await;
+    let before = collect(&mut receiver, &mut seen, 300, Duration::from_secs(60)).await;
     worker.kill().expect("SIGKILL");
     worker.wait().unwrap();
     let mut worker = start_worker(&app, &redis, &prefix);
 
-    let requests = until_all_arrive(&mut receiver, &mut seen, before).await;
+    let requests = before
+        + collect(
+            &mut receiver,
+            &mut seen,
+            DELIVERIES,
+            Duration::from_secs(120),
+        )
+        .await;
     assert_eq!(seen.len(), DELIVERIES);
     assert_eq!(app.count_rows("deliveries").await, DELIVERIES as i64);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -156,7 +147,7 @@ async fn a_worker_killed_mid_burst_loses_no_delivery() {
 async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
     let Some(redis) = redis_url() else { return };
     let prefix = unique_redis_prefix();
-    let app = spawn_with_prefix(
+    let (app, owner) = spawn_with_prefix(
         &prefix,
         &[
             "--allow-private-targets",
@@ -169,11 +160,10 @@ async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
         ],
     )
     .await;
-    let owner = app.register("owner").await;
     let mut receiver = Receiver::start(Answer::Slow(Duration::from_millis(20))).await;
     burst(&app, &owner.token, &receiver.url).await;
     let mut seen = HashSet::new();
-    let before = wait_for_requests(&mut receiver, &mut seen, 300).await;
+    let before = collect(&mut receiver, &mut seen, 300, Duration::from_secs(60)).await;
 
     // FLUSHALL would wipe every other test's queue on this shared Redis;
     // deleting every key of this deployment's queue is the same for it.
@@ -192,7 +182,14 @@ async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
         .await
         .unwrap();
 
-    let requests = until_all_arrive(&mut receiver, &mut seen, before).await;
+    let requests = before
+        + collect(
+            &mut receiver,
+            &mut seen,
+            DELIVERIES,
+            Duration::from_secs(120),
+        )
+        .await;
     assert_eq!(seen.len(), DELIVERIES);
     eprintln!("{requests} requests for {DELIVERIES} deliveries");
 }
@@ -201,12 +198,7 @@ async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
 async fn a_stopped_worker_finishes_its_attempts_in_flight() {
     let Some(redis) = redis_url() else { return };
     let prefix = unique_redis_prefix();
-    let app = spawn_with_prefix(
-        &prefix,
-        &["--allow-private-targets", "--in-process-workers", "false"],
-    )
-    .await;
-    let owner = app.register("owner").await;
+    let (app, owner) = spawn_with_prefix(&prefix, NO_WORKERS).await;
     let mut receiver = Receiver::start(Answer::Slow(Duration::from_millis(1500))).await;
     let mut worker = start_worker(&app, &redis, &prefix);
     app.ok(
