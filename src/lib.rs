@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod inbound;
 pub mod metrics;
 pub mod startup;
 pub mod state;

@@ -9,6 +9,7 @@ mod m20261122_000003_create_workspace;
 mod m20261122_000004_create_webhooks;
 mod m20261122_000005_create_deliveries;
 mod m20261122_000006_delivery_attempts;
+mod m20261122_000007_create_integrations;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_webhooks::Migration),
             Box::new(m20261122_000005_create_deliveries::Migration),
             Box::new(m20261122_000006_delivery_attempts::Migration),
+            Box::new(m20261122_000007_create_integrations::Migration),
         ]
     }
 }

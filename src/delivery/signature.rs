@@ -59,12 +59,17 @@ pub fn verify_junction_signature(secret: &str, body: &[u8], header: &str) -> boo
     let Some(hex) = header.trim().strip_prefix("sha256=") else {
         return false;
     };
-    let Some(expected) = decode_hex(hex) else {
-        return false;
-    };
-    let mut mac = mac(secret.as_bytes());
-    mac.update(body);
-    mac.verify_slice(&expected).is_ok()
+    decode_hex(hex).is_some_and(|expected| verify_hmac(secret.as_bytes(), &[body], &expected))
+}
+
+/// Whether `expected` is the HMAC-SHA256 of `parts` (concatenated) under
+/// `key`, compared in constant time. Shared with inbound verification.
+pub fn verify_hmac(key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
+    let mut mac = mac(key);
+    for part in parts {
+        mac.update(part);
+    }
+    mac.verify_slice(expected).is_ok()
 }
 
 /// Checks a `webhook-signature` header (one or more space-separated
@@ -90,7 +95,7 @@ pub fn verify_standard_signature(
         })
 }
 
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+pub fn decode_hex(hex: &str) -> Option<Vec<u8>> {
     if !hex.len().is_multiple_of(2) {
         return None;
     }

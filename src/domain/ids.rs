@@ -18,3 +18,12 @@ pub fn now() -> DateTime<Utc> {
 pub fn is_valid(id: &str) -> bool {
     uuid::Uuid::try_parse(id).is_ok()
 }
+
+/// `n` random bytes in URL-safe base64: capability tokens in URLs.
+pub fn random_token(n: usize) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use rand::RngCore;
+    let mut bytes = vec![0u8; n];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}

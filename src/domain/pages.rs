@@ -1,6 +1,6 @@
 //! Pages of a project.
 
-use entity::page;
+use entity::{page, project};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
     QueryFilter,
@@ -47,10 +47,10 @@ pub async fn create_page(
     body: &str,
 ) -> AppResult<page::Model> {
     let mut change = Change::begin(app, who).await?;
+    let project = project_for_read(&*change, who, project_id).await?;
     let page = insert_page(
         &mut change,
-        who,
-        project_id,
+        &project,
         title,
         body,
         Some(who.user_id.clone()),
@@ -63,15 +63,13 @@ pub async fn create_page(
 /// Writes a page and its `PAGE_CREATED` event inside `change`.
 pub async fn insert_page(
     change: &mut Change<'_>,
-    who: &Principal,
-    project_id: &str,
+    project: &project::Model,
     title: &str,
     body: &str,
     created_by_id: Option<String>,
 ) -> AppResult<page::Model> {
     let title = required_text("title", title, 500)?;
     check_body(body)?;
-    let project = project_for_read(&**change, who, project_id).await?;
     let now = ids::now();
     let page = page::ActiveModel {
         id: Set(ids::new_id()),
@@ -90,7 +88,7 @@ pub async fn insert_page(
         .emit(
             types::PAGE_CREATED,
             Some(&project.id),
-            page_json(&page, project_json(&project, &org)),
+            page_json(&page, project_json(project, &org)),
             None,
         )
         .await?;

@@ -1,10 +1,8 @@
 //! Quick calls: an ad-hoc meeting URL that works until it expires,
 //! optionally behind a password.
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use entity::quick_call;
-use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{accounts, ids, json::quick_call_json};
@@ -36,14 +34,12 @@ pub async fn create_quick_call(
         Some(p) => Some(password::hash(p).await?),
         None => None,
     };
-    let mut bytes = [0u8; 18];
-    rand::rng().fill_bytes(&mut bytes);
     let org = accounts::organization(app, who).await?;
     let mut change = Change::begin(app, who).await?;
     let call = quick_call::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(who.organization_id.clone()),
-        token: Set(URL_SAFE_NO_PAD.encode(bytes)),
+        token: Set(ids::random_token(18)),
         password_hash: Set(password_hash),
         expires_at: Set(expires_at),
         created_by_id: Set(Some(who.user_id.clone())),

@@ -1,0 +1,173 @@
+//! What an integration's inbound webhook creates: a chat message, a page,
+//! or a todo (in a list named after the integration), authored by the
+//! integration, with the same events as anything else in the project.
+
+use entity::{inbound_receipt, integration, project, todo_list};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr,
+};
+
+use super::{
+    ids,
+    integrations::service_of,
+    messages::{self, Author, NewMessage},
+    pages,
+    todo_lists::{insert_todo_list, list_payload},
+    todos::{self, NewTodo},
+};
+use crate::{
+    error::{AppError, AppResult},
+    events::{Change, types},
+    inbound::Summary,
+    state::AppState,
+};
+
+/// What a webhook created, or had created when the provider sent it before.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// `message`, `page` or `todo`.
+    pub kind: String,
+    pub id: String,
+    /// The provider had sent this delivery already; nothing new was made.
+    pub duplicate: bool,
+}
+
+/// Posts `summary` into the integration's project per its action. With the
+/// provider's `delivery_id`, a second delivery of it creates nothing and
+/// answers what the first one created.
+#[tracing::instrument(skip_all, fields(integration = %integration.id))]
+pub async fn post_inbound(
+    app: &AppState,
+    integration: &integration::Model,
+    summary: &Summary,
+    delivery_id: Option<String>,
+) -> AppResult<Received> {
+    if let Some(id) = &delivery_id
+        && let Some(seen) = receipt(app, integration, id).await?
+    {
+        return Ok(seen);
+    }
+    let mut change = Change::begin_for(app, &integration.organization_id, None).await?;
+    let project = project::Entity::find_by_id(&integration.project_id)
+        .one(&*change)
+        .await?
+        .ok_or(AppError::NotFound("integration"))?;
+    let (kind, id) = match integration.action.as_str() {
+        "page" => {
+            let page = pages::insert_page(
+                &mut change,
+                &project,
+                &summary.headline(),
+                &summary.details(),
+                None,
+            )
+            .await?;
+            ("page", page.id)
+        }
+        "todo" => {
+            let list = integration_list(&mut change, integration, &project).await?;
+            let input = NewTodo {
+                todo_list_id: list.id.clone(),
+                title: summary.headline(),
+                text: Some(summary.details()).filter(|t| !t.is_empty()),
+                ..NewTodo::default()
+            };
+            let todo = todos::insert_todo(&mut change, &list, &project, None, input).await?;
+            ("todo", todo.id)
+        }
+        _ => {
+            let author = Author::Integration {
+                id: integration.id.clone(),
+                name: summary
+                    .author
+                    .clone()
+                    .unwrap_or_else(|| service_of(integration).display_name().to_owned()),
+            };
+            let input = NewMessage {
+                text: summary.message(),
+                ..NewMessage::default()
+            };
+            let message = messages::insert_message(&mut change, &project, author, input).await?;
+            ("message", message.id)
+        }
+    };
+    if let Some(delivery_id) = &delivery_id {
+        let stored = inbound_receipt::ActiveModel {
+            id: Set(ids::new_id()),
+            integration_id: Set(integration.id.clone()),
+            provider_delivery_id: Set(delivery_id.clone()),
+            created_kind: Set(kind.to_owned()),
+            created_id: Set(id.clone()),
+            created_at: Set(ids::now()),
+        }
+        .insert(&*change)
+        .await;
+        if let Err(e) = stored {
+            // The same delivery raced in on another request and won: drop
+            // this transaction and answer what that one made.
+            drop(change);
+            return match receipt(app, integration, delivery_id).await? {
+                Some(seen) => Ok(seen),
+                None => Err(e.into()),
+            };
+        }
+    }
+    change.commit().await?;
+    Ok(Received {
+        kind: kind.to_owned(),
+        id,
+        duplicate: false,
+    })
+}
+
+async fn receipt(
+    app: &AppState,
+    integration: &integration::Model,
+    delivery_id: &str,
+) -> AppResult<Option<Received>> {
+    Ok(inbound_receipt::Entity::find()
+        .filter(inbound_receipt::Column::IntegrationId.eq(&integration.id))
+        .filter(inbound_receipt::Column::ProviderDeliveryId.eq(delivery_id))
+        .one(&app.db)
+        .await?
+        .map(|r| Received {
+            kind: r.created_kind,
+            id: r.created_id,
+            duplicate: true,
+        }))
+}
+
+/// The integration's todo list, created (with its event) on first use or
+/// when the old one was deleted.
+async fn integration_list(
+    change: &mut Change<'_>,
+    integration: &integration::Model,
+    project: &project::Model,
+) -> AppResult<todo_list::Model> {
+    if let Some(id) = &integration.todo_list_id
+        && let Some(list) = todo_list::Entity::find_by_id(id)
+            .filter(todo_list::Column::ProjectId.eq(&project.id))
+            .one(&**change)
+            .await?
+    {
+        return Ok(list);
+    }
+    let title = match integration.description.trim() {
+        "" => service_of(integration).display_name().to_owned(),
+        description => description.chars().take(200).collect(),
+    };
+    let list = insert_todo_list(change, project, title, None).await?;
+    let payload = list_payload(&**change, &list, project).await?;
+    change
+        .emit(types::TODO_LIST_CREATED, Some(&project.id), payload, None)
+        .await?;
+    integration::Entity::update_many()
+        .col_expr(
+            integration::Column::TodoListId,
+            Expr::value(list.id.clone()),
+        )
+        .filter(integration::Column::Id.eq(&integration.id))
+        .exec(&**change)
+        .await?;
+    Ok(list)
+}
