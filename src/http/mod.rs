@@ -1,6 +1,7 @@
 //! HTTP: the actix-web server and its routes.
 
 mod body;
+mod compat;
 mod graphql;
 mod health;
 
@@ -39,6 +40,8 @@ pub fn server(
 fn routes(cfg: &mut web::ServiceConfig) {
     graphql::routes(cfg);
     health::routes(cfg);
+    // Last: BeTalk's `/{binder_id}/…` routes match any first segment.
+    compat::routes(cfg);
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

@@ -75,16 +75,18 @@ pub fn words(s: &str) -> String {
 
 /// An amount in minor units as `12.34 USD`.
 pub fn money(minor: &str, currency: &str) -> String {
-    match minor.parse::<i64>() {
+    let amount = match minor.parse::<i64>() {
         Ok(cents) => format!(
-            "{}{}.{:02} {}",
+            "{}{}.{:02}",
             if cents < 0 { "-" } else { "" },
             cents.abs() / 100,
-            cents.abs() % 100,
-            currency.to_uppercase()
+            cents.abs() % 100
         ),
-        Err(_) => format!("{minor} {}", currency.to_uppercase()),
-    }
+        Err(_) => minor.to_owned(),
+    };
+    format!("{amount} {}", currency.to_uppercase())
+        .trim_end()
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod deliveries;
 mod delivery_sender;
 mod faults;
 mod health;
+mod inbound;
 mod isolation;
 mod limits;
 mod members;

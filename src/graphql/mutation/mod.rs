@@ -1,5 +1,6 @@
 mod account;
 mod conference;
+mod integrations;
 mod projects;
 mod todos;
 mod webhooks;
@@ -14,4 +15,5 @@ pub struct Mutation(
     todos::TodoMutation,
     conference::ConferenceMutation,
     webhooks::WebhookMutation,
+    integrations::IntegrationMutation,
 );

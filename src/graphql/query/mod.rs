@@ -1,4 +1,5 @@
 mod account;
+mod integrations;
 mod webhooks;
 mod workspace;
 
@@ -10,4 +11,5 @@ pub struct Query(
     account::EventQuery,
     workspace::WorkspaceQuery,
     webhooks::WebhookQuery,
+    integrations::IntegrationQuery,
 );

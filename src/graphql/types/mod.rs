@@ -3,6 +3,7 @@
 mod account;
 mod conference;
 mod event;
+mod integration;
 mod message;
 mod project;
 mod todo;
@@ -13,6 +14,7 @@ pub use account::{
 };
 pub use conference::{ConferenceRoom, QuickCall, Reservation};
 pub use event::Event;
+pub use integration::{Integration, IntegrationAction};
 pub use message::{Message, Page, ReadReceipt};
 pub use project::{Project, ProjectKind};
 pub use todo::{Checklist, ChecklistItem, Comment, Todo, TodoList};

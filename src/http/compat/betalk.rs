@@ -1,0 +1,185 @@
+//! BeTalk's integration routes (seed 000): `{"code": "RESPONSE_SUCCESS",
+//! "data": …}`, ids as strings, times in epoch milliseconds.
+
+use actix_web::{HttpRequest, HttpResponse, ResponseError, http::StatusCode, web};
+use entity::integration;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{caller, json_body};
+use crate::{
+    domain::integrations::{self, NewIntegration},
+    error::AppError,
+    state::AppState,
+};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me/integrations", web::get().to(my_integrations))
+        .service(
+            web::resource("/{binder_id}/integrations")
+                .route(web::get().to(binder_integrations))
+                .route(web::post().to(create)),
+        )
+        .route(
+            "/{binder_id}/integrations/{integration_id}",
+            web::delete().to(delete),
+        );
+}
+
+/// An [`AppError`] in BeTalk's envelope: a non-success `code` and a message.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct BeTalkError(#[from] pub AppError);
+
+impl BeTalkError {
+    fn code(&self) -> &'static str {
+        match &self.0 {
+            AppError::Unauthenticated(_) => "RESPONSE_ERROR_UNAUTHORIZED",
+            AppError::Forbidden(_) => "RESPONSE_ERROR_PERMISSION",
+            AppError::NotFound(_) => "RESPONSE_ERROR_NOT_FOUND",
+            AppError::Validation(_) | AppError::MalformedRequest(_) => {
+                "RESPONSE_ERROR_INVALID_REQUEST"
+            }
+            AppError::Conflict(_) => "RESPONSE_ERROR_CONFLICT",
+            AppError::PayloadTooLarge(_) => "RESPONSE_ERROR_TOO_LARGE",
+            AppError::Internal(_) => "RESPONSE_ERROR_SERVER",
+        }
+    }
+}
+
+impl ResponseError for BeTalkError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        HttpResponse::build(self.0.status())
+            .json(json!({ "code": self.code(), "message": self.0.to_string() }))
+    }
+}
+
+type BeTalkResult = Result<HttpResponse, BeTalkError>;
+
+#[derive(Serialize)]
+pub struct Envelope<T> {
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<T>,
+}
+
+pub fn success<T: Serialize>(data: T) -> Envelope<T> {
+    Envelope {
+        code: "RESPONSE_SUCCESS",
+        data: Some(data),
+    }
+}
+
+/// An integration as BeTalk lists it, fields in the seed's order.
+#[derive(Serialize)]
+struct Integration {
+    webhook_url: String,
+    id: String,
+    service: String,
+    action: String,
+    description: String,
+    updated_time: i64,
+    created_time: i64,
+}
+
+impl Integration {
+    fn new(app: &AppState, i: &integration::Model) -> Self {
+        Self {
+            webhook_url: integrations::webhook_url(&app.settings, i),
+            id: i.id.clone(),
+            service: i.service.clone(),
+            action: i.action.clone(),
+            description: i.description.clone(),
+            updated_time: i.updated_at.timestamp_millis(),
+            created_time: i.created_at.timestamp_millis(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Binder {
+    binder_id: String,
+    count: usize,
+    integrations: Vec<Integration>,
+}
+
+impl Binder {
+    fn new(app: &AppState, binder_id: String, list: &[integration::Model]) -> Self {
+        Self {
+            binder_id,
+            count: list.len(),
+            integrations: list.iter().map(|i| Integration::new(app, i)).collect(),
+        }
+    }
+}
+
+/// The seed documents `Service`/`Action` capitalised and uses lower case
+/// in its example; both are taken.
+#[derive(Deserialize)]
+struct CreateBody {
+    #[serde(alias = "Service")]
+    service: String,
+    #[serde(alias = "Action")]
+    action: String,
+    #[serde(alias = "Description")]
+    description: Option<String>,
+    /// Ours: verifies the service's signatures.
+    secret: Option<String>,
+}
+
+async fn my_integrations(app: web::Data<AppState>, req: HttpRequest) -> BeTalkResult {
+    let who = caller(&app, &req).await?;
+    let binders: Vec<Binder> = integrations::list_my_integrations(&app, &who)
+        .await?
+        .into_iter()
+        .map(|(binder_id, list)| Binder::new(&app, binder_id, &list))
+        .collect();
+    Ok(HttpResponse::Ok().json(success(json!({ "binders": binders }))))
+}
+
+async fn binder_integrations(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    binder_id: web::Path<String>,
+) -> BeTalkResult {
+    let who = caller(&app, &req).await?;
+    let (project, list) = integrations::list_project_integrations(&app, &who, &binder_id).await?;
+    Ok(HttpResponse::Ok().json(success(Binder::new(&app, project.id, &list))))
+}
+
+async fn create(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    binder_id: web::Path<String>,
+    payload: web::Payload,
+) -> BeTalkResult {
+    let who = caller(&app, &req).await?;
+    let body: CreateBody = json_body(&app, payload).await?;
+    let input = NewIntegration {
+        service: body.service,
+        action: body.action,
+        description: body.description,
+        secret: body.secret,
+    };
+    let created = integrations::create_integration(&app, &who, &binder_id, input).await?;
+    Ok(HttpResponse::Ok().json(success(Integration::new(&app, &created))))
+}
+
+async fn delete(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> BeTalkResult {
+    let who = caller(&app, &req).await?;
+    let (binder_id, integration_id) = path.into_inner();
+    integrations::delete_integration(&app, &who, Some(&binder_id), &integration_id).await?;
+    Ok(HttpResponse::Ok().json(Envelope::<()> {
+        code: "RESPONSE_SUCCESS",
+        data: None,
+    }))
+}

@@ -1,0 +1,88 @@
+//! `POST /webhooks/{token}`: a service's own webhook request, turned into a
+//! message, page or todo of the integration's project. Answers in BeTalk's
+//! envelope: 201 with what was created (200 for a repeat delivery), 404
+//! unknown token, 413 too large, 400 unreadable, 401 bad signature.
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use entity::integration;
+use serde_json::json;
+
+use super::betalk::{BeTalkError, success};
+use crate::{
+    domain::{inbound::post_inbound, integrations},
+    http::read_limited,
+    inbound::{self, Reading, Request, Service},
+    state::AppState,
+};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/webhooks/{token}")
+            .route(web::post().to(receive))
+            .route(web::get().to(probe)),
+    );
+}
+
+async fn receive(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, BeTalkError> {
+    let integration = integrations::integration_by_token(&app.db, &token).await?;
+    let body = read_limited(payload, app.settings.max_body_bytes).await?;
+    handle(&app, &integration, &req, &body).await
+}
+
+/// A GET: Yo calls back this way; Mailchimp and others check that the URL
+/// answers before they save it.
+async fn probe(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, BeTalkError> {
+    let integration = integrations::integration_by_token(&app.db, &token).await?;
+    let service = integrations::service_of(&integration);
+    if service == Service::Yo && !req.query_string().is_empty() {
+        return handle(&app, &integration, &req, &[]).await;
+    }
+    Ok(HttpResponse::Ok().json(success(json!({ "service": service.as_str() }))))
+}
+
+async fn handle(
+    app: &AppState,
+    integration: &integration::Model,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<HttpResponse, BeTalkError> {
+    let service = integrations::service_of(integration);
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let request = Request {
+        headers: req.headers(),
+        body,
+        payload: inbound::parse_body(content_type, req.query_string(), body)?,
+    };
+    if let Some(secret) = &integration.secret {
+        inbound::verify(service, secret, &request, chrono::Utc::now().timestamp())?;
+    }
+    let summary = match inbound::read(service, &request) {
+        Reading::Handshake(answer) => return Ok(HttpResponse::Ok().json(answer)),
+        Reading::Post(summary) => summary,
+    };
+    let delivery_id = inbound::delivery_id(service, &request);
+    let received = post_inbound(app, integration, &summary, delivery_id).await?;
+    let mut response = if received.duplicate {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Created()
+    };
+    Ok(response.json(success(json!({
+        "action": integration.action,
+        "type": received.kind,
+        "id": received.id,
+        "duplicate": received.duplicate,
+    }))))
+}
