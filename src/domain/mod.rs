@@ -16,6 +16,7 @@ pub mod integrations;
 pub mod json;
 pub mod members;
 pub mod messages;
+pub mod messenger;
 pub mod outbox;
 pub mod pages;
 pub mod pagination;

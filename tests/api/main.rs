@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod api_tokens;
+mod cam;
 mod deliveries;
 mod delivery_sender;
 mod faults;

@@ -2,6 +2,7 @@
 //! envelope, over the same domain layer as GraphQL.
 
 mod betalk;
+mod cam;
 mod inbound;
 
 use actix_web::{HttpRequest, web};
@@ -14,6 +15,7 @@ use crate::{
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     inbound::routes(cfg);
+    cam::routes(cfg);
     betalk::routes(cfg);
 }
 
