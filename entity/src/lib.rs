@@ -12,6 +12,7 @@ pub mod event;
 pub mod inbound_receipt;
 pub mod instance_setting;
 pub mod integration;
+pub mod integration_point;
 pub mod membership;
 pub mod message;
 pub mod message_read;

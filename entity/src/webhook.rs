@@ -26,6 +26,9 @@ pub struct Model {
     /// `previous_secret_expires_at`.
     pub previous_secret: Option<String>,
     pub previous_secret_expires_at: Option<DateTimeUtc>,
+    /// Set when an integration point owns this webhook (`send_to_web`);
+    /// messages that channel posted itself are not sent back to it.
+    pub channel_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

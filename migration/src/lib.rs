@@ -10,6 +10,7 @@ mod m20261122_000004_create_webhooks;
 mod m20261122_000005_create_deliveries;
 mod m20261122_000006_delivery_attempts;
 mod m20261122_000007_create_integrations;
+mod m20261122_000008_create_integration_points;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_deliveries::Migration),
             Box::new(m20261122_000006_delivery_attempts::Migration),
             Box::new(m20261122_000007_create_integrations::Migration),
+            Box::new(m20261122_000008_create_integration_points::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_tokens;
 pub mod batch;
+pub mod channels;
 pub mod checklists;
 pub mod comments;
 pub mod conference;

@@ -50,6 +50,18 @@ pub fn webhook_matches(webhook: &webhook::Model, event: &event::Model) -> bool {
                 .project_id
                 .as_ref()
                 .is_some_and(|p| projects.contains(p)))
+        && !posted_by_own_channel(webhook, event)
+}
+
+/// A channel's webhook does not echo back what that channel posted.
+fn posted_by_own_channel(webhook: &webhook::Model, event: &event::Model) -> bool {
+    webhook.channel_id.as_deref().is_some_and(|channel| {
+        event
+            .current_value
+            .get("authorIntegrationId")
+            .and_then(|v| v.as_str())
+            == Some(channel)
+    })
 }
 
 /// A pending delivery of `event` to `webhook`, due now.
@@ -286,6 +298,7 @@ mod tests {
             failing_since: None,
             previous_secret: None,
             previous_secret_expires_at: None,
+            channel_id: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

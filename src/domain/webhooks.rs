@@ -95,7 +95,7 @@ async fn check_projects(
     }
 }
 
-async fn check_url(app: &AppState, raw: &str) -> AppResult<String> {
+pub async fn check_url(app: &AppState, raw: &str) -> AppResult<String> {
     let url = target::parse_target(raw)?;
     target::check_target(&url, app.settings.allow_private_targets).await?;
     Ok(url.to_string())
@@ -147,33 +147,64 @@ pub async fn create_webhook(
     let secret = check_secret(input.secret.unwrap_or_else(signature::generate_secret))?;
     let mut change = Change::begin(app, who).await?;
     let project_ids = check_projects(&*change, who, input.project_ids).await?;
+    let row = WebhookRow {
+        name,
+        url,
+        secret,
+        enabled: input.enabled.unwrap_or(true),
+        events,
+        project_ids,
+        channel_id: None,
+    };
+    let created = insert_webhook(&mut change, who, row).await?;
+    change.commit().await?;
+    Ok(created)
+}
+
+/// A checked webhook, ready to store.
+pub struct WebhookRow {
+    pub name: String,
+    pub url: String,
+    pub secret: String,
+    pub enabled: bool,
+    pub events: Vec<String>,
+    pub project_ids: Vec<String>,
+    pub channel_id: Option<String>,
+}
+
+/// Stores a webhook and its `WEBHOOK_CREATED` event inside `change`.
+pub async fn insert_webhook(
+    change: &mut Change<'_>,
+    who: &Principal,
+    row: WebhookRow,
+) -> AppResult<webhook::Model> {
     let now = ids::now();
     let id = ids::new_id();
     let created = webhook::ActiveModel {
         uid: Set(id.replace('-', "")),
         id: Set(id),
         organization_id: Set(who.organization_id.clone()),
-        name: Set(name),
-        url: Set(url),
-        secret: Set(secret),
+        name: Set(row.name),
+        url: Set(row.url),
+        secret: Set(row.secret),
         status: Set(HEALTHY.to_owned()),
-        enabled: Set(input.enabled.unwrap_or(true)),
-        events: Set(json!(events)),
-        project_ids: Set(json!(project_ids)),
+        enabled: Set(row.enabled),
+        events: Set(json!(row.events)),
+        project_ids: Set(json!(row.project_ids)),
         created_by_id: Set(Some(who.user_id.clone())),
         consecutive_failures: Set(0),
         failing_since: Set(None),
         previous_secret: Set(None),
         previous_secret_expires_at: Set(None),
+        channel_id: Set(row.channel_id),
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&*change)
+    .insert(&**change)
     .await?;
     change
         .emit(types::WEBHOOK_CREATED, None, webhook_json(&created), None)
         .await?;
-    change.commit().await?;
     Ok(created)
 }
 

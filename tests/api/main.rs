@@ -11,6 +11,7 @@ mod delivery_sender;
 mod faults;
 mod health;
 mod inbound;
+mod integration_points;
 mod isolation;
 mod limits;
 mod members;

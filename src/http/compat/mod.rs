@@ -4,6 +4,7 @@
 mod betalk;
 mod cam;
 mod inbound;
+mod integration_points;
 
 use actix_web::{HttpRequest, web};
 
@@ -16,6 +17,7 @@ use crate::{
 pub fn routes(cfg: &mut web::ServiceConfig) {
     inbound::routes(cfg);
     cam::routes(cfg);
+    integration_points::routes(cfg);
     betalk::routes(cfg);
 }
 

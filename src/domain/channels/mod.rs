@@ -1,0 +1,435 @@
+//! Integration points (seed 002): two-way channels linked to a project.
+//! `recv_svcscriptcode = ws_hook` takes messages in at the channel's own
+//! URL, authenticated by `token_local`; `send_svcscriptcode = send_to_web`
+//! forwards the project's new messages to `url` through an outbound webhook
+//! the channel owns (signed, retried, logged like any other). Admins only.
+
+pub mod fields;
+pub mod json;
+pub mod query;
+
+use entity::{integration_point, project, webhook};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    ModelTrait, QueryFilter,
+};
+use serde_json::Value;
+
+use super::{
+    ids,
+    messages::{self, Author, NewMessage},
+    projects::project_for_read,
+    scoped::find_by_id,
+    webhooks::{self, WebhookRow},
+};
+use crate::{
+    auth::Principal,
+    delivery::signature,
+    error::{AppError, AppResult},
+    events::{Change, types},
+    state::AppState,
+};
+
+pub const WS_HOOK: &str = "ws_hook";
+pub const SEND_TO_WEB: &str = "send_to_web";
+
+/// The writable fields; `None` leaves a field as it is (or at its default
+/// on creation).
+#[derive(Debug, Default, Clone)]
+pub struct ChannelInput {
+    pub project_id: Option<String>,
+    pub code: Option<String>,
+    pub kind: Option<String>,
+    pub token_remote: Option<String>,
+    pub token_remote2: Option<String>,
+    pub url: Option<String>,
+    pub recv_svcscriptcode: Option<String>,
+    pub recv_svcscriptcode_ws: Option<String>,
+    pub send_svcscriptcode: Option<String>,
+    pub send_svcscriptcode_ws: Option<String>,
+    pub opts_title: Option<String>,
+    pub opts_comment: Option<String>,
+    pub opts_allow_files_api: Option<bool>,
+    pub opts_issync: Option<bool>,
+}
+
+/// The channel in events: everything but its tokens.
+pub fn channel_event_json(c: &integration_point::Model) -> Value {
+    let mut value = json::render(c, &query::all_fields(), false);
+    if let Value::Object(map) = &mut value {
+        map.remove("token_local");
+        map.remove("token_remote");
+        map.remove("token_remote2");
+    }
+    value
+}
+
+fn bounded(field: &str, value: String, max: usize) -> AppResult<String> {
+    if value.chars().count() > max {
+        return Err(AppError::validation(format!(
+            "`{field}` must be at most {max} characters"
+        )));
+    }
+    Ok(value)
+}
+
+pub async fn channel_for_admin(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    id: &str,
+) -> AppResult<integration_point::Model> {
+    who.require_admin()?;
+    find_by_id::<integration_point::Entity>(
+        conn,
+        id,
+        "integration point",
+        Some((
+            integration_point::Column::OrganizationId,
+            &who.organization_id,
+        )),
+    )
+    .await
+}
+
+pub async fn list_channels(
+    app: &AppState,
+    who: &Principal,
+    query: &query::ListQuery,
+) -> AppResult<Vec<integration_point::Model>> {
+    who.require_admin()?;
+    let select = integration_point::Entity::find()
+        .filter(integration_point::Column::OrganizationId.eq(&who.organization_id));
+    Ok(query.apply(select).all(&app.db).await?)
+}
+
+/// Ids of the channels whose id, code or `token_local` is `key`.
+pub async fn lookup(app: &AppState, who: &Principal, key: &str) -> AppResult<Vec<String>> {
+    who.require_admin()?;
+    let mut by = Condition::any()
+        .add(integration_point::Column::Code.eq(key))
+        .add(integration_point::Column::TokenLocal.eq(key));
+    if ids::is_valid(key) {
+        by = by.add(integration_point::Column::Id.eq(key));
+    }
+    Ok(integration_point::Entity::find()
+        .filter(integration_point::Column::OrganizationId.eq(&who.organization_id))
+        .filter(by)
+        .all(&app.db)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect())
+}
+
+/// Applies `input` to `active`, checking each field.
+fn apply(active: &mut integration_point::ActiveModel, input: ChannelInput) -> AppResult<()> {
+    let text = |field: &str, v: Option<String>, max: usize| -> AppResult<Option<String>> {
+        v.map(|v| bounded(field, v, max)).transpose()
+    };
+    if let Some(v) = text("code", input.code, 200)? {
+        active.code = Set(v);
+    }
+    if let Some(v) = text("type", input.kind, 64)? {
+        active.kind = Set(v);
+    }
+    if let Some(v) = text("token_remote", input.token_remote, 512)? {
+        active.token_remote = Set(v);
+    }
+    if let Some(v) = text("token_remote2", input.token_remote2, 512)? {
+        active.token_remote2 = Set(v);
+    }
+    if let Some(v) = text("url", input.url, 2_000)? {
+        active.url = Set(v);
+    }
+    if let Some(v) = text("recv_svcscriptcode", input.recv_svcscriptcode, 64)? {
+        active.recv_svcscriptcode = Set(v);
+    }
+    if let Some(v) = text("recv_svcscriptcode_ws", input.recv_svcscriptcode_ws, 64)? {
+        active.recv_svcscriptcode_ws = Set(v);
+    }
+    if let Some(v) = text("send_svcscriptcode", input.send_svcscriptcode, 64)? {
+        active.send_svcscriptcode = Set(v);
+    }
+    if let Some(v) = text("send_svcscriptcode_ws", input.send_svcscriptcode_ws, 64)? {
+        active.send_svcscriptcode_ws = Set(v);
+    }
+    if let Some(v) = text("opts.title", input.opts_title, 500)? {
+        active.opts_title = Set(v);
+    }
+    if let Some(v) = text("opts.comment", input.opts_comment, 5_000)? {
+        active.opts_comment = Set(v);
+    }
+    if let Some(v) = input.opts_allow_files_api {
+        active.opts_allow_files_api = Set(v);
+    }
+    if let Some(v) = input.opts_issync {
+        active.opts_issync = Set(v);
+    }
+    Ok(())
+}
+
+/// The project a channel posts into, visible to the caller.
+async fn linked_project(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    project_id: &str,
+) -> AppResult<project::Model> {
+    project_for_read(conn, who, project_id)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::validation(format!(
+                "project_id {project_id:?} is not a project of this organization"
+            )),
+            other => other,
+        })
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id))]
+pub async fn create_channel(
+    app: &AppState,
+    who: &Principal,
+    input: ChannelInput,
+) -> AppResult<integration_point::Model> {
+    who.require_admin()?;
+    let project_id = input
+        .project_id
+        .clone()
+        .ok_or_else(|| AppError::validation("`project_id` (the linked project) is required"))?;
+    let now = ids::now();
+    let mut active = integration_point::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: Set(who.organization_id.clone()),
+        project_id: Set(String::new()),
+        code: Set(String::new()),
+        kind: Set("public".to_owned()),
+        token_local: Set(hex_token()),
+        token_remote: Set(String::new()),
+        token_remote2: Set(String::new()),
+        url: Set(String::new()),
+        recv_svcscriptcode: Set(String::new()),
+        recv_svcscriptcode_ws: Set(String::new()),
+        send_svcscriptcode: Set(String::new()),
+        send_svcscriptcode_ws: Set(String::new()),
+        opts_title: Set(String::new()),
+        opts_comment: Set(String::new()),
+        opts_allow_files_api: Set(false),
+        opts_issync: Set(false),
+        webhook_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    apply(&mut active, input)?;
+    let target = forwarding_target(app, &active).await?;
+    let mut change = Change::begin(app, who).await?;
+    let project = linked_project(&*change, who, &project_id).await?;
+    active.project_id = Set(project.id.clone());
+    let created = active.insert(&*change).await?;
+    let created = sync_webhook(&mut change, who, created, target).await?;
+    change
+        .emit(
+            types::INTEGRATION_POINT_CREATED,
+            Some(&created.project_id),
+            channel_event_json(&created),
+            None,
+        )
+        .await?;
+    change.commit().await?;
+    Ok(created)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, channel = id))]
+pub async fn update_channel(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+    input: ChannelInput,
+) -> AppResult<integration_point::Model> {
+    let mut change = Change::begin(app, who).await?;
+    let before = channel_for_admin(&*change, who, id).await?;
+    let mut active: integration_point::ActiveModel = before.clone().into();
+    if let Some(project_id) = &input.project_id {
+        active.project_id = Set(linked_project(&*change, who, project_id).await?.id);
+    }
+    apply(&mut active, input)?;
+    active.updated_at = Set(ids::now());
+    let target = forwarding_target(app, &active).await?;
+    let after = active.update(&*change).await?;
+    let after = sync_webhook(&mut change, who, after, target).await?;
+    change
+        .emit(
+            types::INTEGRATION_POINT_UPDATED,
+            Some(&after.project_id),
+            channel_event_json(&after),
+            Some(channel_event_json(&before)),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(after)
+}
+
+#[tracing::instrument(skip_all, fields(org = %who.organization_id, channel = id))]
+pub async fn delete_channel(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+) -> AppResult<integration_point::Model> {
+    let mut change = Change::begin(app, who).await?;
+    let found = channel_for_admin(&*change, who, id).await?;
+    if let Some(webhook_id) = &found.webhook_id {
+        webhook::Entity::delete_by_id(webhook_id.clone())
+            .exec(&*change)
+            .await?;
+    }
+    found.clone().delete(&*change).await?;
+    let json = channel_event_json(&found);
+    change
+        .emit(
+            types::INTEGRATION_POINT_DELETED,
+            Some(&found.project_id),
+            json.clone(),
+            Some(json),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(found)
+}
+
+/// 32 hex characters, as the seed's `token_local`.
+fn hex_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where `send_to_web` forwards to, checked like any webhook target (SSRF
+/// guard); `None` when the channel does not forward.
+async fn forwarding_target(
+    app: &AppState,
+    active: &integration_point::ActiveModel,
+) -> AppResult<Option<String>> {
+    let sends = matches!(&active.send_svcscriptcode, sea_orm::ActiveValue::Set(s) | sea_orm::ActiveValue::Unchanged(s) if s == SEND_TO_WEB);
+    if !sends {
+        return Ok(None);
+    }
+    let url = match &active.url {
+        sea_orm::ActiveValue::Set(u) | sea_orm::ActiveValue::Unchanged(u) => u.clone(),
+        _ => String::new(),
+    };
+    if url.trim().is_empty() {
+        return Err(AppError::validation("`send_to_web` needs a `url`"));
+    }
+    Ok(Some(webhooks::check_url(app, &url).await?))
+}
+
+/// Brings the channel's own webhook in line: created, re-pointed or removed.
+async fn sync_webhook(
+    change: &mut Change<'_>,
+    who: &Principal,
+    channel: integration_point::Model,
+    target: Option<String>,
+) -> AppResult<integration_point::Model> {
+    let existing = match &channel.webhook_id {
+        Some(id) => {
+            webhook::Entity::find_by_id(id.clone())
+                .one(&**change)
+                .await?
+        }
+        None => None,
+    };
+    let secret = if channel.token_remote.is_empty() {
+        None
+    } else {
+        Some(channel.token_remote.clone())
+    };
+    let webhook_id = match (target, existing) {
+        (None, None) => None,
+        (None, Some(hook)) => {
+            hook.delete(&**change).await?;
+            None
+        }
+        (Some(url), Some(hook)) => {
+            let mut active: webhook::ActiveModel = hook.clone().into();
+            active.url = Set(url);
+            if let Some(secret) = secret {
+                active.secret = Set(secret);
+            }
+            active.project_ids = Set(serde_json::json!([channel.project_id]));
+            active.updated_at = Set(ids::now());
+            Some(active.update(&**change).await?.id)
+        }
+        (Some(url), None) => {
+            let row = WebhookRow {
+                name: format!(
+                    "Channel {}",
+                    if channel.code.is_empty() {
+                        &channel.id
+                    } else {
+                        &channel.code
+                    }
+                ),
+                url,
+                secret: secret.unwrap_or_else(signature::generate_secret),
+                enabled: true,
+                events: vec![types::MESSAGE_CREATED.to_owned()],
+                project_ids: vec![channel.project_id.clone()],
+                channel_id: Some(channel.id.clone()),
+            };
+            Some(webhooks::insert_webhook(change, who, row).await?.id)
+        }
+    };
+    if webhook_id == channel.webhook_id {
+        return Ok(channel);
+    }
+    let mut active: integration_point::ActiveModel = channel.into();
+    active.webhook_id = Set(webhook_id);
+    Ok(active.update(&**change).await?)
+}
+
+/// A message arriving on a `ws_hook` channel, authenticated by its
+/// `token_local`; posted into the linked project by the channel.
+#[tracing::instrument(skip_all, fields(channel = id))]
+pub async fn receive(
+    app: &AppState,
+    id: &str,
+    token: Option<&str>,
+    text: String,
+    author: Option<String>,
+) -> AppResult<entity::message::Model> {
+    let channel = if ids::is_valid(id) {
+        integration_point::Entity::find_by_id(id.to_owned())
+            .one(&app.db)
+            .await?
+    } else {
+        None
+    }
+    .filter(|c| c.recv_svcscriptcode == WS_HOOK)
+    .ok_or(AppError::NotFound("integration point"))?;
+    let given = token.unwrap_or_default();
+    use subtle::ConstantTimeEq;
+    if given.is_empty() || !bool::from(given.as_bytes().ct_eq(channel.token_local.as_bytes())) {
+        return Err(AppError::unauthenticated(
+            "send the channel's token_local as `Authorization: Bearer <token_local>`",
+        ));
+    }
+    let mut change = Change::begin_for(app, &channel.organization_id, None).await?;
+    let project = project::Entity::find_by_id(channel.project_id.clone())
+        .one(&*change)
+        .await?
+        .ok_or(AppError::NotFound("integration point"))?;
+    let name = author
+        .filter(|a| !a.trim().is_empty())
+        .or_else(|| Some(channel.opts_title.clone()).filter(|t| !t.is_empty()))
+        .unwrap_or_else(|| format!("Channel {}", channel.code));
+    let input = NewMessage {
+        text,
+        ..NewMessage::default()
+    };
+    let author = Author::Integration {
+        id: channel.id.clone(),
+        name,
+    };
+    let message = messages::insert_message(&mut change, &project, author, input).await?;
+    change.commit().await?;
+    Ok(message)
+}

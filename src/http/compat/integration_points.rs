@@ -1,0 +1,258 @@
+//! `/rest/v1/service/integration_points` (seed 002): POST, GET (list with
+//! `filter`, `mask`, `offset`, `limit`, `order`, `flat`), GET/PATCH/DELETE
+//! by id, the `LOOKUP` method, and the `ws_hook` inbound URL
+//! `POST …/{id}/hook`. Errors as `{"error_code": 1xxx, "error_message"}`.
+
+use actix_web::{
+    HttpRequest, HttpResponse, ResponseError,
+    http::{Method, StatusCode},
+    web,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{caller, json_body};
+use crate::{
+    domain::channels::{
+        self, ChannelInput,
+        fields::Field,
+        json::render,
+        query::{self, ListQuery, MAX_LIMIT},
+    },
+    error::AppError,
+    state::AppState,
+};
+
+const BASE: &str = "/rest/v1/service/integration_points";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let lookup = Method::from_bytes(b"LOOKUP").expect("a valid method name");
+    cfg.service(
+        web::resource(BASE)
+            .route(web::post().to(create))
+            .route(web::get().to(list))
+            .route(web::method(lookup).to(lookup_ids)),
+    )
+    .service(
+        web::resource(format!("{BASE}/{{id}}"))
+            .route(web::get().to(get_one))
+            .route(web::patch().to(update))
+            .route(web::delete().to(delete)),
+    )
+    .route(&format!("{BASE}/{{id}}/hook"), web::post().to(hook));
+}
+
+/// An [`AppError`] as this API reports errors: `1000 + status`.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct PointError(#[from] pub AppError);
+
+impl ResponseError for PointError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        HttpResponse::build(self.0.status()).json(json!({
+            "error_code": 1000 + self.0.status().as_u16(),
+            "error_message": self.0.to_string(),
+        }))
+    }
+}
+
+type PointResult = Result<HttpResponse, PointError>;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Opts {
+    title: Option<String>,
+    comment: Option<String>,
+    allow_files_api: Option<bool>,
+    issync: Option<bool>,
+}
+
+/// The entity as clients send it. `id`, `token_local` and `ext` are the
+/// server's; anything not in the entity is refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    id: Option<String>,
+    code: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    token_local: Option<String>,
+    token_remote: Option<String>,
+    token_remote2: Option<String>,
+    url: Option<String>,
+    recv_svcscriptcode: Option<String>,
+    recv_svcscriptcode_ws: Option<String>,
+    send_svcscriptcode: Option<String>,
+    send_svcscriptcode_ws: Option<String>,
+    opts: Option<Opts>,
+    #[allow(dead_code)]
+    ext: Option<Value>,
+    project_id: Option<String>,
+}
+
+impl Body {
+    fn input(self) -> ChannelInput {
+        let opts = self.opts.unwrap_or_default();
+        ChannelInput {
+            project_id: self.project_id,
+            code: self.code,
+            kind: self.kind,
+            token_remote: self.token_remote,
+            token_remote2: self.token_remote2,
+            url: self.url,
+            recv_svcscriptcode: self.recv_svcscriptcode,
+            recv_svcscriptcode_ws: self.recv_svcscriptcode_ws,
+            send_svcscriptcode: self.send_svcscriptcode,
+            send_svcscriptcode_ws: self.send_svcscriptcode_ws,
+            opts_title: opts.title,
+            opts_comment: opts.comment,
+            opts_allow_files_api: opts.allow_files_api,
+            opts_issync: opts.issync,
+        }
+    }
+}
+
+/// `mask` and `flat`, shared by the list and the single read.
+struct View {
+    fields: Vec<Field>,
+    flat: bool,
+}
+
+fn params(req: &HttpRequest) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn view(params: &[(String, String)]) -> Result<View, AppError> {
+    let mut view = View {
+        fields: query::all_fields(),
+        flat: false,
+    };
+    for (key, value) in params {
+        match key.as_str() {
+            "mask" => view.fields = query::parse_mask(value)?,
+            "flat" => view.flat = query::parse_bool("flat", value)?,
+            _ => {}
+        }
+    }
+    Ok(view)
+}
+
+async fn create(app: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> PointResult {
+    let who = caller(&app, &req).await?;
+    let body: Body = json_body(&app, payload).await?;
+    let created = channels::create_channel(&app, &who, body.input()).await?;
+    Ok(HttpResponse::Ok().json(render(&created, &query::all_fields(), false)))
+}
+
+async fn list(app: web::Data<AppState>, req: HttpRequest) -> PointResult {
+    let who = caller(&app, &req).await?;
+    let params = params(&req);
+    let view = view(&params)?;
+    let mut list = ListQuery::default();
+    for (key, value) in &params {
+        match key.as_str() {
+            "filter" => list.filter = query::parse_filter(value)?,
+            "order" => list.order = query::parse_order(value)?,
+            "offset" => list.offset = query::parse_count("offset", value, u64::MAX / 2)?,
+            "limit" => list.limit = query::parse_count("limit", value, MAX_LIMIT)?,
+            _ => {}
+        }
+    }
+    let found = channels::list_channels(&app, &who, &list).await?;
+    let rendered: Vec<Value> = found
+        .iter()
+        .map(|c| render(c, &view.fields, view.flat))
+        .collect();
+    Ok(HttpResponse::Ok().json(rendered))
+}
+
+async fn get_one(app: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> PointResult {
+    let who = caller(&app, &req).await?;
+    let view = view(&params(&req))?;
+    let found = channels::channel_for_admin(&app.db, &who, &id).await?;
+    Ok(HttpResponse::Ok().json(render(&found, &view.fields, view.flat)))
+}
+
+async fn update(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> PointResult {
+    let who = caller(&app, &req).await?;
+    let body: Body = json_body(&app, payload).await?;
+    let current = channels::channel_for_admin(&app.db, &who, &id).await?;
+    if body.id.as_ref().is_some_and(|v| *v != current.id) {
+        return Err(AppError::validation("`id` cannot be changed").into());
+    }
+    if body
+        .token_local
+        .as_ref()
+        .is_some_and(|v| *v != current.token_local)
+    {
+        return Err(AppError::validation("`token_local` cannot be changed").into());
+    }
+    let updated = channels::update_channel(&app, &who, &id, body.input()).await?;
+    Ok(HttpResponse::Ok().json(render(&updated, &query::all_fields(), false)))
+}
+
+async fn delete(app: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> PointResult {
+    let who = caller(&app, &req).await?;
+    channels::delete_channel(&app, &who, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `LOOKUP` with a JSON string: the ids whose id, code or `token_local` it is.
+async fn lookup_ids(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> PointResult {
+    let who = caller(&app, &req).await?;
+    let key: Value = json_body(&app, payload).await?;
+    let Value::String(key) = key else {
+        return Err(
+            AppError::validation("LOOKUP takes a JSON string: an id, code or token_local").into(),
+        );
+    };
+    let found = channels::lookup(&app, &who, &key).await?;
+    if found.is_empty() {
+        return Ok(HttpResponse::NotFound()
+            .json(json!({ "error_code": 1404, "error_message": "Lookup failed" })));
+    }
+    Ok(HttpResponse::Ok().json(found))
+}
+
+#[derive(Deserialize)]
+struct Inbound {
+    text: String,
+    #[serde(alias = "username")]
+    author: Option<String>,
+}
+
+/// The `ws_hook` side: `POST …/{id}/hook` with `{"text": …}`, the
+/// channel's `token_local` as Bearer token (or `?token=`).
+async fn hook(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> PointResult {
+    let token = crate::auth::credential_from_headers(req.headers()).or_else(|| {
+        params(&req)
+            .into_iter()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v)
+    });
+    let body: Inbound = json_body(&app, payload).await?;
+    let message = channels::receive(&app, &id, token.as_deref(), body.text, body.author).await?;
+    Ok(HttpResponse::Created()
+        .json(json!({ "message_id": message.id, "project_id": message.project_id })))
+}
