@@ -534,3 +534,76 @@ async fn points_are_scoped_to_the_organization() {
         .unwrap();
     assert_eq!(r.json::<Value>().await.unwrap(), json!([]));
 }
+
+#[tokio::test]
+async fn graphql_manages_the_same_points() {
+    let p = Points::start(&[]).await;
+    let token = Some(p.admin.token.as_str());
+    let data = p
+        .app
+        .ok(
+            token,
+            "mutation($p: ID!) { createIntegrationPoint(input: {projectId: $p, code: \"GQL\", type: \"telegram\", recvSvcscriptcode: \"ws_hook\", opts: {title: \"Bot\", issync: true}}) { id code type tokenLocal opts { title issync allowFilesApi } ext { ct lwt } } }",
+            json!({ "p": p.project }),
+        )
+        .await;
+    let created = &data["createIntegrationPoint"];
+    assert_eq!(created["type"], "telegram");
+    assert_eq!(
+        created["opts"],
+        json!({ "title": "Bot", "issync": true, "allowFilesApi": false })
+    );
+    assert_eq!(created["tokenLocal"].as_str().unwrap().len(), 32);
+    let id = created["id"].as_str().unwrap();
+    // The REST resource sees the same point.
+    let (_, rest) = p.call(Method::GET, &format!("/{id}"), None).await;
+    assert_eq!(rest["opts"]["title"], "Bot");
+    let data = p
+        .app
+        .ok(token, "query($f: String!) { integrationPoints(filter: $f, order: \"[\\\"-code\\\"]\") { code } }", json!({ "f": r#"{"opts.issync": true}"# }))
+        .await;
+    assert_eq!(data["integrationPoints"], json!([{ "code": "GQL" }]));
+    let code = p
+        .app
+        .error_code(
+            token,
+            "query { integrationPoints(filter: \"{\\\"secret\\\": 1}\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    let data = p
+        .app
+        .ok(token, "mutation($id: ID!) { updateIntegrationPoint(id: $id, input: {code: \"GQL2\"}) { code } }", json!({ "id": id }))
+        .await;
+    assert_eq!(data["updateIntegrationPoint"]["code"], "GQL2");
+    p.app
+        .ok(
+            token,
+            "mutation($id: ID!) { deleteIntegrationPoint(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let (status, _) = p.call(Method::GET, &format!("/{id}"), None).await;
+    assert_eq!(status, 404);
+    let mut seen = 0;
+    let events = p.app.new_events(&p.admin.token, &mut seen).await;
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .filter(|t| t.starts_with("INTEGRATION_POINT"))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "INTEGRATION_POINT_CREATED",
+            "INTEGRATION_POINT_UPDATED",
+            "INTEGRATION_POINT_DELETED"
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| !e["currentValue"].to_string().contains("token_local"))
+    );
+}

@@ -1,4 +1,5 @@
 mod account;
+mod channels;
 mod conference;
 mod integrations;
 mod projects;
@@ -16,4 +17,5 @@ pub struct Mutation(
     conference::ConferenceMutation,
     webhooks::WebhookMutation,
     integrations::IntegrationMutation,
+    channels::ChannelMutation,
 );

@@ -1,4 +1,5 @@
 mod account;
+mod channels;
 mod integrations;
 mod webhooks;
 mod workspace;
@@ -12,4 +13,5 @@ pub struct Query(
     workspace::WorkspaceQuery,
     webhooks::WebhookQuery,
     integrations::IntegrationQuery,
+    channels::ChannelQuery,
 );

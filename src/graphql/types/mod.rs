@@ -1,6 +1,7 @@
 //! GraphQL object types, converted from the domain's models and views.
 
 mod account;
+mod channel;
 mod conference;
 mod event;
 mod integration;
@@ -12,6 +13,7 @@ mod webhook;
 pub use account::{
     ApiToken, AuthPayload, CreatedApiToken, Member, Organization, Role, User, Viewer,
 };
+pub use channel::{IntegrationPoint, IntegrationPointExt, IntegrationPointOpts};
 pub use conference::{ConferenceRoom, QuickCall, Reservation};
 pub use event::Event;
 pub use integration::{Integration, IntegrationAction};
