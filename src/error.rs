@@ -115,8 +115,39 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        HttpResponse::build(self.status()).json(serde_json::json!({
-            "errors": [{ "message": self.to_string(), "extensions": { "code": self.code() } }]
-        }))
+        HttpResponse::build(self.status()).json(ErrorList::from(self))
+    }
+}
+
+/// `{"errors": [{"message", "extensions": {"code"}}]}`: how the GraphQL
+/// endpoint and the Chat&Messenger routes report errors.
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorList {
+    pub errors: Vec<ErrorItem>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorItem {
+    pub message: String,
+    pub extensions: ErrorExtensions,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorExtensions {
+    /// `UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, `BAD_USER_INPUT`,
+    /// `CONFLICT`, `BAD_REQUEST`, `PAYLOAD_TOO_LARGE` or `INTERNAL`.
+    pub code: String,
+}
+
+impl From<&AppError> for ErrorList {
+    fn from(e: &AppError) -> Self {
+        Self {
+            errors: vec![ErrorItem {
+                message: e.to_string(),
+                extensions: ErrorExtensions {
+                    code: e.code().to_owned(),
+                },
+            }],
+        }
     }
 }

@@ -3,22 +3,28 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use super::resource;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+    cfg.service(resource("/healthz", "GET").route(web::get().to(healthz)))
+        .service(resource("/readyz", "GET").route(web::get().to(readyz)))
+        .service(resource("/metrics", "GET").route(web::get().to(metrics)));
 }
 
 /// The process is up and serving.
-async fn healthz() -> HttpResponse {
+#[utoipa::path(get, path = "/healthz", tag = "Operations",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = Object)))]
+pub(super) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// Ready when every backing service answers: the database, and Redis when
 /// configured. 503 names the one that does not.
-async fn readyz(app: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(get, path = "/readyz", tag = "Operations",
+    responses((status = 200, description = "Database (and Redis) reachable", body = Object),
+        (status = 503, description = "Names what is not reachable", body = Object)))]
+pub(super) async fn readyz(app: web::Data<AppState>) -> HttpResponse {
     let database = match app.db.ping().await {
         Ok(()) => "ok".to_owned(),
         Err(e) => format!("error: {e}"),
@@ -39,7 +45,9 @@ async fn readyz(app: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-async fn metrics(app: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(get, path = "/metrics", tag = "Operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "application/openmetrics-text")))]
+pub(super) async fn metrics(app: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(app.metrics.render())

@@ -4,6 +4,7 @@ mod body;
 mod compat;
 mod graphql;
 mod health;
+pub mod openapi;
 
 use std::net::TcpListener;
 
@@ -40,8 +41,26 @@ pub fn server(
 fn routes(cfg: &mut web::ServiceConfig) {
     graphql::routes(cfg);
     health::routes(cfg);
+    openapi::routes(cfg);
     // Last: BeTalk's `/{binder_id}/…` routes match any first segment.
     compat::routes(cfg);
+}
+
+/// A resource at `path` whose other methods answer 405 with `Allow`.
+pub(crate) fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path.to_owned()).default_service(web::to(move || async move {
+        let error = crate::error::ErrorList {
+            errors: vec![crate::error::ErrorItem {
+                message: format!("method not allowed; this route takes {allow}"),
+                extensions: crate::error::ErrorExtensions {
+                    code: "METHOD_NOT_ALLOWED".to_owned(),
+                },
+            }],
+        };
+        HttpResponse::MethodNotAllowed()
+            .insert_header((actix_web::http::header::ALLOW, allow))
+            .json(error)
+    }))
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

@@ -15,6 +15,7 @@ mod integration_points;
 mod isolation;
 mod limits;
 mod members;
+mod openapi;
 mod receiver;
 mod schema;
 mod subscriptions;

@@ -157,7 +157,7 @@ pub fn parse_count(name: &str, raw: &str, max: u64) -> AppResult<u64> {
 
 pub fn parse_bool(name: &str, raw: &str) -> AppResult<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "" => Ok(true),
+        "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
         _ => Err(AppError::validation(format!(
             "`{name}` must be true or false"

@@ -4,9 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, ResponseError, http::StatusCode, web};
 use entity::integration;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::{caller, json_body};
+use crate::http::resource;
 use crate::{
     domain::integrations::{self, NewIntegration},
     error::AppError,
@@ -14,15 +14,15 @@ use crate::{
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/me/integrations", web::get().to(my_integrations))
+    cfg.service(resource("/me/integrations", "GET").route(web::get().to(my_integrations)))
         .service(
-            web::resource("/{binder_id}/integrations")
+            resource("/{binder_id}/integrations", "GET, POST")
                 .route(web::get().to(binder_integrations))
                 .route(web::post().to(create)),
         )
-        .route(
-            "/{binder_id}/integrations/{integration_id}",
-            web::delete().to(delete),
+        .service(
+            resource("/{binder_id}/integrations/{integration_id}", "DELETE")
+                .route(web::delete().to(delete)),
         );
 }
 
@@ -47,6 +47,14 @@ impl BeTalkError {
     }
 }
 
+/// BeTalk's error body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BeTalkErrorBody {
+    /// `RESPONSE_ERROR_NOT_FOUND`, `RESPONSE_ERROR_UNAUTHORIZED`, …
+    code: &'static str,
+    message: String,
+}
+
 impl ResponseError for BeTalkError {
     fn status_code(&self) -> StatusCode {
         self.0.status()
@@ -54,14 +62,16 @@ impl ResponseError for BeTalkError {
 
     fn error_response(&self) -> HttpResponse {
         self.0.log();
-        HttpResponse::build(self.0.status())
-            .json(json!({ "code": self.code(), "message": self.0.to_string() }))
+        HttpResponse::build(self.0.status()).json(BeTalkErrorBody {
+            code: self.code(),
+            message: self.0.to_string(),
+        })
     }
 }
 
 type BeTalkResult = Result<HttpResponse, BeTalkError>;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Envelope<T> {
     code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,8 +86,8 @@ pub fn success<T: Serialize>(data: T) -> Envelope<T> {
 }
 
 /// An integration as BeTalk lists it, fields in the seed's order.
-#[derive(Serialize)]
-struct Integration {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Integration {
     webhook_url: String,
     id: String,
     service: String,
@@ -101,8 +111,8 @@ impl Integration {
     }
 }
 
-#[derive(Serialize)]
-struct Binder {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Binder {
     binder_id: String,
     count: usize,
     integrations: Vec<Integration>,
@@ -120,10 +130,12 @@ impl Binder {
 
 /// The seed documents `Service`/`Action` capitalised and uses lower case
 /// in its example; both are taken.
-#[derive(Deserialize)]
-struct CreateBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct CreateBody {
+    /// One of the 28 services, any case.
     #[serde(alias = "Service")]
     service: String,
+    /// `chat`, `page` or `todo`.
     #[serde(alias = "Action")]
     action: String,
     #[serde(alias = "Description")]
@@ -132,17 +144,37 @@ struct CreateBody {
     secret: Option<String>,
 }
 
-async fn my_integrations(app: web::Data<AppState>, req: HttpRequest) -> BeTalkResult {
+/// The integrations of every binder (project) the caller can see.
+#[utoipa::path(get, path = "/me/integrations", tag = "BeTalk",
+    responses((status = 200, description = "Grouped by binder", body = Envelope<MyIntegrations>),
+        (status = 401, description = "No or a bad credential", body = BeTalkErrorBody)),
+    security(("bearer" = []), ("cam_api_token" = [])))]
+pub(super) async fn my_integrations(app: web::Data<AppState>, req: HttpRequest) -> BeTalkResult {
     let who = caller(&app, &req).await?;
     let binders: Vec<Binder> = integrations::list_my_integrations(&app, &who)
         .await?
         .into_iter()
         .map(|(binder_id, list)| Binder::new(&app, binder_id, &list))
         .collect();
-    Ok(HttpResponse::Ok().json(success(json!({ "binders": binders }))))
+    Ok(HttpResponse::Ok().json(success(MyIntegrations { binders })))
 }
 
-async fn binder_integrations(
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct MyIntegrations {
+    binders: Vec<Binder>,
+}
+
+/// One binder's integrations.
+#[utoipa::path(get, path = "/{binder_id}/integrations", tag = "BeTalk",
+    params(("binder_id" = String, Path, description = "The project (binder) id")),
+    responses((status = 200, description = "The binder's integrations", body = Envelope<Binder>),
+        (status = 400, description = "Unreadable or invalid body", body = BeTalkErrorBody),
+        (status = 401, description = "No or a bad credential", body = BeTalkErrorBody),
+        (status = 403, description = "Not an admin", body = BeTalkErrorBody),
+        (status = 404, description = "No such binder or integration", body = BeTalkErrorBody),
+        (status = 413, description = "Body too large", body = BeTalkErrorBody)),
+    security(("bearer" = []), ("cam_api_token" = [])))]
+pub(super) async fn binder_integrations(
     app: web::Data<AppState>,
     req: HttpRequest,
     binder_id: web::Path<String>,
@@ -152,7 +184,18 @@ async fn binder_integrations(
     Ok(HttpResponse::Ok().json(success(Binder::new(&app, project.id, &list))))
 }
 
-async fn create(
+/// Adds an integration to a binder (admins).
+#[utoipa::path(post, path = "/{binder_id}/integrations", tag = "BeTalk",
+    params(("binder_id" = String, Path, description = "The project (binder) id")),
+    request_body = CreateBody,
+    responses((status = 200, description = "The new integration", body = Envelope<Integration>),
+        (status = 400, description = "Unreadable or invalid body", body = BeTalkErrorBody),
+        (status = 401, description = "No or a bad credential", body = BeTalkErrorBody),
+        (status = 403, description = "Not an admin", body = BeTalkErrorBody),
+        (status = 404, description = "No such binder or integration", body = BeTalkErrorBody),
+        (status = 413, description = "Body too large", body = BeTalkErrorBody)),
+    security(("bearer" = []), ("cam_api_token" = [])))]
+pub(super) async fn create(
     app: web::Data<AppState>,
     req: HttpRequest,
     binder_id: web::Path<String>,
@@ -170,7 +213,18 @@ async fn create(
     Ok(HttpResponse::Ok().json(success(Integration::new(&app, &created))))
 }
 
-async fn delete(
+/// Removes an integration of a binder (admins).
+#[utoipa::path(delete, path = "/{binder_id}/integrations/{integration_id}", tag = "BeTalk",
+    params(("binder_id" = String, Path, description = "The project (binder) id"),
+        ("integration_id" = String, Path, description = "The integration id")),
+    responses((status = 200, description = "`{\"code\": \"RESPONSE_SUCCESS\"}`", body = Envelope<Binder>),
+        (status = 400, description = "Unreadable or invalid body", body = BeTalkErrorBody),
+        (status = 401, description = "No or a bad credential", body = BeTalkErrorBody),
+        (status = 403, description = "Not an admin", body = BeTalkErrorBody),
+        (status = 404, description = "No such binder or integration", body = BeTalkErrorBody),
+        (status = 413, description = "Body too large", body = BeTalkErrorBody)),
+    security(("bearer" = []), ("cam_api_token" = [])))]
+pub(super) async fn delete(
     app: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,

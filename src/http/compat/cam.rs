@@ -16,30 +16,30 @@ use crate::{
         messenger::{ChatRoomInput, Outgoing, Sent},
         quick_calls,
     },
-    error::{AppError, AppResult},
-    http::read_limited,
+    error::{AppError, AppResult, ErrorList},
+    http::{read_limited, resource},
     state::AppState,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sendMessage", web::post().to(send_message))
-        .route("/sendMessages", web::post().to(send_messages))
-        .route("/createQuickCall", web::post().to(create_quick_call))
-        .route("/updateChatRoom", web::post().to(update_chat_room))
+    cfg.service(resource("/sendMessage", "POST").route(web::post().to(send_message)))
+        .service(resource("/sendMessages", "POST").route(web::post().to(send_messages)))
+        .service(resource("/createQuickCall", "POST").route(web::post().to(create_quick_call)))
+        .service(resource("/updateChatRoom", "POST").route(web::post().to(update_chat_room)))
         .service(
-            web::resource("/getConferenceRooms")
+            resource("/getConferenceRooms", "GET, POST")
                 .route(web::get().to(conference_rooms))
-                .route(web::post().to(conference_rooms)),
+                .route(web::post().to(conference_rooms_post)),
         )
         .service(
-            web::resource("/getConferenceMaster")
+            resource("/getConferenceMaster", "GET, POST")
                 .route(web::get().to(conference_master))
-                .route(web::post().to(conference_master)),
+                .route(web::post().to(conference_master_post)),
         )
         .service(
-            web::resource("/getConferenceRoomStatus")
+            resource("/getConferenceRoomStatus", "GET, POST")
                 .route(web::get().to(conference_room_status))
-                .route(web::post().to(conference_room_status)),
+                .route(web::post().to(conference_room_status_post)),
         );
 }
 
@@ -103,16 +103,16 @@ async fn body(app: &AppState, payload: web::Payload) -> AppResult<web::Bytes> {
     read_limited(payload, app.settings.max_body_bytes).await
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Users {
+pub(super) struct Users {
     #[serde(default)]
     users: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct MessageArg {
+pub(super) struct MessageArg {
     panel_name: String,
     message: String,
     #[serde(default)]
@@ -129,7 +129,17 @@ fn sent_json(sent: &[Sent]) -> Value {
     )
 }
 
-async fn send_message(
+/// Sends a message: direct messages by e-mail (`panelName: messenger`) or into a room by name. Also `message=<json>` as a form body.
+#[utoipa::path(post, path = "/sendMessage", tag = "Chat&Messenger",
+    request_body = MessageArg,
+    responses((status = 200, description = "Done", body = Object),
+        (status = 400, description = "Missing, unreadable or invalid argument", body = ErrorList),
+        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),
+        (status = 403, description = "Not allowed", body = ErrorList),
+        (status = 404, description = "Not found", body = ErrorList),
+        (status = 413, description = "Body too large", body = ErrorList)),
+    security(("cam_api_token" = []), ("bearer" = [])))]
+pub(super) async fn send_message(
     app: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -158,7 +168,17 @@ struct BatchItem {
     is_opened: bool,
 }
 
-async fn send_messages(
+/// Sends a batch (`messages=[…]` as curl -d @file sends it, or a JSON array) and reports each item.
+#[utoipa::path(post, path = "/sendMessages", tag = "Chat&Messenger",
+    request_body(content = Vec<Object>, description = "Items `{message, property: {users}}` or `{send, message}`; each is checked and reported on its own"),
+    responses((status = 200, description = "Done", body = Object),
+        (status = 400, description = "Missing, unreadable or invalid argument", body = ErrorList),
+        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),
+        (status = 403, description = "Not allowed", body = ErrorList),
+        (status = 404, description = "Not found", body = ErrorList),
+        (status = 413, description = "Body too large", body = ErrorList)),
+    security(("cam_api_token" = []), ("bearer" = [])))]
+pub(super) async fn send_messages(
     app: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -168,6 +188,11 @@ async fn send_messages(
         argument(&body(&app, payload).await?, "messages")?,
         "messages",
     )?;
+    if let Some(index) = items.iter().position(|item| !item.is_object()) {
+        return Err(AppError::validation(format!(
+            "`messages` item {index} is not an object"
+        )));
+    }
     let mut results = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         let outcome = match serde_json::from_value::<BatchItem>(item) {
@@ -194,14 +219,24 @@ async fn send_messages(
     Ok(HttpResponse::Ok().json(json!({ "results": results })))
 }
 
-#[derive(Deserialize)]
-struct QuickCallArg {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct QuickCallArg {
     /// Unix time in milliseconds.
     expiry: i64,
     password: Option<String>,
 }
 
-async fn create_quick_call(
+/// Creates a quick call URL expiring at `expiry` (Unix ms).
+#[utoipa::path(post, path = "/createQuickCall", tag = "Chat&Messenger",
+    request_body = QuickCallArg,
+    responses((status = 200, description = "Done", body = Object),
+        (status = 400, description = "Missing, unreadable or invalid argument", body = ErrorList),
+        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),
+        (status = 403, description = "Not allowed", body = ErrorList),
+        (status = 404, description = "Not found", body = ErrorList),
+        (status = 413, description = "Body too large", body = ErrorList)),
+    security(("cam_api_token" = []), ("bearer" = [])))]
+pub(super) async fn create_quick_call(
     app: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -223,9 +258,9 @@ async fn create_quick_call(
     }})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ChatRoomArg {
+pub(super) struct ChatRoomArg {
     id: Option<String>,
     name: Option<String>,
     description: Option<String>,
@@ -248,7 +283,17 @@ fn chat_room_json(room: &project::Model, members: &[String]) -> Value {
     })
 }
 
-async fn update_chat_room(
+/// Creates (no `id`) or updates a chat room; `chatRoom=<json>` or JSON.
+#[utoipa::path(post, path = "/updateChatRoom", tag = "Chat&Messenger",
+    request_body = ChatRoomArg,
+    responses((status = 200, description = "Done", body = Object),
+        (status = 400, description = "Missing, unreadable or invalid argument", body = ErrorList),
+        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),
+        (status = 403, description = "Not allowed", body = ErrorList),
+        (status = 404, description = "Not found", body = ErrorList),
+        (status = 413, description = "Body too large", body = ErrorList)),
+    security(("cam_api_token" = []), ("bearer" = [])))]
+pub(super) async fn update_chat_room(
     app: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -299,12 +344,28 @@ async fn rooms(app: &AppState, req: &HttpRequest) -> AppResult<Vec<Value>> {
         .collect())
 }
 
-async fn conference_rooms(app: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+/// The organization's conference rooms.
+#[utoipa::path(get, path = "/getConferenceRooms", tag = "Chat&Messenger",
+    responses((status = 200, description = "`{\"conferenceRooms\": […]}`", body = Object),
+        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList)),
+    security(("cam_api_token" = []), ("bearer" = [])))]
+pub(super) async fn conference_rooms(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
     let rooms = rooms(&app, &req).await?;
     Ok(HttpResponse::Ok().json(json!({ "conferenceRooms": rooms })))
 }
 
-async fn conference_master(app: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+/// The master list of conference rooms.
+#[utoipa::path(get, path = "/getConferenceMaster", tag = "Chat&Messenger",
+    responses((status = 200, description = "`{\"conferenceMaster\": […]}`", body = Object),
+        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList)),
+    security(("cam_api_token" = []), ("bearer" = [])))]
+pub(super) async fn conference_master(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
     let rooms = rooms(&app, &req).await?;
     Ok(HttpResponse::Ok().json(json!({ "conferenceMaster": rooms })))
 }
@@ -342,7 +403,41 @@ pub fn period(arg: &str) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
     Ok((utc(start), utc(end)))
 }
 
-async fn conference_room_status(
+/// The body's month or day: a JSON string (`"201908"`, as the seed's
+/// client sends it) or a `yyyyMMdd=` form field; nothing else.
+fn date_argument(body: &[u8]) -> AppResult<Option<String>> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.starts_with('"') {
+        return serde_json::from_str::<String>(text).map(Some).map_err(|e| {
+            AppError::MalformedRequest(format!("the body is not a JSON string: {e}"))
+        });
+    }
+    url::form_urlencoded::parse(text.as_bytes())
+        .find(|(k, _)| k == "yyyyMMdd" || k == "date")
+        .map(|(_, v)| Some(v.into_owned()))
+        .ok_or_else(|| {
+            AppError::validation(
+                "send the month or day as a JSON string (\"201908\") or yyyyMMdd=201908",
+            )
+        })
+}
+
+/// Reservations of a month (`yyyyMM`) or day (`yyyyMMdd`) under
+/// `reservedSchedules`; without an argument, the master list.
+#[utoipa::path(get, path = "/getConferenceRoomStatus", tag = "Chat&Messenger",
+    params(("yyyyMMdd" = Option<String>, Query, description = "201908 or 20190801")),
+    responses((status = 200, description = "`conferenceRoomStatus` or `conferenceMaster`", body = Object),
+        (status = 400, description = "Missing, unreadable or invalid argument", body = ErrorList),
+        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),
+        (status = 403, description = "Not allowed", body = ErrorList),
+        (status = 404, description = "Not found", body = ErrorList),
+        (status = 413, description = "Body too large", body = ErrorList)),
+    security(("cam_api_token" = []), ("bearer" = [])))]
+pub(super) async fn conference_room_status(
     app: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -356,20 +451,7 @@ async fn conference_room_status(
         .find(|(k, _)| k == "yyyyMMdd" || k == "date");
     let arg = match from_query {
         Some((_, v)) => Some(v),
-        None => match argument(&body(&app, payload).await?, "yyyyMMdd")? {
-            None => None,
-            Some(Value::String(s)) => Some(s),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(Value::Object(fields)) => fields
-                .get("yyyyMMdd")
-                .or_else(|| fields.get("date"))
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| v.to_string())
-                }),
-            Some(_) => return Err(AppError::validation("`yyyyMMdd` must be a string")),
-        },
+        None => date_argument(&body(&app, payload).await?)?,
     };
     let rooms = conference::list_rooms(&app, &who).await?;
     let Some(arg) = arg.filter(|a| !a.trim().is_empty()) else {
@@ -456,4 +538,45 @@ mod tests {
             assert!(period(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// The organization's conference rooms (as a POST, for clients that post every call).
+#[utoipa::path(post, path = "/getConferenceRooms", tag = "Chat&Messenger",
+    responses((status = 200, description = "As the GET", body = Object),
+        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList)),
+    security(("cam_api_token" = []), ("bearer" = [])))]
+pub(super) async fn conference_rooms_post(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    conference_rooms(app, req).await
+}
+
+/// The master list of conference rooms (as a POST).
+#[utoipa::path(post, path = "/getConferenceMaster", tag = "Chat&Messenger",
+    responses((status = 200, description = "As the GET", body = Object),
+        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList)),
+    security(("cam_api_token" = []), ("bearer" = [])))]
+pub(super) async fn conference_master_post(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    conference_master(app, req).await
+}
+
+/// [`conference_room_status`] with the argument in the body: `"201908"`,
+/// `yyyyMMdd=201908` or `{"yyyyMMdd": "201908"}`.
+#[utoipa::path(post, path = "/getConferenceRoomStatus", tag = "Chat&Messenger",
+    request_body(content = Option<String>, description = "\"201908\" or \"20190801\" (or the form yyyyMMdd=201908); none: the master list"),
+    responses((status = 200, description = "`conferenceRoomStatus` or `conferenceMaster`", body = Object),
+        (status = 400, description = "Not a month or a day", body = ErrorList),
+        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),
+        (status = 413, description = "Body too large", body = ErrorList)),
+    security(("cam_api_token" = []), ("bearer" = [])))]
+pub(super) async fn conference_room_status_post(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    conference_room_status(app, req, payload).await
 }

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use entity::integration;
 use serde_json::json;
 
-use super::betalk::{BeTalkError, success};
+use super::betalk::{BeTalkError, BeTalkErrorBody, Envelope, success};
 use crate::{
     domain::{inbound::post_inbound, integrations},
     http::read_limited,
@@ -17,13 +17,26 @@ use crate::{
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/webhooks/{token}")
+        crate::http::resource("/webhooks/{token}", "GET, POST")
             .route(web::post().to(receive))
             .route(web::get().to(probe)),
     );
 }
 
-async fn receive(
+/// A third-party service's own webhook request (GitHub, Stripe, Jira, a
+/// Slack-style `incoming` body, …), turned into a message, page or todo.
+#[utoipa::path(post, path = "/webhooks/{token}", tag = "Inbound webhooks",
+    params(("token" = String, Path, description = "The integration's token (end of its webhook_url)")),
+    request_body(content = Object, description = "The service's native payload: JSON, a form, or `payload=<json>`",
+        content_type = "application/json"),
+    responses((status = 201, description = "Created", body = Envelope<Received>),
+        (status = 200, description = "A repeat delivery or a handshake (ping, url_verification, …)", body = Object),
+        (status = 400, description = "Unreadable body", body = BeTalkErrorBody),
+        (status = 401, description = "Bad or missing signature", body = BeTalkErrorBody),
+        (status = 404, description = "Unknown token", body = BeTalkErrorBody),
+        (status = 409, description = "The project is archived", body = BeTalkErrorBody),
+        (status = 413, description = "Body too large", body = BeTalkErrorBody)))]
+pub(super) async fn receive(
     app: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
@@ -36,7 +49,16 @@ async fn receive(
 
 /// A GET: Yo calls back this way; Mailchimp and others check that the URL
 /// answers before they save it.
-async fn probe(
+#[utoipa::path(get, path = "/webhooks/{token}", tag = "Inbound webhooks",
+    params(("token" = String, Path, description = "The integration's token")),
+    responses((status = 200, description = "The URL is live (or Yo's callback was posted)", body = Object),
+        (status = 201, description = "Yo's callback, posted", body = Envelope<Received>),
+        (status = 400, description = "Unreadable body", body = BeTalkErrorBody),
+        (status = 401, description = "Bad or missing signature", body = BeTalkErrorBody),
+        (status = 404, description = "Unknown token", body = BeTalkErrorBody),
+        (status = 409, description = "The project is archived", body = BeTalkErrorBody),
+        (status = 413, description = "Body too large", body = BeTalkErrorBody)))]
+pub(super) async fn probe(
     app: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
@@ -79,10 +101,23 @@ async fn handle(
     } else {
         HttpResponse::Created()
     };
-    Ok(response.json(success(json!({
-        "action": integration.action,
-        "type": received.kind,
-        "id": received.id,
-        "duplicate": received.duplicate,
-    }))))
+    Ok(response.json(success(Received {
+        action: integration.action.clone(),
+        kind: received.kind,
+        id: received.id,
+        duplicate: received.duplicate,
+    })))
+}
+
+/// What an inbound webhook created.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct Received {
+    /// The integration's action: `chat`, `page` or `todo`.
+    action: String,
+    /// `message`, `page` or `todo`.
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+    /// The provider sent this delivery before; nothing new was created.
+    duplicate: bool,
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{caller, json_body};
+use crate::http::resource;
 use crate::{
     domain::channels::{
         self, ChannelInput,
@@ -28,24 +29,32 @@ const BASE: &str = "/rest/v1/service/integration_points";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let lookup = Method::from_bytes(b"LOOKUP").expect("a valid method name");
     cfg.service(
-        web::resource(BASE)
+        resource(BASE, "GET, POST, LOOKUP")
             .route(web::post().to(create))
             .route(web::get().to(list))
             .route(web::method(lookup).to(lookup_ids)),
     )
     .service(
-        web::resource(format!("{BASE}/{{id}}"))
+        resource(&format!("{BASE}/{{id}}"), "GET, PATCH, DELETE")
             .route(web::get().to(get_one))
             .route(web::patch().to(update))
             .route(web::delete().to(delete)),
     )
-    .route(&format!("{BASE}/{{id}}/hook"), web::post().to(hook));
+    .service(resource(&format!("{BASE}/{{id}}/hook"), "POST").route(web::post().to(hook)));
 }
 
 /// An [`AppError`] as this API reports errors: `1000 + status`.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 pub struct PointError(#[from] pub AppError);
+
+/// This API's error body.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PointErrorBody {
+    /// 1000 + the HTTP status (1400, 1401, 1403, 1404, …).
+    error_code: u16,
+    error_message: String,
+}
 
 impl ResponseError for PointError {
     fn status_code(&self) -> StatusCode {
@@ -54,18 +63,18 @@ impl ResponseError for PointError {
 
     fn error_response(&self) -> HttpResponse {
         self.0.log();
-        HttpResponse::build(self.0.status()).json(json!({
-            "error_code": 1000 + self.0.status().as_u16(),
-            "error_message": self.0.to_string(),
-        }))
+        HttpResponse::build(self.0.status()).json(PointErrorBody {
+            error_code: 1000 + self.0.status().as_u16(),
+            error_message: self.0.to_string(),
+        })
     }
 }
 
 type PointResult = Result<HttpResponse, PointError>;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Opts {
+pub(super) struct Opts {
     title: Option<String>,
     comment: Option<String>,
     allow_files_api: Option<bool>,
@@ -74,9 +83,9 @@ struct Opts {
 
 /// The entity as clients send it. `id`, `token_local` and `ext` are the
 /// server's; anything not in the entity is refused.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Body {
+pub(super) struct Body {
     id: Option<String>,
     code: Option<String>,
     #[serde(rename = "type")]
@@ -91,6 +100,7 @@ struct Body {
     send_svcscriptcode_ws: Option<String>,
     opts: Option<Opts>,
     #[allow(dead_code)]
+    #[schema(value_type = Option<Object>)]
     ext: Option<Value>,
     project_id: Option<String>,
 }
@@ -136,6 +146,8 @@ fn view(params: &[(String, String)]) -> Result<View, AppError> {
     };
     for (key, value) in params {
         match key.as_str() {
+            // An empty mask is no mask.
+            "mask" if value.trim().is_empty() => {}
             "mask" => view.fields = query::parse_mask(value)?,
             "flat" => view.flat = query::parse_bool("flat", value)?,
             _ => {}
@@ -144,19 +156,43 @@ fn view(params: &[(String, String)]) -> Result<View, AppError> {
     Ok(view)
 }
 
-async fn create(app: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> PointResult {
+/// Creates an integration point (`project_id` links it to a project).
+#[utoipa::path(post, path = "/rest/v1/service/integration_points", tag = "Integration points",
+    request_body = Body,
+    responses((status = 200, description = "The new integration point", body = Object),
+        (status = 400, description = "Bad parameter or body", body = PointErrorBody),
+        (status = 401, description = "No or a bad credential", body = PointErrorBody),
+        (status = 403, description = "Not an admin", body = PointErrorBody),
+        (status = 404, description = "Not found", body = PointErrorBody),
+        (status = 413, description = "Body too large", body = PointErrorBody)),
+    security(("bearer" = []), ("cam_api_token" = [])))]
+pub(super) async fn create(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> PointResult {
     let who = caller(&app, &req).await?;
     let body: Body = json_body(&app, payload).await?;
     let created = channels::create_channel(&app, &who, body.input()).await?;
     Ok(HttpResponse::Ok().json(render(&created, &query::all_fields(), false)))
 }
 
-async fn list(app: web::Data<AppState>, req: HttpRequest) -> PointResult {
+/// Lists integration points. The `LOOKUP` method on this path takes a JSON string (id, code or token_local) and answers the matching ids, or 404 `{"error_code": 1404, "error_message": "Lookup failed"}`.
+#[utoipa::path(get, path = "/rest/v1/service/integration_points", tag = "Integration points",
+    params(("filter" = Option<String>, Query, description = "JSON object: field → value"), ("order" = Option<String>, Query, description = "JSON array: [\"code\", \"-ext.ct\", {\"type\": \"desc\"}]"), ("offset" = Option<u64>, Query, description = "Skip this many"), ("limit" = Option<u64>, Query, description = "At most this many (≤ 1000)"), ("mask" = Option<String>, Query, description = "Fields to return: id,code,opts.title,…"), ("flat" = Option<bool>, Query, description = "opts.title-style keys")),
+    responses((status = 200, description = "Integration points", body = [Object]),
+        (status = 400, description = "Bad parameter or body", body = PointErrorBody),
+        (status = 401, description = "No or a bad credential", body = PointErrorBody),
+        (status = 403, description = "Not an admin", body = PointErrorBody),
+        (status = 404, description = "Not found", body = PointErrorBody),
+        (status = 413, description = "Body too large", body = PointErrorBody)),
+    security(("bearer" = []), ("cam_api_token" = [])))]
+pub(super) async fn list(app: web::Data<AppState>, req: HttpRequest) -> PointResult {
     let who = caller(&app, &req).await?;
     let params = params(&req);
     let view = view(&params)?;
     let mut list = ListQuery::default();
-    for (key, value) in &params {
+    for (key, value) in params.iter().filter(|(_, v)| !v.trim().is_empty()) {
         match key.as_str() {
             "filter" => list.filter = query::parse_filter(value)?,
             "order" => list.order = query::parse_order(value)?,
@@ -173,14 +209,39 @@ async fn list(app: web::Data<AppState>, req: HttpRequest) -> PointResult {
     Ok(HttpResponse::Ok().json(rendered))
 }
 
-async fn get_one(app: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> PointResult {
+/// One integration point.
+#[utoipa::path(get, path = "/rest/v1/service/integration_points/{id}", tag = "Integration points",
+    params(("id" = String, Path, description = "The integration point id"), ("mask" = Option<String>, Query, description = "Fields to return: id,code,opts.title,…"), ("flat" = Option<bool>, Query, description = "opts.title-style keys")),
+    responses((status = 200, description = "The integration point", body = Object),
+        (status = 400, description = "Bad parameter or body", body = PointErrorBody),
+        (status = 401, description = "No or a bad credential", body = PointErrorBody),
+        (status = 403, description = "Not an admin", body = PointErrorBody),
+        (status = 404, description = "Not found", body = PointErrorBody),
+        (status = 413, description = "Body too large", body = PointErrorBody)),
+    security(("bearer" = []), ("cam_api_token" = [])))]
+pub(super) async fn get_one(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> PointResult {
     let who = caller(&app, &req).await?;
     let view = view(&params(&req))?;
     let found = channels::channel_for_admin(&app.db, &who, &id).await?;
     Ok(HttpResponse::Ok().json(render(&found, &view.fields, view.flat)))
 }
 
-async fn update(
+/// Changes fields; `id` and `token_local` cannot change.
+#[utoipa::path(patch, path = "/rest/v1/service/integration_points/{id}", tag = "Integration points",
+    params(("id" = String, Path, description = "The integration point id")),
+    request_body = Body,
+    responses((status = 200, description = "The updated integration point", body = Object),
+        (status = 400, description = "Bad parameter or body", body = PointErrorBody),
+        (status = 401, description = "No or a bad credential", body = PointErrorBody),
+        (status = 403, description = "Not an admin", body = PointErrorBody),
+        (status = 404, description = "Not found", body = PointErrorBody),
+        (status = 413, description = "Body too large", body = PointErrorBody)),
+    security(("bearer" = []), ("cam_api_token" = [])))]
+pub(super) async fn update(
     app: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -203,7 +264,21 @@ async fn update(
     Ok(HttpResponse::Ok().json(render(&updated, &query::all_fields(), false)))
 }
 
-async fn delete(app: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> PointResult {
+/// Deletes an integration point (and the webhook it owns).
+#[utoipa::path(delete, path = "/rest/v1/service/integration_points/{id}", tag = "Integration points",
+    params(("id" = String, Path, description = "The integration point id")),
+    responses((status = 204, description = "Deleted"),
+        (status = 400, description = "Bad parameter or body", body = PointErrorBody),
+        (status = 401, description = "No or a bad credential", body = PointErrorBody),
+        (status = 403, description = "Not an admin", body = PointErrorBody),
+        (status = 404, description = "Not found", body = PointErrorBody),
+        (status = 413, description = "Body too large", body = PointErrorBody)),
+    security(("bearer" = []), ("cam_api_token" = [])))]
+pub(super) async fn delete(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> PointResult {
     let who = caller(&app, &req).await?;
     channels::delete_channel(&app, &who, &id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -230,8 +305,8 @@ async fn lookup_ids(
     Ok(HttpResponse::Ok().json(found))
 }
 
-#[derive(Deserialize)]
-struct Inbound {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct Inbound {
     text: String,
     #[serde(alias = "username")]
     author: Option<String>,
@@ -239,7 +314,18 @@ struct Inbound {
 
 /// The `ws_hook` side: `POST …/{id}/hook` with `{"text": …}`, the
 /// channel's `token_local` as Bearer token (or `?token=`).
-async fn hook(
+/// A message into a `ws_hook` channel, authenticated by its `token_local`
+/// as Bearer token or `?token=`.
+#[utoipa::path(post, path = "/rest/v1/service/integration_points/{id}/hook", tag = "Integration points",
+    params(("id" = String, Path, description = "The integration point id"), ("token" = Option<String>, Query, description = "The channel's token_local")),
+    request_body = Inbound,
+    responses((status = 201, description = "Posted into the linked project", body = Object),
+        (status = 400, description = "Bad body", body = PointErrorBody),
+        (status = 401, description = "Wrong token_local", body = PointErrorBody),
+        (status = 404, description = "No such ws_hook channel", body = PointErrorBody),
+        (status = 409, description = "The project is archived", body = PointErrorBody),
+        (status = 413, description = "Body too large", body = PointErrorBody)))]
+pub(super) async fn hook(
     app: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,

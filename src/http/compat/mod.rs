@@ -1,10 +1,10 @@
 //! The compatibility routes: other products' REST APIs, each in its own
 //! envelope, over the same domain layer as GraphQL.
 
-mod betalk;
-mod cam;
-mod inbound;
-mod integration_points;
+pub(super) mod betalk;
+pub(super) mod cam;
+pub(super) mod inbound;
+pub(super) mod integration_points;
 
 use actix_web::{HttpRequest, web};
 
