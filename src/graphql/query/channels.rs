@@ -18,7 +18,7 @@ impl ChannelQuery {
         filter: Option<String>,
         order: Option<String>,
         #[graphql(default = 0)] offset: u64,
-        #[graphql(default = 100)] limit: u64,
+        #[graphql(default = 100, desc = "At most 1000.")] limit: u64,
     ) -> async_graphql::Result<Vec<IntegrationPoint>> {
         let query = ListQuery {
             filter: filter
@@ -30,11 +30,7 @@ impl ChannelQuery {
                 .transpose()?
                 .unwrap_or_default(),
             offset,
-            limit: channels::query::parse_count(
-                "limit",
-                &limit.to_string(),
-                channels::query::MAX_LIMIT,
-            )?,
+            limit: limit.min(channels::query::MAX_LIMIT),
         };
         Ok(channels::list_channels(ctx.app(), ctx.principal()?, &query)
             .await?

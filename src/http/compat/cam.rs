@@ -208,11 +208,12 @@ pub(super) async fn send_messages(
             }
         };
         results.push(match outcome {
-            Ok(sent) => json!({ "index": index, "status": "success", "messages": sent_json(&sent) }),
+            Ok(sent) => {
+                json!({ "index": index, "status": "success", "messages": sent_json(&sent) })
+            }
             Err(e) => {
                 e.log();
-                json!({ "index": index, "status": "error",
-                        "errors": [{ "message": e.to_string(), "extensions": { "code": e.code() } }] })
+                json!({ "index": index, "status": "error", "errors": ErrorList::from(&e).errors })
             }
         });
     }
