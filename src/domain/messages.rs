@@ -191,3 +191,25 @@ pub async fn mark_read(
     change.commit().await?;
     Ok(receipt)
 }
+
+/// The message a `MESSAGE_CREATED` event carries. The event's
+/// `currentValue` is written from the stored row in the same transaction,
+/// so live subscribers need not read the row back.
+pub fn message_from_event(event: &entity::event::Model) -> Option<message::Model> {
+    let v = &event.current_value;
+    let text = |key: &str| v.get(key).and_then(|s| s.as_str()).map(str::to_owned);
+    let time = |key: &str| text(key)?.parse::<DateTime<Utc>>().ok();
+    Some(message::Model {
+        id: text("id")?,
+        organization_id: event.organization_id.clone(),
+        project_id: text("projectId")?,
+        author_user_id: text("authorUserId"),
+        author_integration_id: text("authorIntegrationId"),
+        author_name: text("authorName"),
+        text: text("text")?,
+        mentions: v.get("mentions")?.clone(),
+        sealed: v.get("sealed")?.as_bool()?,
+        created_at: time("createdAt")?,
+        updated_at: time("updatedAt")?,
+    })
+}

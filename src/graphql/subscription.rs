@@ -1,4 +1,7 @@
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use async_graphql::{Context, ID, Subscription as SubscriptionDerive};
 use entity::event;
@@ -13,6 +16,10 @@ use crate::{
     domain::{event_log::EventFilter, messages, projects, webhooks},
     events::types,
 };
+
+/// How often a live message stream re-checks that its subscriber may
+/// still see the project.
+const RECHECK: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
 pub struct Subscription;
@@ -96,19 +103,32 @@ impl Subscription {
         let project = projects::project_for_read(&app.db, &who, &project_id).await?;
         let filter = EventFilter::new(
             Some(vec![types::MESSAGE_CREATED.to_owned()]),
-            Some(project.id),
+            Some(project.id.clone()),
         );
         let events = matching(app.events.subscribe(), who.organization_id.clone(), filter);
+        // Messages come from the events themselves; whether the subscriber
+        // may still see the project is checked again at most every
+        // RECHECK, not once per message (a busy room would queue a read per
+        // message and fall seconds behind).
+        let checked = Arc::new(std::sync::Mutex::new(Instant::now()));
+        let project_id = project.id.clone();
         Ok(events.filter_map(move |event| {
-            let (app, who) = (app.clone(), who.clone());
+            let (app, who, checked, project_id) = (
+                app.clone(),
+                who.clone(),
+                checked.clone(),
+                project_id.clone(),
+            );
             async move {
-                let id = event.current_value.get("id")?.as_str()?.to_owned();
-                // Re-read so the subscriber gets the stored message, and only
-                // while they may still see the project.
-                messages::message_for_read(&app, &who, &id)
-                    .await
-                    .ok()
-                    .map(Message)
+                let message = messages::message_from_event(&event)?;
+                let due = checked.lock().ok()?.elapsed() >= RECHECK;
+                if due {
+                    projects::project_for_read(&app.db, &who, &project_id)
+                        .await
+                        .ok()?;
+                    *checked.lock().ok()? = Instant::now();
+                }
+                Some(Message(message))
             }
         }))
     }
