@@ -69,15 +69,7 @@ impl Cam {
     }
 
     async fn room(&self, name: &str) -> String {
-        let data = self
-            .app
-            .ok(
-                Some(&self.admin.token),
-                "mutation($n: String!) { createProject(input: {name: $n}) { id } }",
-                json!({ "n": name }),
-            )
-            .await;
-        data["createProject"]["id"].as_str().unwrap().to_owned()
+        self.app.create_project(&self.admin, name).await
     }
 
     async fn messages(&self, project: &str) -> Vec<Value> {

@@ -220,6 +220,18 @@ impl TestApp {
         }
     }
 
+    /// A project (a chat room) of `session`'s organization; returns its id.
+    pub async fn create_project(&self, session: &Session, name: &str) -> String {
+        let data = self
+            .ok(
+                Some(&session.token),
+                "mutation($n: String!) { createProject(input: {name: $n}) { id } }",
+                json!({ "n": name }),
+            )
+            .await;
+        data["createProject"]["id"].as_str().unwrap().to_owned()
+    }
+
     pub async fn create_api_token(&self, session: &Session, name: &str) -> (String, String) {
         let data = self
             .ok(

@@ -24,16 +24,7 @@ impl Points {
     async fn start(extra: &[&str]) -> Points {
         let app = spawn_app_with(extra).await;
         let admin = app.register("points").await;
-        let project = app
-            .ok(
-                Some(&admin.token),
-                "mutation { createProject(input: {name: \"Channels\"}) { id } }",
-                json!({}),
-            )
-            .await["createProject"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let project = app.create_project(&admin, "Channels").await;
         Points {
             app,
             admin,

@@ -37,6 +37,10 @@ pub const SEND_TO_WEB: &str = "send_to_web";
 /// on creation).
 #[derive(Debug, Default, Clone)]
 pub struct ChannelInput {
+    /// `id` and `token_local` as a client sent them back: they are the
+    /// server's, so an update refuses any other value (creation ignores them).
+    pub id: Option<String>,
+    pub token_local: Option<String>,
     pub project_id: Option<String>,
     pub code: Option<String>,
     pub kind: Option<String>,
@@ -246,6 +250,16 @@ pub async fn update_channel(
 ) -> AppResult<integration_point::Model> {
     let mut change = Change::begin(app, who).await?;
     let before = channel_for_admin(&*change, who, id).await?;
+    if input.id.as_ref().is_some_and(|v| *v != before.id) {
+        return Err(AppError::validation("`id` cannot be changed"));
+    }
+    if input
+        .token_local
+        .as_ref()
+        .is_some_and(|v| *v != before.token_local)
+    {
+        return Err(AppError::validation("`token_local` cannot be changed"));
+    }
     let mut active: integration_point::ActiveModel = before.clone().into();
     if let Some(project_id) = &input.project_id {
         active.project_id = Set(linked_project(&*change, who, project_id).await?.id);

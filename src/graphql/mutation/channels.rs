@@ -49,6 +49,7 @@ impl From<IntegrationPointInput> for ChannelInput {
             opts_comment: opts.comment,
             opts_allow_files_api: opts.allow_files_api,
             opts_issync: opts.issync,
+            ..ChannelInput::default()
         }
     }
 }

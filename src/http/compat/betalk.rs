@@ -144,6 +144,22 @@ pub(super) struct CreateBody {
     secret: Option<String>,
 }
 
+/// The errors of BeTalk's integration routes.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // describes responses; never built
+pub(super) enum BeTalkErrors {
+    #[response(status = 400, description = "Unreadable or invalid body")]
+    BadRequest(BeTalkErrorBody),
+    #[response(status = 401, description = "No or a bad credential")]
+    Unauthorized(BeTalkErrorBody),
+    #[response(status = 403, description = "Not an admin")]
+    Forbidden(BeTalkErrorBody),
+    #[response(status = 404, description = "No such binder or integration")]
+    NotFound(BeTalkErrorBody),
+    #[response(status = 413, description = "Body too large")]
+    PayloadTooLarge(BeTalkErrorBody),
+}
+
 /// The integrations of every binder (project) the caller can see.
 #[utoipa::path(get, path = "/me/integrations", tag = "BeTalk",
     responses((status = 200, description = "Grouped by binder", body = Envelope<MyIntegrations>),
@@ -168,11 +184,7 @@ pub(super) struct MyIntegrations {
 #[utoipa::path(get, path = "/{binder_id}/integrations", tag = "BeTalk",
     params(("binder_id" = String, Path, description = "The project (binder) id")),
     responses((status = 200, description = "The binder's integrations", body = Envelope<Binder>),
-        (status = 400, description = "Unreadable or invalid body", body = BeTalkErrorBody),
-        (status = 401, description = "No or a bad credential", body = BeTalkErrorBody),
-        (status = 403, description = "Not an admin", body = BeTalkErrorBody),
-        (status = 404, description = "No such binder or integration", body = BeTalkErrorBody),
-        (status = 413, description = "Body too large", body = BeTalkErrorBody)),
+        BeTalkErrors),
     security(("bearer" = []), ("cam_api_token" = [])))]
 pub(super) async fn binder_integrations(
     app: web::Data<AppState>,
@@ -189,11 +201,7 @@ pub(super) async fn binder_integrations(
     params(("binder_id" = String, Path, description = "The project (binder) id")),
     request_body = CreateBody,
     responses((status = 200, description = "The new integration", body = Envelope<Integration>),
-        (status = 400, description = "Unreadable or invalid body", body = BeTalkErrorBody),
-        (status = 401, description = "No or a bad credential", body = BeTalkErrorBody),
-        (status = 403, description = "Not an admin", body = BeTalkErrorBody),
-        (status = 404, description = "No such binder or integration", body = BeTalkErrorBody),
-        (status = 413, description = "Body too large", body = BeTalkErrorBody)),
+        BeTalkErrors),
     security(("bearer" = []), ("cam_api_token" = [])))]
 pub(super) async fn create(
     app: web::Data<AppState>,
@@ -218,11 +226,7 @@ pub(super) async fn create(
     params(("binder_id" = String, Path, description = "The project (binder) id"),
         ("integration_id" = String, Path, description = "The integration id")),
     responses((status = 200, description = "`{\"code\": \"RESPONSE_SUCCESS\"}`", body = Envelope<Binder>),
-        (status = 400, description = "Unreadable or invalid body", body = BeTalkErrorBody),
-        (status = 401, description = "No or a bad credential", body = BeTalkErrorBody),
-        (status = 403, description = "Not an admin", body = BeTalkErrorBody),
-        (status = 404, description = "No such binder or integration", body = BeTalkErrorBody),
-        (status = 413, description = "Body too large", body = BeTalkErrorBody)),
+        BeTalkErrors),
     security(("bearer" = []), ("cam_api_token" = [])))]
 pub(super) async fn delete(
     app: web::Data<AppState>,

@@ -129,15 +129,27 @@ fn sent_json(sent: &[Sent]) -> Value {
     )
 }
 
+/// The errors a Chat&Messenger call can answer.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // describes responses; never built
+pub(super) enum CamErrors {
+    #[response(status = 400, description = "Missing, unreadable or invalid argument")]
+    BadRequest(ErrorList),
+    #[response(status = 401, description = "No or a bad x-cam-apiToken")]
+    Unauthorized(ErrorList),
+    #[response(status = 403, description = "Not allowed")]
+    Forbidden(ErrorList),
+    #[response(status = 404, description = "Not found")]
+    NotFound(ErrorList),
+    #[response(status = 413, description = "Body too large")]
+    PayloadTooLarge(ErrorList),
+}
+
 /// Sends a message: direct messages by e-mail (`panelName: messenger`) or into a room by name. Also `message=<json>` as a form body.
 #[utoipa::path(post, path = "/sendMessage", tag = "Chat&Messenger",
     request_body = MessageArg,
     responses((status = 200, description = "Done", body = Object),
-        (status = 400, description = "Missing, unreadable or invalid argument", body = ErrorList),
-        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),
-        (status = 403, description = "Not allowed", body = ErrorList),
-        (status = 404, description = "Not found", body = ErrorList),
-        (status = 413, description = "Body too large", body = ErrorList)),
+        CamErrors),
     security(("cam_api_token" = []), ("bearer" = [])))]
 pub(super) async fn send_message(
     app: web::Data<AppState>,
@@ -172,11 +184,7 @@ struct BatchItem {
 #[utoipa::path(post, path = "/sendMessages", tag = "Chat&Messenger",
     request_body(content = Vec<Object>, description = "Items `{message, property: {users}}` or `{send, message}`; each is checked and reported on its own"),
     responses((status = 200, description = "Done", body = Object),
-        (status = 400, description = "Missing, unreadable or invalid argument", body = ErrorList),
-        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),
-        (status = 403, description = "Not allowed", body = ErrorList),
-        (status = 404, description = "Not found", body = ErrorList),
-        (status = 413, description = "Body too large", body = ErrorList)),
+        CamErrors),
     security(("cam_api_token" = []), ("bearer" = [])))]
 pub(super) async fn send_messages(
     app: web::Data<AppState>,
@@ -231,11 +239,7 @@ pub(super) struct QuickCallArg {
 #[utoipa::path(post, path = "/createQuickCall", tag = "Chat&Messenger",
     request_body = QuickCallArg,
     responses((status = 200, description = "Done", body = Object),
-        (status = 400, description = "Missing, unreadable or invalid argument", body = ErrorList),
-        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),
-        (status = 403, description = "Not allowed", body = ErrorList),
-        (status = 404, description = "Not found", body = ErrorList),
-        (status = 413, description = "Body too large", body = ErrorList)),
+        CamErrors),
     security(("cam_api_token" = []), ("bearer" = [])))]
 pub(super) async fn create_quick_call(
     app: web::Data<AppState>,
@@ -288,11 +292,7 @@ fn chat_room_json(room: &project::Model, members: &[String]) -> Value {
 #[utoipa::path(post, path = "/updateChatRoom", tag = "Chat&Messenger",
     request_body = ChatRoomArg,
     responses((status = 200, description = "Done", body = Object),
-        (status = 400, description = "Missing, unreadable or invalid argument", body = ErrorList),
-        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),
-        (status = 403, description = "Not allowed", body = ErrorList),
-        (status = 404, description = "Not found", body = ErrorList),
-        (status = 413, description = "Body too large", body = ErrorList)),
+        CamErrors),
     security(("cam_api_token" = []), ("bearer" = [])))]
 pub(super) async fn update_chat_room(
     app: web::Data<AppState>,
@@ -432,11 +432,7 @@ fn date_argument(body: &[u8]) -> AppResult<Option<String>> {
 #[utoipa::path(get, path = "/getConferenceRoomStatus", tag = "Chat&Messenger",
     params(("yyyyMMdd" = Option<String>, Query, description = "201908 or 20190801")),
     responses((status = 200, description = "`conferenceRoomStatus` or `conferenceMaster`", body = Object),
-        (status = 400, description = "Missing, unreadable or invalid argument", body = ErrorList),
-        (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),
-        (status = 403, description = "Not allowed", body = ErrorList),
-        (status = 404, description = "Not found", body = ErrorList),
-        (status = 413, description = "Body too large", body = ErrorList)),
+        CamErrors),
     security(("cam_api_token" = []), ("bearer" = [])))]
 pub(super) async fn conference_room_status(
     app: web::Data<AppState>,

@@ -23,6 +23,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// The errors of an inbound webhook request.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // describes responses; never built
+pub(super) enum InboundErrors {
+    #[response(status = 400, description = "Unreadable body")]
+    BadRequest(BeTalkErrorBody),
+    #[response(status = 401, description = "Bad or missing signature")]
+    Unauthorized(BeTalkErrorBody),
+    #[response(status = 404, description = "Unknown token")]
+    NotFound(BeTalkErrorBody),
+    #[response(status = 409, description = "The project is archived")]
+    Conflict(BeTalkErrorBody),
+    #[response(status = 413, description = "Body too large")]
+    PayloadTooLarge(BeTalkErrorBody),
+}
+
 /// A third-party service's own webhook request (GitHub, Stripe, Jira, a
 /// Slack-style `incoming` body, …), turned into a message, page or todo.
 #[utoipa::path(post, path = "/webhooks/{token}", tag = "Inbound webhooks",
@@ -31,11 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         content_type = "application/json"),
     responses((status = 201, description = "Created", body = Envelope<Received>),
         (status = 200, description = "A repeat delivery or a handshake (ping, url_verification, …)", body = Object),
-        (status = 400, description = "Unreadable body", body = BeTalkErrorBody),
-        (status = 401, description = "Bad or missing signature", body = BeTalkErrorBody),
-        (status = 404, description = "Unknown token", body = BeTalkErrorBody),
-        (status = 409, description = "The project is archived", body = BeTalkErrorBody),
-        (status = 413, description = "Body too large", body = BeTalkErrorBody)))]
+        InboundErrors))]
 pub(super) async fn receive(
     app: web::Data<AppState>,
     req: HttpRequest,
@@ -53,11 +65,7 @@ pub(super) async fn receive(
     params(("token" = String, Path, description = "The integration's token")),
     responses((status = 200, description = "The URL is live (or Yo's callback was posted)", body = Object),
         (status = 201, description = "Yo's callback, posted", body = Envelope<Received>),
-        (status = 400, description = "Unreadable body", body = BeTalkErrorBody),
-        (status = 401, description = "Bad or missing signature", body = BeTalkErrorBody),
-        (status = 404, description = "Unknown token", body = BeTalkErrorBody),
-        (status = 409, description = "The project is archived", body = BeTalkErrorBody),
-        (status = 413, description = "Body too large", body = BeTalkErrorBody)))]
+        InboundErrors))]
 pub(super) async fn probe(
     app: web::Data<AppState>,
     req: HttpRequest,

@@ -109,6 +109,8 @@ impl Body {
     fn input(self) -> ChannelInput {
         let opts = self.opts.unwrap_or_default();
         ChannelInput {
+            id: self.id,
+            token_local: self.token_local,
             project_id: self.project_id,
             code: self.code,
             kind: self.kind,
@@ -156,15 +158,27 @@ fn view(params: &[(String, String)]) -> Result<View, AppError> {
     Ok(view)
 }
 
+/// The errors of the integration points resource.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // describes responses; never built
+pub(super) enum PointErrors {
+    #[response(status = 400, description = "Bad parameter or body")]
+    BadRequest(PointErrorBody),
+    #[response(status = 401, description = "No or a bad credential")]
+    Unauthorized(PointErrorBody),
+    #[response(status = 403, description = "Not an admin")]
+    Forbidden(PointErrorBody),
+    #[response(status = 404, description = "Not found")]
+    NotFound(PointErrorBody),
+    #[response(status = 413, description = "Body too large")]
+    PayloadTooLarge(PointErrorBody),
+}
+
 /// Creates an integration point (`project_id` links it to a project).
 #[utoipa::path(post, path = "/rest/v1/service/integration_points", tag = "Integration points",
     request_body = Body,
     responses((status = 200, description = "The new integration point", body = Object),
-        (status = 400, description = "Bad parameter or body", body = PointErrorBody),
-        (status = 401, description = "No or a bad credential", body = PointErrorBody),
-        (status = 403, description = "Not an admin", body = PointErrorBody),
-        (status = 404, description = "Not found", body = PointErrorBody),
-        (status = 413, description = "Body too large", body = PointErrorBody)),
+        PointErrors),
     security(("bearer" = []), ("cam_api_token" = [])))]
 pub(super) async fn create(
     app: web::Data<AppState>,
@@ -181,11 +195,7 @@ pub(super) async fn create(
 #[utoipa::path(get, path = "/rest/v1/service/integration_points", tag = "Integration points",
     params(("filter" = Option<String>, Query, description = "JSON object: field → value"), ("order" = Option<String>, Query, description = "JSON array: [\"code\", \"-ext.ct\", {\"type\": \"desc\"}]"), ("offset" = Option<u64>, Query, description = "Skip this many"), ("limit" = Option<u64>, Query, description = "At most this many (≤ 1000)"), ("mask" = Option<String>, Query, description = "Fields to return: id,code,opts.title,…"), ("flat" = Option<bool>, Query, description = "opts.title-style keys")),
     responses((status = 200, description = "Integration points", body = [Object]),
-        (status = 400, description = "Bad parameter or body", body = PointErrorBody),
-        (status = 401, description = "No or a bad credential", body = PointErrorBody),
-        (status = 403, description = "Not an admin", body = PointErrorBody),
-        (status = 404, description = "Not found", body = PointErrorBody),
-        (status = 413, description = "Body too large", body = PointErrorBody)),
+        PointErrors),
     security(("bearer" = []), ("cam_api_token" = [])))]
 pub(super) async fn list(app: web::Data<AppState>, req: HttpRequest) -> PointResult {
     let who = caller(&app, &req).await?;
@@ -213,11 +223,7 @@ pub(super) async fn list(app: web::Data<AppState>, req: HttpRequest) -> PointRes
 #[utoipa::path(get, path = "/rest/v1/service/integration_points/{id}", tag = "Integration points",
     params(("id" = String, Path, description = "The integration point id"), ("mask" = Option<String>, Query, description = "Fields to return: id,code,opts.title,…"), ("flat" = Option<bool>, Query, description = "opts.title-style keys")),
     responses((status = 200, description = "The integration point", body = Object),
-        (status = 400, description = "Bad parameter or body", body = PointErrorBody),
-        (status = 401, description = "No or a bad credential", body = PointErrorBody),
-        (status = 403, description = "Not an admin", body = PointErrorBody),
-        (status = 404, description = "Not found", body = PointErrorBody),
-        (status = 413, description = "Body too large", body = PointErrorBody)),
+        PointErrors),
     security(("bearer" = []), ("cam_api_token" = [])))]
 pub(super) async fn get_one(
     app: web::Data<AppState>,
@@ -235,11 +241,7 @@ pub(super) async fn get_one(
     params(("id" = String, Path, description = "The integration point id")),
     request_body = Body,
     responses((status = 200, description = "The updated integration point", body = Object),
-        (status = 400, description = "Bad parameter or body", body = PointErrorBody),
-        (status = 401, description = "No or a bad credential", body = PointErrorBody),
-        (status = 403, description = "Not an admin", body = PointErrorBody),
-        (status = 404, description = "Not found", body = PointErrorBody),
-        (status = 413, description = "Body too large", body = PointErrorBody)),
+        PointErrors),
     security(("bearer" = []), ("cam_api_token" = [])))]
 pub(super) async fn update(
     app: web::Data<AppState>,
@@ -249,17 +251,6 @@ pub(super) async fn update(
 ) -> PointResult {
     let who = caller(&app, &req).await?;
     let body: Body = json_body(&app, payload).await?;
-    let current = channels::channel_for_admin(&app.db, &who, &id).await?;
-    if body.id.as_ref().is_some_and(|v| *v != current.id) {
-        return Err(AppError::validation("`id` cannot be changed").into());
-    }
-    if body
-        .token_local
-        .as_ref()
-        .is_some_and(|v| *v != current.token_local)
-    {
-        return Err(AppError::validation("`token_local` cannot be changed").into());
-    }
     let updated = channels::update_channel(&app, &who, &id, body.input()).await?;
     Ok(HttpResponse::Ok().json(render(&updated, &query::all_fields(), false)))
 }
@@ -268,11 +259,7 @@ pub(super) async fn update(
 #[utoipa::path(delete, path = "/rest/v1/service/integration_points/{id}", tag = "Integration points",
     params(("id" = String, Path, description = "The integration point id")),
     responses((status = 204, description = "Deleted"),
-        (status = 400, description = "Bad parameter or body", body = PointErrorBody),
-        (status = 401, description = "No or a bad credential", body = PointErrorBody),
-        (status = 403, description = "Not an admin", body = PointErrorBody),
-        (status = 404, description = "Not found", body = PointErrorBody),
-        (status = 413, description = "Body too large", body = PointErrorBody)),
+        PointErrors),
     security(("bearer" = []), ("cam_api_token" = [])))]
 pub(super) async fn delete(
     app: web::Data<AppState>,

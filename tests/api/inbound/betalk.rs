@@ -38,16 +38,7 @@ fn assert_integration_shape(i: &Value) {
 async fn the_four_routes_answer_as_the_seed_documents() {
     let app = crate::helpers::spawn_app_with(&["--public-url", "https://hub.example.com/"]).await;
     let (admin, binder) = workspace(&app, "betalk").await;
-    let other = app
-        .ok(
-            Some(&admin.token),
-            "mutation { createProject(input: {name: \"Second\"}) { id } }",
-            json!({}),
-        )
-        .await["createProject"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = app.create_project(&admin, "Second").await;
     let post = |binder: String, body: Value| {
         let app = &app;
         let token = admin.token.clone();

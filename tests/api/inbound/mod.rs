@@ -16,14 +16,7 @@ use crate::helpers::{Session, TestApp};
 /// A registered admin and a project of theirs.
 pub async fn workspace(app: &TestApp, label: &str) -> (Session, String) {
     let admin = app.register(label).await;
-    let data = app
-        .ok(
-            Some(&admin.token),
-            "mutation { createProject(input: {name: \"Inbound\"}) { id } }",
-            json!({}),
-        )
-        .await;
-    let project_id = data["createProject"]["id"].as_str().unwrap().to_owned();
+    let project_id = app.create_project(&admin, "Inbound").await;
     (admin, project_id)
 }
 
