@@ -58,6 +58,13 @@ pub struct Settings {
     #[arg(long, env = "JWT_TTL_SECONDS", default_value_t = 86_400, global = true)]
     pub jwt_ttl_seconds: u64,
 
+    /// How long a checked session or API token is remembered, in ms: a
+    /// membership, role or token change made by another process takes
+    /// effect within this time (in the same process, at once). 0 checks the
+    /// database on every request.
+    #[arg(long, env = "AUTH_CACHE_TTL_MS", default_value_t = 2_000, global = true)]
+    pub auth_cache_ttl_ms: u64,
+
     /// Allow webhook and channel targets on loopback, private and link-local
     /// addresses (for tests and closed networks only). Accepts true/false,
     /// 1/0, yes/no, on/off.

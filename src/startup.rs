@@ -1,13 +1,13 @@
 //! Building and running the application: the same path for `junction serve`
 //! and for every integration test.
 
-use std::{net::TcpListener, sync::Arc};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::dev::Server;
 use anyhow::Context;
 
 use crate::{
-    auth::jwt::JwtKeys,
+    auth::{PrincipalCache, jwt::JwtKeys},
     config::Settings,
     db,
     delivery::{queue::DeliveryQueue, worker},
@@ -129,6 +129,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     Ok(AppState {
         db,
         jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),
+        principals: Arc::new(PrincipalCache::new(Duration::from_millis(
+            settings.auth_cache_ttl_ms,
+        ))),
         settings: Arc::new(settings),
         events,
         deliveries,

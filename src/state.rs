@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    auth::jwt::JwtKeys,
+    auth::{PrincipalCache, jwt::JwtKeys},
     config::Settings,
     delivery::queue::DeliveryQueue,
     events::{DeliveryBus, EventBus},
@@ -17,6 +17,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub jwt: JwtKeys,
+    /// Credentials checked recently (see [`PrincipalCache`]).
+    pub principals: Arc<PrincipalCache>,
     pub events: EventBus,
     /// Delivery state changes, for `deliveryUpdated`.
     pub deliveries: DeliveryBus,

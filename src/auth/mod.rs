@@ -2,12 +2,14 @@
 //! [`Principal`] every authorized operation is scoped by.
 
 pub mod api_token;
+mod cache;
 pub mod jwt;
 pub mod password;
 mod principal;
 mod resolve;
 mod role;
 
+pub use cache::PrincipalCache;
 pub use principal::{Auth, Principal};
 pub use resolve::{authenticate, credential_from_headers};
 pub use role::Role;

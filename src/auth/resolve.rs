@@ -25,15 +25,23 @@ pub fn credential_from_headers(headers: &HeaderMap) -> Option<String> {
     Some(token.trim().to_owned())
 }
 
-/// Checks a credential: an API token (`jct_…`) or a session JWT.
+/// Checks a credential: an API token (`jct_…`) or a session JWT. A
+/// credential that checked out within the cache's TTL is not looked up again.
 pub async fn authenticate(app: &AppState, credential: Option<&str>) -> AppResult<Auth> {
     let Some(credential) = credential.filter(|c| !c.is_empty()) else {
         return Ok(Auth::Anonymous);
     };
     if api_token::looks_like_api_token(credential) {
+        let key = api_token::hash(credential);
+        if let Some(principal) = app.principals.get(&key) {
+            return Ok(Auth::Authenticated(principal));
+        }
         return Ok(
             match api_tokens::principal_for_token(app, credential).await? {
-                Some(p) => Auth::Authenticated(p),
+                Some(p) => {
+                    app.principals.put(key, &p);
+                    Auth::Authenticated(p)
+                }
                 None => Auth::Rejected("API token is invalid or revoked".into()),
             },
         );
@@ -42,9 +50,17 @@ pub async fn authenticate(app: &AppState, credential: Option<&str>) -> AppResult
         Ok(claims) => claims,
         Err(e) => return Ok(Auth::Rejected(e.to_string())),
     };
+    // Session keys cannot collide with token hashes: those are hex.
+    let key = format!("session {} {}", claims.sub, claims.org);
+    if let Some(principal) = app.principals.get(&key) {
+        return Ok(Auth::Authenticated(principal));
+    }
     Ok(
         match accounts::principal_for_session(app, &claims.sub, &claims.org).await? {
-            Some(p) => Auth::Authenticated(p),
+            Some(p) => {
+                app.principals.put(key, &p);
+                Auth::Authenticated(p)
+            }
             None => Auth::Rejected("you are no longer a member of this organization".into()),
         },
     )

@@ -94,7 +94,9 @@ pub async fn revoke_api_token(
     }
     let mut active: api_token::ActiveModel = token.into();
     active.revoked_at = Set(Some(ids::now()));
-    Ok(active.update(&app.db).await?)
+    let revoked = active.update(&app.db).await?;
+    app.principals.clear();
+    Ok(revoked)
 }
 
 /// The principal behind a presented API token, if it is live and its user is

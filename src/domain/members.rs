@@ -176,6 +176,7 @@ pub async fn update_member_role(
         .emit(types::MEMBER_ROLE_CHANGED, None, current, Some(previous))
         .await?;
     change.commit().await?;
+    app.principals.clear();
     Ok(after)
 }
 
@@ -208,6 +209,7 @@ pub async fn remove_member(
         .emit(types::MEMBER_REMOVED, None, json.clone(), Some(json))
         .await?;
     change.commit().await?;
+    app.principals.clear();
     Ok(view)
 }
 

@@ -207,7 +207,16 @@ pub async fn insert_todo(
     for tag in &tags {
         super::todo_people::insert_tag(change, &todo.id, tag).await?;
     }
-    let payload = todo_payload(&**change, &todo, list, project).await?;
+    // Written just now in this order (ids ascending), as todo_payload would
+    // read them back.
+    let assignees: Vec<String> = assignees.into_iter().collect();
+    let tags: Vec<String> = tags.into_iter().collect();
+    let payload = todo_json(
+        &todo,
+        &assignees,
+        &tags,
+        list_payload(&**change, list, project).await?,
+    );
     change
         .emit(types::TODO_CREATED, Some(&project.id), payload, None)
         .await?;
