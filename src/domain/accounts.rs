@@ -1,5 +1,10 @@
 //! Registration, login and the look-ups behind a session.
 
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, Mutex},
+};
+
 use entity::{membership, organization, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -159,14 +164,30 @@ pub async fn organization(app: &AppState, who: &Principal) -> AppResult<organiza
     organization_by_id(&app.db, &who.organization_id).await
 }
 
+/// An organization by id. Organizations never change once created (nothing
+/// updates that table), so every payload that nests one reads it from
+/// memory after the first time; ids are UUIDs, unique across databases.
+/// Should organizations ever become editable, this cache must go.
 pub async fn organization_by_id(
     conn: &impl sea_orm::ConnectionTrait,
     id: &str,
 ) -> AppResult<organization::Model> {
-    organization::Entity::find_by_id(id)
+    static KNOWN: LazyLock<Mutex<HashMap<String, organization::Model>>> =
+        LazyLock::new(Mutex::default);
+    const CAPACITY: usize = 10_000;
+    if let Some(org) = KNOWN.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
+        return Ok(org.clone());
+    }
+    let org = organization::Entity::find_by_id(id)
         .one(conn)
         .await?
-        .ok_or(AppError::NotFound("organization"))
+        .ok_or(AppError::NotFound("organization"))?;
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if known.len() >= CAPACITY {
+        known.clear();
+    }
+    known.insert(org.id.clone(), org.clone());
+    Ok(org)
 }
 
 pub(crate) async fn find_user_by_email(

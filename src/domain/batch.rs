@@ -8,7 +8,9 @@ use entity::{
     checklist, checklist_item, comment, message_read, project_member, todo_assignee, todo_list,
     todo_tag, user,
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::error::AppResult;
 
@@ -43,46 +45,55 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>>
     grouped
 }
 
-/// Groups joined (parent, user) rows, keeping join order.
-fn users_by_parent(rows: Vec<(String, Option<user::Model>)>) -> HashMap<String, Vec<user::Model>> {
+/// Each parent's users from (parent id, user id) pairs in order: the users
+/// are read once each, however many parents share them (a page of todos
+/// assigned to the same two people reads two users, not forty joined rows).
+async fn users_by_parent(
+    db: &DatabaseConnection,
+    pairs: Vec<(String, String)>,
+) -> AppResult<HashMap<String, Vec<user::Model>>> {
+    let mut ids: Vec<String> = pairs.iter().map(|(_, user)| user.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let users = users_by_ids(db, &ids).await?;
     let mut out: HashMap<String, Vec<user::Model>> = HashMap::new();
-    for (parent, user) in rows {
-        if let Some(user) = user {
-            out.entry(parent).or_default().push(user);
+    for (parent, user_id) in pairs {
+        if let Some(user) = users.get(&user_id) {
+            out.entry(parent).or_default().push(user.clone());
         }
     }
-    out
+    Ok(out)
 }
 
-/// Each todo's assignees with their users, in one joined query.
+/// Each todo's assignees with their users.
 pub async fn assignees_by_todo(
     db: &DatabaseConnection,
     todo_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<user::Model>>> {
-    let rows = todo_assignee::Entity::find()
+    let pairs: Vec<(String, String)> = todo_assignee::Entity::find()
         .filter(todo_assignee::Column::TodoId.is_in(todo_ids.iter().cloned()))
         .order_by_asc(todo_assignee::Column::Id)
-        .find_also_related(user::Entity)
+        .select_only()
+        .columns([todo_assignee::Column::TodoId, todo_assignee::Column::UserId])
+        .into_tuple()
         .all(db)
         .await?;
-    Ok(users_by_parent(
-        rows.into_iter().map(|(a, u)| (a.todo_id, u)).collect(),
-    ))
+    users_by_parent(db, pairs).await
 }
 
 pub async fn members_by_project(
     db: &DatabaseConnection,
     project_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<user::Model>>> {
-    let rows = project_member::Entity::find()
+    let pairs: Vec<(String, String)> = project_member::Entity::find()
         .filter(project_member::Column::ProjectId.is_in(project_ids.iter().cloned()))
         .order_by_asc(project_member::Column::Id)
-        .find_also_related(user::Entity)
+        .select_only()
+        .columns([project_member::Column::ProjectId, project_member::Column::UserId])
+        .into_tuple()
         .all(db)
         .await?;
-    Ok(users_by_parent(
-        rows.into_iter().map(|(m, u)| (m.project_id, u)).collect(),
-    ))
+    users_by_parent(db, pairs).await
 }
 
 pub async fn readers_by_message(

@@ -42,11 +42,9 @@ pub async fn post_inbound(
     summary: &Summary,
     delivery_id: Option<String>,
 ) -> AppResult<Received> {
-    if let Some(id) = &delivery_id
-        && let Some(seen) = receipt(app, integration, id).await?
-    {
-        return Ok(seen);
-    }
+    // No look-up of the delivery id first: repeats are rare, and the
+    // receipt's unique index catches them when it is written below, which
+    // saves every first delivery a query.
     let mut change = Change::begin_for(app, &integration.organization_id, None).await?;
     let project = project::Entity::find_by_id(&integration.project_id)
         .one(&*change)
@@ -103,8 +101,8 @@ pub async fn post_inbound(
         .insert(&*change)
         .await;
         if let Err(e) = stored {
-            // The same delivery raced in on another request and won: drop
-            // this transaction and answer what that one made.
+            // A repeat (or the same delivery racing in on another request,
+            // which won): drop this transaction and answer what that made.
             drop(change);
             return match receipt(app, integration, delivery_id).await? {
                 Some(seen) => Ok(seen),
