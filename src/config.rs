@@ -62,7 +62,12 @@ pub struct Settings {
     /// membership, role or token change made by another process takes
     /// effect within this time (in the same process, at once). 0 checks the
     /// database on every request.
-    #[arg(long, env = "AUTH_CACHE_TTL_MS", default_value_t = 2_000, global = true)]
+    #[arg(
+        long,
+        env = "AUTH_CACHE_TTL_MS",
+        default_value_t = 2_000,
+        global = true
+    )]
     pub auth_cache_ttl_ms: u64,
 
     /// Allow webhook and channel targets on loopback, private and link-local

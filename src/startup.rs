@@ -122,7 +122,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             None,
             Bus::local(EVENT_BUFFER),
             Bus::local(EVENT_BUFFER),
-            DeliveryQueue::embedded(prefix).await?,
+            DeliveryQueue::embedded(prefix),
         ),
     };
     let settings_is_sqlite = settings.is_sqlite();

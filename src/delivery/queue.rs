@@ -1,12 +1,13 @@
 //! The delivery queue: one apalis job per delivery attempt, in Redis
-//! (apalis-redis) when `REDIS_URL` is set, else in an embedded apalis-sqlite
-//! queue held in memory. The database's outbox rows stay the truth: a job
-//! only says "look at delivery X now", so a lost job costs latency (the
-//! sweeper re-queues it), never a delivery.
+//! (apalis-redis) when `REDIS_URL` is set, else in this process's memory
+//! (apalis' channel-backed `MemoryStorage`). The database's outbox rows stay
+//! the truth: a job only says "look at delivery X now", so a lost job costs
+//! latency (the sweeper re-queues it), never a delivery.
 //!
-//! apalis' backends poll. Every push therefore also wakes the workers
+//! apalis-redis polls. Every push therefore also wakes the workers
 //! directly: in this process through [`Wake`], in other processes through
-//! the Redis pub/sub message apalis-redis publishes for each new job.
+//! the Redis pub/sub message apalis-redis publishes for each new job. The
+//! memory queue needs no wake-up: its workers wait on the channel itself.
 
 use std::{
     pin::Pin,
@@ -18,12 +19,16 @@ use std::{
     time::Duration,
 };
 
-use apalis::prelude::{PollSnapshot, PollStrategy, TaskBuilder, TaskSink};
+use apalis::prelude::{
+    MemorySink, MemoryStorage, MemoryStorageError, PollSnapshot, PollStrategy, Task, TaskBuilder,
+    TaskSink,
+};
 use apalis_redis::RedisStorage;
-use apalis_sqlite::{SqlitePoolOptions, SqliteStorage};
 use chrono::{DateTime, Utc};
 use futures_util::task::AtomicWaker;
+use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 /// The job: which delivery to attempt. Everything else is read from the
 /// database when the attempt starts, so a job is never stale.
@@ -35,7 +40,70 @@ pub struct DeliveryJob {
 #[derive(Clone)]
 pub enum Storage {
     Redis(RedisStorage<DeliveryJob>),
-    Embedded(SqliteStorage<DeliveryJob>),
+    Embedded(Embedded),
+}
+
+/// The in-memory queue: an unbounded channel whose receiving end is shared
+/// by every apalis worker this process starts (one at a time; a restarted
+/// worker takes over the same channel, so nothing queued is dropped).
+///
+/// apalis-sqlite on an in-memory database served here before; its
+/// acknowledgement query re-parses a JSON batch for every row of its job
+/// table, which made a fan-out to 100 webhooks spend most of its CPU there.
+#[derive(Clone)]
+pub struct Embedded {
+    sender: mpsc::UnboundedSender<Task<DeliveryJob>>,
+    receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Task<DeliveryJob>>>>,
+}
+
+impl Embedded {
+    fn new() -> Self {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        Self {
+            sender,
+            receiver: Arc::new(tokio::sync::Mutex::new(receiver)),
+        }
+    }
+
+    /// An apalis backend reading this queue, for one worker.
+    pub fn backend(&self) -> MemoryStorage<DeliveryJob> {
+        let jobs = futures_util::stream::unfold(self.receiver.clone(), |receiver| async move {
+            let task = receiver.lock().await.recv().await?;
+            Some((task, receiver))
+        });
+        // apalis asks the backend's sink whether it is ready; jobs are
+        // pushed through `sender` instead, so the sink takes nothing.
+        let sink = futures_util::sink::drain().sink_map_err(|never| match never {});
+        let sink: Box<
+            dyn futures_util::Sink<Task<DeliveryJob>, Error = MemoryStorageError>
+                + Send
+                + Sync
+                + Unpin,
+        > = Box::new(sink);
+        MemoryStorage::new_with(
+            MemorySink::new(Arc::new(futures_util::lock::Mutex::new(sink))),
+            jobs.boxed(),
+        )
+    }
+
+    /// Queues `task` now, or at `at` (a timer in this process: should the
+    /// process end first, the sweeper finds the delivery due).
+    fn push(&self, task: Task<DeliveryJob>, at: Option<DateTime<Utc>>) {
+        let delay = at.and_then(|at| (at - Utc::now()).to_std().ok());
+        match delay {
+            Some(delay) if !delay.is_zero() => {
+                let sender = self.sender.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = sender.send(task);
+                });
+            }
+            _ => {
+                // The receiver lives as long as the queue does.
+                let _ = self.sender.send(task);
+            }
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -79,28 +147,14 @@ impl DeliveryQueue {
         }
     }
 
-    /// A queue in an in-memory SQLite database: for a single `serve`
-    /// process with its in-process workers.
-    pub async fn embedded(prefix: &str) -> anyhow::Result<Self> {
-        // One connection: an in-memory database lives as long as a
-        // connection to it, and shared-cache locks do not wait like file
-        // locks do. Queue operations take microseconds.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect("sqlite::memory:")
-            .await?;
-        SqliteStorage::setup(&pool).await?;
-        let name = queue_name(prefix);
-        let config = apalis_sqlite::Config::default().queue(&name).batch_size(64);
-        let storage = SqliteStorage::new(&pool).with_config(config);
-        Ok(Self {
-            storage: Storage::Embedded(storage),
+    /// A queue in this process's memory: for a single `serve` process
+    /// with its in-process workers.
+    pub fn embedded(prefix: &str) -> Self {
+        Self {
+            storage: Storage::Embedded(Embedded::new()),
             wake: Wake::default(),
-            name,
-        })
+            name: queue_name(prefix),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -131,41 +185,34 @@ impl DeliveryQueue {
         if delivery_ids.is_empty() {
             return;
         }
-        let tasks: Vec<_> = delivery_ids
-            .iter()
-            .map(|id| {
-                let job = DeliveryJob {
-                    delivery_id: id.clone(),
-                };
-                let mut task = TaskBuilder::new(job);
-                if let Some(at) = at
-                    && at > Utc::now()
-                {
-                    task = task.run_at_timestamp(at.timestamp().max(0) as u64);
+        let tasks = delivery_ids.iter().map(|id| {
+            let job = DeliveryJob {
+                delivery_id: id.clone(),
+            };
+            let mut task = TaskBuilder::new(job);
+            if let Some(at) = at
+                && at > Utc::now()
+            {
+                task = task.run_at_timestamp(at.timestamp().max(0) as u64);
+            }
+            task.build()
+        });
+        match &self.storage {
+            Storage::Redis(storage) => {
+                let pushed = storage
+                    .clone()
+                    .push_all(futures_util::stream::iter(tasks.collect::<Vec<_>>()))
+                    .await;
+                match pushed {
+                    Ok(()) => self.wake.signal(),
+                    Err(error) => tracing::warn!(
+                        %error,
+                        count = delivery_ids.len(),
+                        "queueing deliveries failed; the sweeper will queue them again"
+                    ),
                 }
-                task.build()
-            })
-            .collect();
-        let tasks = futures_util::stream::iter(tasks);
-        let pushed = match &self.storage {
-            Storage::Redis(storage) => storage
-                .clone()
-                .push_all(tasks)
-                .await
-                .map_err(|e| e.to_string()),
-            Storage::Embedded(storage) => storage
-                .clone()
-                .push_all(tasks)
-                .await
-                .map_err(|e| e.to_string()),
-        };
-        match pushed {
-            Ok(()) => self.wake.signal(),
-            Err(error) => tracing::warn!(
-                %error,
-                count = delivery_ids.len(),
-                "queueing deliveries failed; the sweeper will queue them again"
-            ),
+            }
+            Storage::Embedded(queue) => tasks.for_each(|task| queue.push(task, at)),
         }
     }
 }

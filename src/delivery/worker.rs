@@ -108,20 +108,22 @@ async fn supervise(app: &AppState, deliverer: Arc<Deliverer>, stop: Stop) -> any
     while !*stop.borrow() {
         let name = worker_name();
         tracing::info!(worker = %name, queue = app.queue.name(), concurrency, "delivery worker starting");
-        let strategy = WakeOrTick::new(app.queue.wake().clone());
         let result = match app.queue.storage().clone() {
             Storage::Redis(storage) => {
                 WorkerBuilder::new(name)
-                    .backend(PollWith::new(storage, strategy))
+                    .backend(PollWith::new(
+                        storage,
+                        WakeOrTick::new(app.queue.wake().clone()),
+                    ))
                     .data(deliverer.clone())
                     .concurrency(concurrency)
                     .build(handle)
                     .run_until(stopped(stop.clone()))
                     .await
             }
-            Storage::Embedded(storage) => {
+            Storage::Embedded(queue) => {
                 WorkerBuilder::new(name)
-                    .backend(PollWith::new(storage, strategy))
+                    .backend(queue.backend())
                     .data(deliverer.clone())
                     .concurrency(concurrency)
                     .build(handle)
@@ -235,7 +237,8 @@ async fn vacuum(app: &AppState) {
                 .await;
             cleared
         }
-        Storage::Embedded(mut storage) => storage.vacuum().await.map_err(|e| e.to_string()),
+        // Memory keeps no finished jobs.
+        Storage::Embedded(_) => Ok(0),
     };
     match cleared {
         Ok(count) => tracing::debug!(count, "cleared finished delivery jobs"),

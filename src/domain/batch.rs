@@ -8,9 +8,7 @@ use entity::{
     checklist, checklist_item, comment, message_read, project_member, todo_assignee, todo_list,
     todo_tag, user,
 };
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::error::AppResult;
 
@@ -89,7 +87,10 @@ pub async fn members_by_project(
         .filter(project_member::Column::ProjectId.is_in(project_ids.iter().cloned()))
         .order_by_asc(project_member::Column::Id)
         .select_only()
-        .columns([project_member::Column::ProjectId, project_member::Column::UserId])
+        .columns([
+            project_member::Column::ProjectId,
+            project_member::Column::UserId,
+        ])
         .into_tuple()
         .all(db)
         .await?;
