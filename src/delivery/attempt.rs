@@ -108,22 +108,19 @@ impl Deliverer {
     }
 
     async fn run(&self, delivery_id: &str) -> AppResult<Outcome> {
-        let db = &self.app.db;
         // The lease comes first and returns the row: only one worker may
         // have an attempt in flight, whatever the queue hands out twice.
         let now = Utc::now();
         let until =
             now + chrono::Duration::from_std(self.timeout + LEASE_MARGIN).unwrap_or_default();
         let due_by = now + chrono::Duration::from_std(EARLY_TOLERANCE).unwrap_or_default();
-        let Some(delivery) = self.committer.claim(delivery_id, until, due_by).await? else {
+        let Some((delivery, webhook)) = self.committer.claim(delivery_id, until, due_by).await?
+        else {
             return self.not_taken(delivery_id).await;
         };
         if let Some(due) = delivery.next_attempt_at {
             tokio::time::sleep((due - Utc::now()).to_std().unwrap_or_default()).await;
         }
-        let webhook = webhook::Entity::find_by_id(&delivery.webhook_id)
-            .one(db)
-            .await?;
         let event = self.event(&delivery.event_id).await?;
         let (Some(webhook), Some(event)) = (webhook, event) else {
             // Deleted since: the cascade removes the delivery too.

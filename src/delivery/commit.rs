@@ -5,13 +5,15 @@
 //! that take whatever has queued up and commit it as one transaction: one
 //! commit for one attempt when idle, one commit for hundreds under load.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use entity::{delivery, delivery_attempt};
+use entity::{delivery, delivery_attempt, webhook};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
-    sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait},
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -19,7 +21,7 @@ use super::{health, sender::Attempt};
 use crate::{
     domain::{
         ids,
-        outbox::{PENDING, lease_free},
+        outbox::{PENDING, SUCCEEDED, lease_free},
     },
     error::{AppError, AppResult},
     events::Change,
@@ -38,11 +40,15 @@ pub struct Finished {
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
+/// A leased delivery and its webhook as it was when the lease was taken
+/// (`None`: deleted meanwhile).
+pub type Claimed = (delivery::Model, Option<webhook::Model>);
+
 struct Claim {
     delivery_id: String,
     until: DateTime<Utc>,
     due_by: DateTime<Utc>,
-    reply: oneshot::Sender<AppResult<Option<delivery::Model>>>,
+    reply: oneshot::Sender<AppResult<Option<Claimed>>>,
 }
 
 struct Record {
@@ -72,14 +78,14 @@ impl Committer {
     }
 
     /// Takes the lease on a pending delivery due by `due_by`, until
-    /// `until`, and returns it; `None` when it is settled, gone, not due or
-    /// held by another worker.
+    /// `until`, and returns it with its webhook; `None` when it is settled,
+    /// gone, not due or held by another worker.
     pub async fn claim(
         &self,
         delivery_id: &str,
         until: DateTime<Utc>,
         due_by: DateTime<Utc>,
-    ) -> AppResult<Option<delivery::Model>> {
+    ) -> AppResult<Option<Claimed>> {
         let (reply, answer) = oneshot::channel();
         let claim = Claim {
             delivery_id: delivery_id.to_owned(),
@@ -136,7 +142,7 @@ async fn claim_loop(app: AppState, mut rx: mpsc::Receiver<Claim>) {
     }
 }
 
-async fn claim_all(app: &AppState, batch: &[Claim]) -> AppResult<HashMap<String, delivery::Model>> {
+async fn claim_all(app: &AppState, batch: &[Claim]) -> AppResult<HashMap<String, Claimed>> {
     let now = Utc::now();
     // Every claim in a batch asks for the same lease length and tolerance;
     // take the longest so none is shortened.
@@ -155,8 +161,29 @@ async fn claim_all(app: &AppState, batch: &[Claim]) -> AppResult<HashMap<String,
         .filter(lease_free(now))
         .exec_with_returning(&txn.txn)
         .await?;
+    // Their webhooks in the same go: one query for the batch rather than
+    // one per attempt (a fan-out batch shares few events but many hooks).
+    let mut webhook_ids: Vec<String> = taken.iter().map(|d| d.webhook_id.clone()).collect();
+    webhook_ids.sort_unstable();
+    webhook_ids.dedup();
+    let webhooks: HashMap<String, webhook::Model> = match webhook_ids.is_empty() {
+        true => HashMap::new(),
+        false => webhook::Entity::find()
+            .filter(webhook::Column::Id.is_in(webhook_ids))
+            .all(&txn.txn)
+            .await?
+            .into_iter()
+            .map(|w| (w.id.clone(), w))
+            .collect(),
+    };
     txn.txn.commit().await?;
-    Ok(taken.into_iter().map(|d| (d.id.clone(), d)).collect())
+    Ok(taken
+        .into_iter()
+        .map(|d| {
+            let webhook = webhooks.get(&d.webhook_id).cloned();
+            (d.id.clone(), (d, webhook))
+        })
+        .collect())
 }
 
 async fn record_loop(app: AppState, mut rx: mpsc::Receiver<Record>) {
@@ -216,23 +243,69 @@ async fn record_all(
             .exec(&*change)
             .await?;
     }
+    // Successes settle alike: one UPDATE per status code for all of them.
+    // Anything else carries its own schedule and error: one UPDATE each.
+    let mut succeeded: BTreeMap<Option<i32>, Vec<String>> = BTreeMap::new();
     let mut settled = Vec::with_capacity(outcomes.len());
     for o in outcomes {
-        let mut active: delivery::ActiveModel = o.delivery.clone().into();
-        active.status = Set(o.status.to_owned());
-        active.attempts = Set(o.delivery.attempts + 1);
-        active.next_attempt_at = Set(o.next_attempt_at);
-        active.locked_until = Set(None);
-        active.last_status_code = Set(o.attempt.status.map(i32::from));
-        active.last_error = Set(o.attempt.error.clone());
-        active.updated_at = Set(now);
-        settled.push(active.update(&*change).await?);
+        let mut after = o.delivery.clone();
+        after.status = o.status.to_owned();
+        after.attempts = o.delivery.attempts + 1;
+        after.next_attempt_at = o.next_attempt_at;
+        after.locked_until = None;
+        after.last_status_code = o.attempt.status.map(i32::from);
+        after.last_error = o.attempt.error.clone();
+        after.updated_at = now;
+        if o.status == SUCCEEDED && after.last_error.is_none() && after.next_attempt_at.is_none() {
+            succeeded
+                .entry(after.last_status_code)
+                .or_default()
+                .push(after.id.clone());
+        } else {
+            let mut active: delivery::ActiveModel = o.delivery.clone().into();
+            active.status = Set(after.status.clone());
+            active.attempts = Set(after.attempts);
+            active.next_attempt_at = Set(after.next_attempt_at);
+            active.locked_until = Set(None);
+            active.last_status_code = Set(after.last_status_code);
+            active.last_error = Set(after.last_error.clone());
+            active.updated_at = Set(now);
+            active.update(&*change).await?;
+        }
+        settled.push(after);
     }
-    // Health: every failure counts; successes only need one reset per
-    // webhook.
-    let mut reset: HashSet<&str> = HashSet::new();
+    for (status_code, ids) in succeeded {
+        for chunk in ids.chunks(500) {
+            delivery::Entity::update_many()
+                .col_expr(delivery::Column::Status, Expr::value(SUCCEEDED))
+                .col_expr(
+                    delivery::Column::Attempts,
+                    Expr::col(delivery::Column::Attempts).add(1),
+                )
+                .col_expr(
+                    delivery::Column::NextAttemptAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(
+                    delivery::Column::LockedUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(delivery::Column::LastStatusCode, Expr::value(status_code))
+                .col_expr(
+                    delivery::Column::LastError,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+                .filter(delivery::Column::Id.is_in(chunk.iter().cloned()))
+                .exec(&*change)
+                .await?;
+        }
+    }
+    // Health: every failure counts; a success resets each webhook once.
+    let mut healthy: Vec<String> = Vec::new();
     for o in outcomes {
-        if o.attempt.succeeded() && !reset.insert(o.delivery.webhook_id.as_str()) {
+        if o.attempt.succeeded() {
+            healthy.push(o.delivery.webhook_id.clone());
             continue;
         }
         health::after_attempt(
@@ -244,6 +317,9 @@ async fn record_all(
         )
         .await?;
     }
+    healthy.sort_unstable();
+    healthy.dedup();
+    health::after_successes(&mut change, &healthy).await?;
     change.commit().await?;
     Ok(settled)
 }

@@ -29,39 +29,28 @@ use crate::{
     events::{Change, types},
 };
 
-/// Updates `webhook_id`'s health after `attempt`, within `change`.
-pub async fn after_attempt(
-    change: &mut Change<'_>,
-    settings: &Settings,
-    webhook_id: &str,
-    attempt: &Attempt,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    if attempt.succeeded() {
-        // Nothing to write for the common case: already healthy, no streak.
-        let reset = webhook::Entity::update_many()
-            .col_expr(webhook::Column::ConsecutiveFailures, Expr::value(0))
-            .col_expr(
-                webhook::Column::FailingSince,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(webhook::Column::Id.eq(webhook_id))
-            .filter(
-                Condition::any()
-                    .add(webhook::Column::ConsecutiveFailures.ne(0))
-                    .add(webhook::Column::Status.ne(HEALTHY)),
-            )
-            .exec(&**change)
-            .await?;
-        if reset.rows_affected == 0 {
-            return Ok(());
-        }
-        let Some(hook) = webhook::Entity::find_by_id(webhook_id)
-            .one(&**change)
-            .await?
-        else {
-            return Ok(());
-        };
+/// Marks webhooks that just had a successful delivery healthy, within
+/// `change`: one UPDATE for all of them, touching only those with a streak
+/// or an UNHEALTHY status; those that were UNHEALTHY announce the change.
+pub async fn after_successes(change: &mut Change<'_>, webhook_ids: &[String]) -> AppResult<()> {
+    if webhook_ids.is_empty() {
+        return Ok(());
+    }
+    let reset = webhook::Entity::update_many()
+        .col_expr(webhook::Column::ConsecutiveFailures, Expr::value(0))
+        .col_expr(
+            webhook::Column::FailingSince,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(webhook::Column::Id.is_in(webhook_ids.iter().cloned()))
+        .filter(
+            Condition::any()
+                .add(webhook::Column::ConsecutiveFailures.ne(0))
+                .add(webhook::Column::Status.ne(HEALTHY)),
+        )
+        .exec_with_returning(&**change)
+        .await?;
+    for hook in reset {
         if hook.status == UNHEALTHY {
             let text = format!(
                 "Webhook \u{201c}{}\u{201d} ({}) is HEALTHY again: a delivery succeeded.",
@@ -69,9 +58,19 @@ pub async fn after_attempt(
             );
             transition(change, hook, Some(HEALTHY), None, text).await?;
         }
-        return Ok(());
     }
+    Ok(())
+}
 
+/// Updates `webhook_id`'s health after a failed `attempt`, within `change`
+/// (successes go through [`after_successes`]).
+pub async fn after_attempt(
+    change: &mut Change<'_>,
+    settings: &Settings,
+    webhook_id: &str,
+    attempt: &Attempt,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     webhook::Entity::update_many()
         .col_expr(
             webhook::Column::ConsecutiveFailures,
