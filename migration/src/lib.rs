@@ -11,6 +11,7 @@ mod m20261122_000005_create_deliveries;
 mod m20261122_000006_delivery_attempts;
 mod m20261122_000007_create_integrations;
 mod m20261122_000008_create_integration_points;
+mod m20261122_000009_todos_in_order;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_delivery_attempts::Migration),
             Box::new(m20261122_000007_create_integrations::Migration),
             Box::new(m20261122_000008_create_integration_points::Migration),
+            Box::new(m20261122_000009_todos_in_order::Migration),
         ]
     }
 }
