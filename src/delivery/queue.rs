@@ -37,6 +37,8 @@ pub struct DeliveryJob {
     pub delivery_id: String,
 }
 
+// One per process, so the Redis variant's size costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub enum Storage {
     Redis(RedisStorage<DeliveryJob>),
