@@ -113,22 +113,7 @@ struct Workspace {
 }
 
 async fn workspace(client: &reqwest::Client, base: &str) -> Workspace {
-    let register = "mutation { register(input: {email: \"bench@example.com\", name: \"Bench\", password: \"benchmark-password\", organizationName: \"Bench\"}) { token } }";
-    let token = gql(client, base, None, register, json!({})).await["register"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let project = gql(
-        client,
-        base,
-        Some(&token),
-        "mutation { createProject(input: {name: \"Bench\"}) { id } }",
-        json!({}),
-    )
-    .await["createProject"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let support::Owner { token, project, .. } = support::owner_with_project(client, base).await;
     let list = gql(
         client,
         base,
@@ -193,10 +178,7 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
     let server = Server::start(postgres, &env_refs).await;
     let worker = redis.map(|_| server.worker(&env_refs));
     junction::startup::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()
-        .unwrap();
+    let client = support::client();
     let base = server.base.clone();
     let ws = workspace(&client, &base).await;
     let (url, arrivals) = start_receiver();

@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use graphql_ws_client::{Client, graphql::GraphqlOperation};
 use serde::Serialize;
 use serde_json::{Value, json};
-use support::{Figures, Server, concurrency, gql, load, run_seconds};
+use support::{Figures, Server, concurrency, load, run_seconds};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
 
 #[derive(Serialize)]
@@ -57,27 +57,9 @@ fn push(i: usize) -> Vec<u8> {
 async fn run(label: &str, postgres: Option<&str>) {
     let server = Server::start(postgres, &[]).await;
     junction::startup::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()
-        .unwrap();
+    let client = support::client();
     let base = server.base.clone();
-    let register = "mutation { register(input: {email: \"bench@example.com\", name: \"Bench\", password: \"benchmark-password\", organizationName: \"Bench\"}) { token } }";
-    let token = gql(&client, &base, None, register, json!({})).await["register"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let project = gql(
-        &client,
-        &base,
-        Some(&token),
-        "mutation { createProject(input: {name: \"Bench\"}) { id } }",
-        json!({}),
-    )
-    .await["createProject"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let support::Owner { token, project, .. } = support::owner_with_project(&client, &base).await;
     let created: Value = client
         .post(format!("{base}/{project}/integrations"))
         .bearer_auth(&token)

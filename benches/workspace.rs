@@ -17,34 +17,20 @@ const CREATE: &str =
 async fn run(backend: &str, postgres: Option<&str>) {
     let server = Server::start(postgres, &[]).await;
     junction::startup::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()
-        .unwrap();
+    let client = support::client();
     let base = server.base.clone();
 
     // A workspace to read: one project, one list, 20 todos, two assignees each.
-    let register = "mutation { register(input: {email: \"bench@example.com\", name: \"Bench\", password: \"benchmark-password\", organizationName: \"Bench\"}) { token user { id } } }";
-    let session = gql(&client, &base, None, register, json!({})).await;
-    let token = session["register"]["token"].as_str().unwrap().to_owned();
-    let owner = session["register"]["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let support::Owner {
+        token,
+        user_id: owner,
+        project,
+    } = support::owner_with_project(&client, &base).await;
     let add = "mutation { addMember(input: {email: \"second@example.com\", role: MEMBER, name: \"Second\", password: \"benchmark-password\"}) { user { id } } }";
     let second = gql(&client, &base, Some(&token), add, json!({})).await["addMember"]["user"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let project = gql(
-        &client,
-        &base,
-        Some(&token),
-        "mutation { createProject(input: {name: \"Bench\"}) { id } }",
-        json!({}),
-    )
-    .await;
-    let project = project["createProject"]["id"].as_str().unwrap().to_owned();
     let list = gql(
         &client,
         &base,

@@ -159,6 +159,49 @@ pub fn rss_mib(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// The load generator's HTTP client: enough idle connections for every
+/// concurrent client.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap()
+}
+
+/// A registered owner and a project of theirs, the set-up every benchmark
+/// starts from.
+pub struct Owner {
+    pub token: String,
+    pub user_id: String,
+    pub project: String,
+}
+
+pub async fn owner_with_project(client: &reqwest::Client, base: &str) -> Owner {
+    let register = "mutation { register(input: {email: \"bench@example.com\", name: \"Bench\", password: \"benchmark-password\", organizationName: \"Bench\"}) { token user { id } } }";
+    let session = gql(client, base, None, register, json!({})).await;
+    let token = session["register"]["token"].as_str().unwrap().to_owned();
+    let user_id = session["register"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let project = gql(
+        client,
+        base,
+        Some(&token),
+        "mutation { createProject(input: {name: \"Bench\"}) { id } }",
+        json!({}),
+    )
+    .await["createProject"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Owner {
+        token,
+        user_id,
+        project,
+    }
+}
+
 /// GraphQL over HTTP with a bearer token; panics on errors (set-up only).
 pub async fn gql(
     client: &reqwest::Client,

@@ -12,7 +12,7 @@ use entity::{delivery, delivery_attempt, webhook};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, EntityTrait, QueryFilter,
+    ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 use tokio::sync::{mpsc, oneshot};
@@ -262,15 +262,12 @@ async fn record_all(
                 .or_default()
                 .push(after.id.clone());
         } else {
-            let mut active: delivery::ActiveModel = o.delivery.clone().into();
-            active.status = Set(after.status.clone());
-            active.attempts = Set(after.attempts);
-            active.next_attempt_at = Set(after.next_attempt_at);
-            active.locked_until = Set(None);
-            active.last_status_code = Set(after.last_status_code);
-            active.last_error = Set(after.last_error.clone());
-            active.updated_at = Set(now);
-            active.update(&*change).await?;
+            after
+                .clone()
+                .into_active_model()
+                .reset_all()
+                .update(&*change)
+                .await?;
         }
         settled.push(after);
     }
