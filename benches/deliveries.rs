@@ -279,12 +279,14 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
 
 #[tokio::main]
 async fn main() {
-    run(
-        "embedded defaults: SQLite, in-process workers, embedded queue",
-        None,
-        None,
-    )
-    .await;
+    if support::run_sqlite() {
+        run(
+            "embedded defaults: SQLite, in-process workers, embedded queue",
+            None,
+            None,
+        )
+        .await;
+    }
     if let (Ok(pg), Ok(redis)) = (
         std::env::var("BENCH_POSTGRES_URL"),
         std::env::var("BENCH_REDIS_URL"),

@@ -171,7 +171,9 @@ async fn run(label: &str, postgres: Option<&str>) {
 
 #[tokio::main]
 async fn main() {
-    run("embedded defaults: SQLite", None).await;
+    if support::run_sqlite() {
+        run("embedded defaults: SQLite", None).await;
+    }
     if let Ok(pg) = std::env::var("BENCH_POSTGRES_URL") {
         run("PostgreSQL", Some(&pg)).await;
     }

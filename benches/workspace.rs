@@ -130,7 +130,9 @@ async fn main() {
         concurrency(),
         run_seconds().as_secs()
     );
-    run("sqlite", None).await;
+    if support::run_sqlite() {
+        run("sqlite", None).await;
+    }
     if let Ok(postgres) = std::env::var("BENCH_POSTGRES_URL") {
         run("postgres", Some(&postgres)).await;
     }

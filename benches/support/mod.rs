@@ -329,6 +329,12 @@ pub fn run_seconds() -> Duration {
     )
 }
 
+/// Whether to run the embedded-defaults (SQLite) pass: `BENCH_SKIP_SQLITE`
+/// set skips it, to measure PostgreSQL (+ Redis) alone.
+pub fn run_sqlite() -> bool {
+    std::env::var_os("BENCH_SKIP_SQLITE").is_none()
+}
+
 /// Concurrent clients (`BENCH_CONCURRENCY`, default 32).
 pub fn concurrency() -> usize {
     std::env::var("BENCH_CONCURRENCY")

@@ -6,8 +6,11 @@
 //!
 //! apalis-redis polls. Every push therefore also wakes the workers
 //! directly: in this process through [`Wake`], in other processes through
-//! the Redis pub/sub message apalis-redis publishes for each new job. The
-//! memory queue needs no wake-up: its workers wait on the channel itself.
+//! a Redis pub/sub message on [`DeliveryQueue::wake_channel`]. (apalis-redis
+//! 1.0 announces a job on `tasks:…:available` only when it is pushed
+//! without a run time, and its push script gives every job one, so that
+//! announcement never comes.) The memory queue needs no wake-up: its
+//! workers wait on the channel itself.
 
 use std::{
     pin::Pin,
@@ -115,6 +118,12 @@ pub struct DeliveryQueue {
     name: String,
 }
 
+/// One pub/sub channel per queue, carrying "jobs were pushed" to the
+/// workers of every process.
+fn wake_channel(name: &str) -> String {
+    format!("junction:{name}:wake")
+}
+
 /// How often idle workers look at the queue even without a wake-up: this
 /// bounds how late a scheduled retry can start and how long a wake-up lost
 /// between processes can cost.
@@ -163,6 +172,12 @@ impl DeliveryQueue {
         &self.name
     }
 
+    /// The Redis pub/sub channel on which a push wakes other processes'
+    /// workers.
+    pub fn wake_channel(&self) -> String {
+        wake_channel(&self.name)
+    }
+
     /// The apalis-redis configuration, for workers and maintenance.
     pub fn redis_config(&self) -> apalis_redis::Config {
         redis_config(&self.name)
@@ -201,12 +216,28 @@ impl DeliveryQueue {
         });
         match &self.storage {
             Storage::Redis(storage) => {
+                let mut storage = storage.clone();
                 let pushed = storage
-                    .clone()
                     .push_all(futures_util::stream::iter(tasks.collect::<Vec<_>>()))
                     .await;
                 match pushed {
-                    Ok(()) => self.wake.signal(),
+                    Ok(()) => {
+                        self.wake.signal();
+                        // Best effort and off the caller's path: a lost
+                        // wake-up costs at most one IDLE_POLL.
+                        let mut conn = storage.get_connection().clone();
+                        let channel = self.wake_channel();
+                        tokio::spawn(async move {
+                            let woken: Result<i64, _> = redis::cmd("PUBLISH")
+                                .arg(channel)
+                                .arg(1)
+                                .query_async(&mut conn)
+                                .await;
+                            if let Err(error) = woken {
+                                tracing::debug!(%error, "waking other workers failed");
+                            }
+                        });
+                    }
                     Err(error) => tracing::warn!(
                         %error,
                         count = delivery_ids.len(),

@@ -57,13 +57,10 @@ pub async fn run(app: AppState, stop: Stop) -> anyhow::Result<()> {
     if app.queue.is_redis()
         && let Some(url) = &app.settings.redis_url
     {
-        // apalis-redis announces each new job on this channel: workers in
-        // other processes than the pusher start at once instead of at their
-        // next poll.
-        let channel = format!(
-            "tasks:{}:available",
-            app.queue.redis_config().active_jobs_list()
-        );
+        // Every push is announced on this channel: workers in other
+        // processes than the pusher start at once instead of at their next
+        // poll.
+        let channel = app.queue.wake_channel();
         let wake = app.queue.wake().clone();
         let client = redis::Client::open(url.as_str())?;
         listener = Some(tokio::spawn(listen_forever(client, channel, move |_| {
