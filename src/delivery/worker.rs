@@ -195,7 +195,7 @@ pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
             .filter(delivery::Column::Status.eq(PENDING))
             .exec(&txn.txn)
             .await?;
-        txn.txn.commit().await?;
+        txn.commit().await?;
         tracing::info!(
             count = lost.len(),
             "re-queued due deliveries that had lost their job"

@@ -71,7 +71,7 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
     }
     .insert(txn)
     .await?;
-    write.txn.commit().await?;
+    write.commit().await?;
 
     let token = app.jwt.issue(&user.id, &organization.id)?;
     Ok(Session {

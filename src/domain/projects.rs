@@ -70,6 +70,16 @@ pub async fn project_for_read(
         Some((project::Column::OrganizationId, &who.organization_id)),
     )
     .await?;
+    readable(conn, who, project).await
+}
+
+/// `project`, already read from the caller's organization, if the caller
+/// may see it (the rule above); else `NOT_FOUND`.
+pub async fn readable(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    project: project::Model,
+) -> AppResult<project::Model> {
     let open_to_all = project.kind == ROOM && (project.is_public || who.role.is_admin());
     if open_to_all || is_member(conn, &project.id, &who.user_id).await? {
         Ok(project)

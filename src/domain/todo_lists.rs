@@ -2,8 +2,8 @@
 
 use entity::{project, todo_list};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
-    QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType,
+    ModelTrait, QueryFilter, QuerySelect, RelationDef,
 };
 use serde_json::Value;
 
@@ -12,8 +12,7 @@ use super::{
     ids,
     json::{project_json, todo_list_json},
     pagination::{Page, PageRequest, end_position, fetch_page_by_position},
-    projects::project_for_read,
-    scoped::find_by_id,
+    projects::{project_for_read, readable},
 };
 use crate::{
     auth::Principal,
@@ -28,14 +27,25 @@ pub async fn list_for_read(
     who: &Principal,
     id: &str,
 ) -> AppResult<(todo_list::Model, project::Model)> {
-    let list = find_by_id::<todo_list::Entity>(
-        conn,
-        id,
-        "todo list",
-        Some((todo_list::Column::OrganizationId, &who.organization_id)),
-    )
-    .await?;
-    let project = project_for_read(conn, who, &list.project_id)
+    if !ids::is_valid(id) {
+        return Err(AppError::NotFound("todo list"));
+    }
+    // List and project in one statement: every todo write starts here,
+    // inside the write transaction, where each statement counts.
+    let in_project: RelationDef = todo_list::Entity::belongs_to(project::Entity)
+        .from(todo_list::Column::ProjectId)
+        .to(project::Column::Id)
+        .into();
+    let found = todo_list::Entity::find_by_id(id.to_owned())
+        .filter(todo_list::Column::OrganizationId.eq(&who.organization_id))
+        .join(JoinType::InnerJoin, in_project)
+        .select_also(project::Entity)
+        .one(conn)
+        .await?;
+    let Some((list, Some(project))) = found else {
+        return Err(AppError::NotFound("todo list"));
+    };
+    let project = readable(conn, who, project)
         .await
         .map_err(AppError::not_found_as("todo list"))?;
     Ok((list, project))

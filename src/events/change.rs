@@ -111,10 +111,20 @@ impl<'a> Change<'a> {
         let owed = outbox::enqueue_deliveries(&self.txn.txn, &self.organization_id, &self.recorded)
             .await?;
         self.deliveries.extend(owed);
-        self.txn.txn.commit().await?;
-        self.app.queue.push(&self.deliveries, None).await;
-        self.app.events.publish(&self.recorded).await;
-        Ok(self.recorded)
+        let Self {
+            app,
+            txn,
+            recorded,
+            deliveries,
+            ..
+        } = self;
+        // Committing releases SQLite's writer slot: the next writer need
+        // not wait for this one's queueing and publishing (round trips to
+        // Redis when it is configured).
+        txn.commit().await?;
+        app.queue.push(&deliveries, None).await;
+        app.events.publish(&recorded).await;
+        Ok(recorded)
     }
 }
 
