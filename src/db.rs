@@ -24,9 +24,9 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         // statement run outside a transaction; without it the read
         // benchmark serves 14 % more on PostgreSQL and 8 % more on SQLite
         // (where a round trip is a hop to the connection's thread). The
-        // ping on return still drops broken
-        // connections; after a database restart, a request may meet one
-        // broken connection and fail once, as deadpool's default does.
+        // ping on return still drops broken connections; after a database
+        // restart, a request may meet one and fail once, as with
+        // deadpool's default.
         .test_before_acquire(false);
     if settings.is_sqlite() {
         // WAL lets readers run beside the one writer; the busy timeout makes
