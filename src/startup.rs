@@ -15,7 +15,7 @@ use crate::{
     events::Bus,
     graphql, http,
     metrics::Metrics,
-    state::AppState,
+    state::{AppState, SqliteWriter},
 };
 
 pub struct Application {
@@ -138,7 +138,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         queue,
         redis,
         metrics: Arc::new(Metrics::default()),
-        sqlite_writer: settings_is_sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
+        sqlite_writer: settings_is_sqlite.then(|| Arc::new(SqliteWriter::default())),
     })
 }
 

@@ -29,7 +29,29 @@ pub struct AppState {
     /// SQLite takes one writer at a time. Writers queue here, before they
     /// take a pooled connection, so a queue of writers can never hold every
     /// connection while the one with the lock waits for another.
-    pub sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    pub sqlite_writer: Option<Arc<SqliteWriter>>,
+}
+
+/// SQLite's one writer slot, with a short way in for delivery leases.
+#[derive(Default)]
+pub struct SqliteWriter {
+    slot: Arc<tokio::sync::Mutex<()>>,
+    line: tokio::sync::Mutex<()>,
+}
+
+impl SqliteWriter {
+    /// Takes the slot. Ordinary writers line up in `line` first, so at most
+    /// one of them waits on the slot itself: a writer that goes `first`
+    /// waits for the one holding the slot and at most one more, not for
+    /// every write the API has queued (a delivery's lease sits between an
+    /// event and its delivery).
+    async fn take(&self, first: bool) -> tokio::sync::OwnedMutexGuard<()> {
+        if first {
+            return self.slot.clone().lock_owned().await;
+        }
+        let _line = self.line.lock().await;
+        self.slot.clone().lock_owned().await
+    }
 }
 
 /// A write transaction, holding SQLite's writer slot until it ends.
@@ -49,13 +71,58 @@ impl WriteTxn {
 impl AppState {
     /// Begins a transaction that will write (see [`crate::db::begin_write`]).
     pub async fn begin_write(&self) -> Result<WriteTxn, sea_orm::DbErr> {
+        self.begin_write_queued(false).await
+    }
+
+    /// Begins a write ahead of the API's queued writes on SQLite (see
+    /// [`SqliteWriter::take`]): for short writes on the delivery path.
+    pub async fn begin_write_first(&self) -> Result<WriteTxn, sea_orm::DbErr> {
+        self.begin_write_queued(true).await
+    }
+
+    async fn begin_write_queued(&self, first: bool) -> Result<WriteTxn, sea_orm::DbErr> {
         let slot = match &self.sqlite_writer {
-            Some(writer) => Some(writer.clone().lock_owned().await),
+            Some(writer) => Some(writer.take(first).await),
             None => None,
         };
         Ok(WriteTxn {
             txn: crate::db::begin_write(&self.db).await?,
             _slot: slot,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::SqliteWriter;
+
+    #[tokio::test]
+    async fn a_first_writer_passes_the_queued_ones() {
+        let writer = Arc::new(SqliteWriter::default());
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let held = writer.take(false).await;
+        let mut tasks = Vec::new();
+        let take = |name: &'static str, first: bool| {
+            let (writer, order) = (writer.clone(), order.clone());
+            tokio::spawn(async move {
+                let _slot = writer.take(first).await;
+                order.lock().unwrap().push(name);
+            })
+        };
+        for name in ["api 1", "api 2", "api 3"] {
+            tasks.push(take(name, false));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        tasks.push(take("lease", true));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        drop(held);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        // "api 1" was already waiting on the slot itself; the lease goes
+        // next, ahead of the writers still in line.
+        assert_eq!(*order.lock().unwrap(), ["api 1", "lease", "api 2", "api 3"]);
     }
 }

@@ -148,7 +148,8 @@ async fn claim_all(app: &AppState, batch: &[Claim]) -> AppResult<HashMap<String,
     // take the longest so none is shortened.
     let until = batch.iter().map(|c| c.until).max().unwrap_or(now);
     let due_by = batch.iter().map(|c| c.due_by).max().unwrap_or(now);
-    let txn = app.begin_write().await?;
+    // Ahead of the API's writes: every delivery waits for its lease.
+    let txn = app.begin_write_first().await?;
     let taken = delivery::Entity::update_many()
         .col_expr(delivery::Column::LockedUntil, Expr::value(until))
         .filter(delivery::Column::Id.is_in(batch.iter().map(|c| c.delivery_id.clone())))
