@@ -125,7 +125,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             DeliveryQueue::embedded(prefix),
         ),
     };
-    let settings_is_sqlite = settings.is_sqlite();
+    let sqlite_writer = settings.is_sqlite().then(|| {
+        let writer = Arc::new(SqliteWriter::default());
+        tokio::spawn(db::checkpoint_forever(db.clone(), writer.clone()));
+        writer
+    });
     Ok(AppState {
         db,
         jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),
@@ -138,7 +142,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         queue,
         redis,
         metrics: Arc::new(Metrics::default()),
-        sqlite_writer: settings_is_sqlite.then(|| Arc::new(SqliteWriter::default())),
+        sqlite_writer,
     })
 }
 

@@ -45,7 +45,7 @@ impl SqliteWriter {
     /// waits for the one holding the slot and at most one more, not for
     /// every write the API has queued (a delivery's lease sits between an
     /// event and its delivery).
-    async fn take(&self, first: bool) -> tokio::sync::OwnedMutexGuard<()> {
+    pub async fn take(&self, first: bool) -> tokio::sync::OwnedMutexGuard<()> {
         if first {
             return self.slot.clone().lock_owned().await;
         }
