@@ -3,6 +3,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod indexes;
+
 mod m20261122_000001_create_accounts;
 mod m20261122_000002_create_events;
 mod m20261122_000003_create_workspace;

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::indexes::index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -55,23 +57,6 @@ fn owned_by(
         .to(parent, "id")
         .on_delete(ForeignKeyAction::Cascade)
         .to_owned()
-}
-
-fn index(
-    table: &'static str,
-    name: &'static str,
-    columns: &[&'static str],
-    unique: bool,
-) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(table);
-    for column in columns {
-        index.col(*column);
-    }
-    if unique {
-        index.unique();
-    }
-    index.to_owned()
 }
 
 #[async_trait::async_trait]

@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::indexes::index;
+
 /// A project's todos are listed by (position, id): without an index in that
 /// order every page read and sorted all of the project's todos, which grew
 /// slower with each todo created.
@@ -10,15 +12,12 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_todos_project_position")
-                    .table("todos")
-                    .col("project_id")
-                    .col("position")
-                    .col("id")
-                    .to_owned(),
-            )
+            .create_index(index(
+                "todos",
+                "ix_todos_project_position",
+                &["project_id", "position", "id"],
+                false,
+            ))
             .await
     }
 

@@ -118,12 +118,6 @@ pub struct DeliveryQueue {
     name: String,
 }
 
-/// One pub/sub channel per queue, carrying "jobs were pushed" to the
-/// workers of every process.
-fn wake_channel(name: &str) -> String {
-    format!("junction:{name}:wake")
-}
-
 /// How often idle workers look at the queue even without a wake-up: this
 /// bounds how late a scheduled retry can start and how long a wake-up lost
 /// between processes can cost.
@@ -172,10 +166,10 @@ impl DeliveryQueue {
         &self.name
     }
 
-    /// The Redis pub/sub channel on which a push wakes other processes'
-    /// workers.
+    /// The Redis pub/sub channel, one per queue, on which a push wakes the
+    /// workers of every process.
     pub fn wake_channel(&self) -> String {
-        wake_channel(&self.name)
+        format!("junction:{}:wake", self.name)
     }
 
     /// The apalis-redis configuration, for workers and maintenance.
