@@ -3,6 +3,10 @@
 //! `createTodo` mutation, on SQLite and, when BENCH_POSTGRES_URL is set
 //! (e.g. postgres://postgres@127.0.0.1/postgres), on PostgreSQL.
 //!
+//! Two more lines show what this machine allows before any domain work: the
+//! same clients against `GET /healthz` (HTTP alone) and an authenticated
+//! `{ __typename }` (HTTP, authentication and GraphQL, no database).
+//!
 //! cargo bench --bench workspace
 
 mod support;
@@ -93,6 +97,46 @@ async fn run(backend: &str, postgres: Option<&str>) {
         "{:<44} RSS {rss:.1} MiB (peak {peak:.1} MiB)",
         format!("{backend}: server memory after reads")
     );
+
+    // The ceilings the read is measured against.
+    let health = {
+        let (client, base) = (client.clone(), base.clone());
+        move |_| {
+            let (client, base) = (client.clone(), base.clone());
+            async move {
+                let response = client.get(format!("{base}/healthz")).send().await;
+                match response {
+                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                    _ => false,
+                }
+            }
+        }
+    };
+    let figures = load(
+        &format!("{backend}: ceiling, GET /healthz"),
+        clients,
+        seconds,
+        2_000_000,
+        health,
+    )
+    .await;
+    figures.print();
+    let typename = {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        move |_| {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            async move { post_ok(&client, &base, &token, json!({ "query": "{ __typename }" })).await }
+        }
+    };
+    let figures = load(
+        &format!("{backend}: ceiling, {{ __typename }}"),
+        clients,
+        seconds,
+        2_000_000,
+        typename,
+    )
+    .await;
+    figures.print();
 
     let create = {
         let (client, base, token, list) =
