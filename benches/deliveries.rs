@@ -22,7 +22,7 @@ use std::{
 use actix_web::{App, HttpResponse, HttpServer, web};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use support::{Figures, Server, concurrency, gql, load, post_ok, run_seconds};
+use support::{Figures, Server, concurrency, gql, load, posting, run_seconds};
 
 const CREATE: &str =
     "mutation($l: ID!, $t: String!) { createTodo(input: {todoListId: $l, title: $t}) { id } }";
@@ -151,17 +151,13 @@ fn creating(
     ws: &Workspace,
 ) -> impl Fn(usize) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> + Clone + Send + 'static
 {
-    let (client, base, token, list) = (
-        client.clone(),
-        base.to_owned(),
-        ws.token.clone(),
-        ws.list.clone(),
-    );
-    move |i| {
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
-        let body = json!({ "query": CREATE, "variables": { "l": list, "t": format!("todo {i}") } });
-        Box::pin(async move { post_ok(&client, &base, &token, body).await })
-    }
+    let list = ws.list.clone();
+    posting(
+        client,
+        base,
+        &ws.token,
+        move |i| json!({ "query": CREATE, "variables": { "l": list, "t": format!("todo {i}") } }),
+    )
 }
 
 async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
@@ -250,17 +246,19 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
         1_000_000,
         creating(&client, &base, &ws),
     );
-    let (read_client, read_base, read_token, project) = (
-        client.clone(),
-        base.clone(),
-        ws.token.clone(),
-        ws.project.clone(),
+    let project = ws.project.clone();
+    let readers = load(
+        "  read during fan-out",
+        4,
+        seconds,
+        1_000_000,
+        posting(
+            &client,
+            &base,
+            &ws.token,
+            move |_| json!({ "query": READ, "variables": { "p": project } }),
+        ),
     );
-    let readers = load("  read during fan-out", 4, seconds, 1_000_000, move |_| {
-        let (client, base, token) = (read_client.clone(), read_base.clone(), read_token.clone());
-        let body = json!({ "query": READ, "variables": { "p": project } });
-        async move { post_ok(&client, &base, &token, body).await }
-    });
     let (writers, readers) = tokio::join!(writers, readers);
     writers.print();
     readers.print();

@@ -12,7 +12,7 @@
 mod support;
 
 use serde_json::json;
-use support::{Server, concurrency, gql, load, post_ok, run_seconds};
+use support::{Server, concurrency, gql, load, posting, run_seconds};
 
 const READ: &str = "query($p: ID!) { project(id: $p) { todos(first: 20) { edges { node { id title done assignees { id name } } } } } }";
 const CREATE: &str =
@@ -58,21 +58,13 @@ async fn run(backend: &str, postgres: Option<&str>) {
 
     let (clients, seconds) = (concurrency(), run_seconds());
     let read = {
-        let (client, base, token, project) =
-            (client.clone(), base.clone(), token.clone(), project.clone());
-        move |_| {
-            let (client, base, token, project) =
-                (client.clone(), base.clone(), token.clone(), project.clone());
-            async move {
-                post_ok(
-                    &client,
-                    &base,
-                    &token,
-                    json!({ "query": READ, "variables": { "p": project } }),
-                )
-                .await
-            }
-        }
+        let project = project.clone();
+        posting(
+            &client,
+            &base,
+            &token,
+            move |_| json!({ "query": READ, "variables": { "p": project } }),
+        )
     };
     // Warm-up, then the measured run.
     load(
@@ -121,13 +113,12 @@ async fn run(backend: &str, postgres: Option<&str>) {
     )
     .await;
     figures.print();
-    let typename = {
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
-        move |_| {
-            let (client, base, token) = (client.clone(), base.clone(), token.clone());
-            async move { post_ok(&client, &base, &token, json!({ "query": "{ __typename }" })).await }
-        }
-    };
+    let typename = posting(
+        &client,
+        &base,
+        &token,
+        |_| json!({ "query": "{ __typename }" }),
+    );
     let figures = load(
         &format!("{backend}: ceiling, {{ __typename }}"),
         clients,
@@ -138,18 +129,12 @@ async fn run(backend: &str, postgres: Option<&str>) {
     .await;
     figures.print();
 
-    let create = {
-        let (client, base, token, list) =
-            (client.clone(), base.clone(), token.clone(), list.clone());
-        move |i: usize| {
-            let (client, base, token, list) =
-                (client.clone(), base.clone(), token.clone(), list.clone());
-            async move {
-                let body = json!({ "query": CREATE, "variables": { "l": list, "t": format!("bench {i}") } });
-                post_ok(&client, &base, &token, body).await
-            }
-        }
-    };
+    let create = posting(
+        &client,
+        &base,
+        &token,
+        move |i| json!({ "query": CREATE, "variables": { "l": list, "t": format!("bench {i}") } }),
+    );
     let figures = load(
         &format!("{backend}: createTodo"),
         clients,

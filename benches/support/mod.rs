@@ -221,6 +221,21 @@ pub async fn gql(
     body["data"].clone()
 }
 
+/// A request for [`load`]: the GraphQL body `body(i)`, posted with `token`.
+pub fn posting(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: impl Fn(usize) -> Value + Clone + Send + 'static,
+) -> impl Fn(usize) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> + Clone + Send + 'static
+{
+    let (client, base, token) = (client.clone(), base.to_owned(), token.to_owned());
+    move |i| {
+        let (client, base, token, body) = (client.clone(), base.clone(), token.clone(), body(i));
+        Box::pin(async move { post_ok(&client, &base, &token, body).await })
+    }
+}
+
 /// One measured GraphQL POST: true when it answered 2xx without `errors`.
 pub async fn post_ok(client: &reqwest::Client, base: &str, token: &str, body: Value) -> bool {
     let response = client
