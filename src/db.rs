@@ -10,9 +10,7 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
-use crate::state::SqliteWriter;
-
-use crate::config::Settings;
+use crate::{config::Settings, state::SqliteWriter};
 
 #[tracing::instrument(skip_all)]
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {

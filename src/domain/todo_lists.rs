@@ -2,8 +2,8 @@
 
 use entity::{project, todo_list};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType,
-    ModelTrait, QueryFilter, QuerySelect, RelationDef,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
+    QueryFilter,
 };
 use serde_json::Value;
 
@@ -32,14 +32,9 @@ pub async fn list_for_read(
     }
     // List and project in one statement: every todo write starts here,
     // inside the write transaction, where each statement counts.
-    let in_project: RelationDef = todo_list::Entity::belongs_to(project::Entity)
-        .from(todo_list::Column::ProjectId)
-        .to(project::Column::Id)
-        .into();
     let found = todo_list::Entity::find_by_id(id.to_owned())
         .filter(todo_list::Column::OrganizationId.eq(&who.organization_id))
-        .join(JoinType::InnerJoin, in_project)
-        .select_also(project::Entity)
+        .find_also_related(project::Entity)
         .one(conn)
         .await?;
     let Some((list, Some(project))) = found else {
