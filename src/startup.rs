@@ -125,11 +125,15 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             DeliveryQueue::embedded(prefix),
         ),
     };
-    let sqlite_writer = settings.is_sqlite().then(|| {
-        let writer = Arc::new(SqliteWriter::default());
-        tokio::spawn(db::checkpoint_forever(db.clone(), writer.clone()));
-        writer
-    });
+    let sqlite_writer = match settings.is_sqlite() {
+        true => {
+            let writer =
+                Arc::new(SqliteWriter::with_thread().context("starting the SQLite writer thread")?);
+            tokio::spawn(db::checkpoint_forever(db.clone(), writer.clone()));
+            Some(writer)
+        }
+        false => None,
+    };
     Ok(AppState {
         db,
         jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),

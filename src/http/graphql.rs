@@ -2,7 +2,9 @@
 //! runs subscriptions (graphql-transport-ws and graphql-ws).
 
 use actix_web::{HttpRequest, HttpResponse, guard, http::StatusCode, web};
-use async_graphql::{BatchRequest, BatchResponse, Data, Executor, http::GraphiQLSource};
+use async_graphql::{
+    BatchRequest, BatchResponse, Data, Executor, http::GraphiQLSource, parser::types::OperationType,
+};
 use async_graphql_actix_web::GraphQLSubscription;
 
 use super::read_limited;
@@ -33,17 +35,39 @@ async fn execute(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let body = read_limited(payload, app.settings.max_body_bytes).await?;
-    let batch: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
+    let mut batch: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
         AppError::MalformedRequest(format!("the body is not a GraphQL request in JSON: {e}"))
     })?;
     let auth = authenticate(&app, credential_from_headers(req.headers()).as_deref()).await?;
     let loaders = Loaders::new(&app.db);
-    let response = schema.execute_batch(batch.data(auth).data(loaders)).await;
+    let writes = has_mutation(&mut batch);
+    let batch = batch.data(auth).data(loaders);
+    let response = match writes {
+        true => {
+            let schema = CodedSchema::clone(&schema);
+            app.run_write(async move { schema.execute_batch(batch).await })
+                .await
+        }
+        false => schema.execute_batch(batch).await,
+    };
     let status = match &response {
         BatchResponse::Single(r) if is_request_error(r) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
     Ok(HttpResponse::build(status).json(response))
+}
+
+/// Whether a request of the batch may write. The parse is kept for
+/// execution; a request that does not parse fails there as usual.
+fn has_mutation(batch: &mut BatchRequest) -> bool {
+    batch.iter_mut().any(|request| {
+        request.parsed_query().is_ok_and(|document| {
+            document
+                .operations
+                .iter()
+                .any(|(_, operation)| operation.node.ty == OperationType::Mutation)
+        })
+    })
 }
 
 async fn subscribe(

@@ -103,7 +103,12 @@ async fn handle(
         Reading::Post(summary) => summary,
     };
     let delivery_id = inbound::delivery_id(service, &request);
-    let received = post_inbound(app, integration, &summary, delivery_id).await?;
+    let received = {
+        let (app, integration) = (app.clone(), integration.clone());
+        app.clone()
+            .run_write(async move { post_inbound(&app, &integration, &summary, delivery_id).await })
+            .await?
+    };
     let mut response = if received.duplicate {
         HttpResponse::Ok()
     } else {
