@@ -103,12 +103,11 @@ async fn handle(
         Reading::Post(summary) => summary,
     };
     let delivery_id = inbound::delivery_id(service, &request);
-    let received = {
+    let post = {
         let (app, integration) = (app.clone(), integration.clone());
-        app.clone()
-            .run_write(async move { post_inbound(&app, &integration, &summary, delivery_id).await })
-            .await?
+        async move { post_inbound(&app, &integration, &summary, delivery_id).await }
     };
+    let received = app.run_write(post).await?;
     let mut response = if received.duplicate {
         HttpResponse::Ok()
     } else {
