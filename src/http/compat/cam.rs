@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::caller;
 use crate::{
+    auth::Principal,
     domain::{
         conference, messenger,
         messenger::{ChatRoomInput, Outgoing, Sent},
@@ -164,8 +165,16 @@ pub(super) async fn send_message(
         sealed: arg.is_opened,
         users: messenger::split_emails(&arg.general_purposes.users),
     };
-    let sent = messenger::send(&app, &who, out).await?;
+    let sent = send(&app, &who, out).await?;
     Ok(HttpResponse::Ok().json(json!({ "result": "success", "messages": sent_json(&sent) })))
+}
+
+/// Posts a message on SQLite's writer thread, as GraphQL mutations are
+/// (see [`AppState::run_write`]).
+async fn send(app: &AppState, who: &Principal, out: Outgoing) -> AppResult<Vec<Sent>> {
+    let (state, who) = (app.clone(), who.clone());
+    app.run_write(async move { messenger::send(&state, &who, out).await })
+        .await
 }
 
 /// One item of `messages=[…]`: direct messages to `property.users`, or to
@@ -212,7 +221,7 @@ pub(super) async fn send_messages(
                     sealed: item.is_opened,
                     users: messenger::split_emails(&item.property.users),
                 };
-                messenger::send(&app, &who, out).await
+                send(&app, &who, out).await
             }
         };
         results.push(match outcome {

@@ -325,7 +325,12 @@ pub(super) async fn hook(
             .map(|(_, v)| v)
     });
     let body: Inbound = json_body(&app, payload).await?;
-    let message = channels::receive(&app, &id, token.as_deref(), body.text, body.author).await?;
+    // Posted on SQLite's writer thread, as inbound webhooks are.
+    let receive = {
+        let (app, id) = (app.get_ref().clone(), id.into_inner());
+        async move { channels::receive(&app, &id, token.as_deref(), body.text, body.author).await }
+    };
+    let message = app.run_write(receive).await?;
     Ok(HttpResponse::Created()
         .json(json!({ "message_id": message.id, "project_id": message.project_id })))
 }
