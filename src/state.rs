@@ -40,7 +40,14 @@ pub struct SqliteWriter {
     line: tokio::sync::Mutex<()>,
     /// Where [`AppState::run_write`] runs requests that write; `None`: in
     /// the caller's task.
-    thread: Option<tokio::runtime::Handle>,
+    thread: Option<WriterThread>,
+}
+
+/// The writer's thread: a runtime that runs until the writer is dropped.
+struct WriterThread {
+    runtime: tokio::runtime::Handle,
+    /// Dropped with the writer, which ends the thread and its runtime.
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl SqliteWriter {
@@ -49,12 +56,18 @@ impl SqliteWriter {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let thread = runtime.handle().clone();
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
             .name("sqlite-writes".into())
-            .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
+            .spawn(move || {
+                let _ = runtime.block_on(stopped);
+            })?;
         Ok(Self {
-            thread: Some(thread),
+            thread: Some(WriterThread {
+                runtime: handle,
+                _stop: stop,
+            }),
             ..Self::default()
         })
     }
@@ -72,10 +85,10 @@ impl SqliteWriter {
         let Some(thread) = &self.thread else {
             return work.await;
         };
-        match thread.spawn(work).await {
+        match thread.runtime.spawn(work).await {
             Ok(done) => done,
             Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            // The thread's runtime is never shut down while the process runs.
+            // The runtime ends only with the writer, which `self` borrows.
             Err(error) => panic!("the SQLite writer thread stopped: {error}"),
         }
     }
@@ -175,6 +188,24 @@ mod tests {
         writer
             .run(async { panic!("a writing request failed") })
             .await
+    }
+
+    #[tokio::test]
+    async fn the_writer_thread_ends_with_the_writer() {
+        let writer = SqliteWriter::with_thread().unwrap();
+        let (held, released) = tokio::sync::oneshot::channel::<()>();
+        let runtime = writer.thread.as_ref().unwrap().runtime.clone();
+        runtime.spawn(async move {
+            let _held = held;
+            std::future::pending::<()>().await
+        });
+        drop(writer);
+        // The runtime shut down and dropped the task it was running.
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(5), released).await;
+        assert!(
+            matches!(ended, Ok(Err(_))),
+            "the writer thread outlived its writer"
+        );
     }
 
     #[tokio::test]
