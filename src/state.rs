@@ -124,13 +124,18 @@ impl WriteTxn {
 impl AppState {
     /// Begins a transaction that will write (see [`crate::db::begin_write`]).
     pub async fn begin_write(&self) -> Result<WriteTxn, sea_orm::DbErr> {
-        self.begin_write_queued(false).await
+        let slot = self.writer_slot(false).await;
+        Ok(WriteTxn {
+            txn: crate::db::begin_write(&self.db).await?,
+            _slot: slot,
+        })
     }
 
-    /// Begins a write ahead of the API's queued writes on SQLite (see
-    /// [`SqliteWriter::take`]): for short writes on the delivery path.
-    pub async fn begin_write_first(&self) -> Result<WriteTxn, sea_orm::DbErr> {
-        self.begin_write_queued(true).await
+    /// SQLite's writer slot, taken ahead of the API's queued writes (see
+    /// [`SqliteWriter::take`]), for one statement that commits on its own:
+    /// a delivery's lease. `None` on other databases, which need no slot.
+    pub async fn writer_slot_first(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        self.writer_slot(true).await
     }
 
     /// Runs `work`, a request that writes: on SQLite on the writer's own
@@ -145,15 +150,11 @@ impl AppState {
         }
     }
 
-    async fn begin_write_queued(&self, first: bool) -> Result<WriteTxn, sea_orm::DbErr> {
-        let slot = match &self.sqlite_writer {
+    async fn writer_slot(&self, first: bool) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.sqlite_writer {
             Some(writer) => Some(writer.take(first).await),
             None => None,
-        };
-        Ok(WriteTxn {
-            txn: crate::db::begin_write(&self.db).await?,
-            _slot: slot,
-        })
+        }
     }
 }
 

@@ -53,8 +53,10 @@ pub async fn fresh_database(dir: &tempfile::TempDir, postgres_base: Option<&str>
                 .await
                 .unwrap();
             admin.close().await.ok();
-            let (prefix, _) = base.rsplit_once('/').unwrap();
-            format!("{prefix}/{name}")
+            // Same server, user and options (`?sslmode=…`), new database.
+            let mut url = url::Url::parse(base).expect("BENCH_POSTGRES_URL is a URL");
+            url.set_path(&name);
+            url.into()
         }
     }
 }

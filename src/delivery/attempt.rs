@@ -3,11 +3,7 @@
 //! the attempt, settle or reschedule the delivery and update the webhook's
 //! health.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
 use chrono::Utc;
 use entity::{delivery, event, webhook};
@@ -15,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 
 use super::{
-    commit::{self, Committer},
+    commit::{self, Claimed, Committer},
     schedule::RetrySchedule,
     sender::{Attempt, Outgoing, Sender},
 };
@@ -23,7 +19,7 @@ use crate::{
     domain::{
         ids,
         outbox::{FAILED, PENDING, SUCCEEDED},
-        webhooks::{signing_secrets, webhook_json},
+        webhooks::{HEALTHY, signing_secrets, webhook_json},
     },
     error::AppResult,
     state::AppState,
@@ -35,8 +31,6 @@ const EARLY_TOLERANCE: Duration = Duration::from_secs(2);
 /// The lease outlives the request timeout by this much, covering the
 /// writes around the request.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
-/// Events kept in memory by each worker process.
-const EVENT_CACHE: usize = 4096;
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
@@ -65,7 +59,6 @@ impl Outcome {
 /// Everything an attempt needs; one per worker process.
 pub struct Deliverer {
     app: AppState,
-    events: Mutex<HashMap<String, Arc<event::Model>>>,
     committer: Committer,
     sender: Sender,
     schedule: RetrySchedule,
@@ -90,7 +83,6 @@ impl Deliverer {
         Ok(Self {
             sender: Sender::new(timeout, app.settings.allow_private_targets)?,
             committer: Committer::start(app.clone()),
-            events: Mutex::default(),
             schedule: app.settings.retry_schedule.clone(),
             timeout,
             app,
@@ -114,14 +106,17 @@ impl Deliverer {
         let until =
             now + chrono::Duration::from_std(self.timeout + LEASE_MARGIN).unwrap_or_default();
         let due_by = now + chrono::Duration::from_std(EARLY_TOLERANCE).unwrap_or_default();
-        let Some((delivery, webhook)) = self.committer.claim(delivery_id, until, due_by).await?
+        let Some(Claimed {
+            delivery,
+            webhook,
+            event,
+        }) = self.committer.claim(delivery_id, until, due_by).await?
         else {
             return self.not_taken(delivery_id).await;
         };
         if let Some(due) = delivery.next_attempt_at {
             tokio::time::sleep((due - Utc::now()).to_std().unwrap_or_default()).await;
         }
-        let event = self.event(&delivery.event_id).await?;
         let (Some(webhook), Some(event)) = (webhook, event) else {
             // Deleted since: the cascade removes the delivery too.
             return Ok(Outcome::Skipped);
@@ -145,7 +140,8 @@ impl Deliverer {
             })
             .await;
         self.app.metrics.delivery_latency(attempt.latency);
-        self.record(delivery, attempt).await
+        let was_failing = webhook.consecutive_failures > 0 || webhook.status != HEALTHY;
+        self.record(delivery, attempt, was_failing).await
     }
 
     /// A job whose delivery could not be leased: settled, gone, held by
@@ -168,27 +164,14 @@ impl Deliverer {
         Ok(Outcome::Skipped)
     }
 
-    /// Events never change once written, and a fan-out sends one event to
-    /// many webhooks: read each once.
-    async fn event(&self, id: &str) -> AppResult<Option<Arc<event::Model>>> {
-        if let Some(hit) = self.events.lock().expect("event cache").get(id) {
-            return Ok(Some(hit.clone()));
-        }
-        let Some(event) = event::Entity::find_by_id(id).one(&self.app.db).await? else {
-            return Ok(None);
-        };
-        let event = Arc::new(event);
-        let mut cache = self.events.lock().expect("event cache");
-        if cache.len() >= EVENT_CACHE {
-            cache.clear();
-        }
-        cache.insert(id.to_owned(), event.clone());
-        Ok(Some(event))
-    }
-
     /// Works out what an attempt means for its delivery, has it recorded
     /// (see [`Committer`]), then queues the retry and tells subscribers.
-    async fn record(&self, delivery: delivery::Model, attempt: Attempt) -> AppResult<Outcome> {
+    async fn record(
+        &self,
+        delivery: delivery::Model,
+        attempt: Attempt,
+        webhook_was_failing: bool,
+    ) -> AppResult<Outcome> {
         let number = delivery.attempts + 1;
         let (outcome, next) = if attempt.succeeded() {
             (Outcome::Succeeded, None)
@@ -216,6 +199,7 @@ impl Deliverer {
                 attempt,
                 status,
                 next_attempt_at: next,
+                webhook_was_failing,
             })
             .await?;
         if let Some(next) = next {

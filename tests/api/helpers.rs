@@ -104,10 +104,10 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
                 .await
                 .expect("create test database");
             admin.close().await.ok();
-            let (prefix, _) = base
-                .rsplit_once('/')
-                .expect("TEST_DATABASE_URL has a database");
-            format!("{prefix}/{name}")
+            // Same server, user and options (`?sslmode=…`), new database.
+            let mut url = url::Url::parse(&base).expect("TEST_DATABASE_URL is a URL");
+            url.set_path(&name);
+            url.into()
         }
         _ => format!(
             "sqlite://{}?mode=rwc",
