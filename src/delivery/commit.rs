@@ -190,7 +190,8 @@ async fn claim_all(
     };
     // Their webhooks and events, one query each for the whole batch rather
     // than one per attempt (a fan-out batch shares few events but many
-    // webhooks). The lease holds; these are reads.
+    // webhooks). These are reads; should one fail, the leases just taken
+    // lapse at `until` and the sweeper queues their deliveries again.
     let webhook_ids = distinct(taken.iter().map(|d| &d.webhook_id));
     let webhooks: HashMap<String, webhook::Model> = match webhook_ids.is_empty() {
         true => HashMap::new(),

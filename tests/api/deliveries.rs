@@ -393,6 +393,27 @@ async fn retry_after_is_honoured_on_429() {
 }
 
 #[tokio::test]
+async fn a_success_ends_a_run_of_failures_too_short_to_turn_unhealthy() {
+    let mut s = setup(&[], Answer::Ok).await;
+    s.receiver.then([Answer::Status(500, None)]);
+    let hook = s
+        .webhook(json!({ "name": "Once", "events": ["TODO_LIST_CREATED"] }))
+        .await;
+    let hook_id = hook["id"].as_str().unwrap().to_owned();
+    s.create_list("L").await;
+    let id = s.receiver.next(WAIT).await.header("webhook-id").to_owned();
+    s.receiver.next(WAIT).await;
+    s.delivery_until(&id, |d| d["status"] == "SUCCEEDED").await;
+    // One failure (two make it UNHEALTHY) started a run; the retry's
+    // success ended it, with no status change to announce.
+    let state = s.webhook_state(&hook_id).await;
+    assert_eq!(state["status"], "HEALTHY");
+    assert_eq!(state["consecutiveFailures"], 0);
+    assert_eq!(state["failingSince"], Value::Null);
+    assert!(s.events_of("WEBHOOK_STATUS_CHANGED").await.is_empty());
+}
+
+#[tokio::test]
 async fn gone_disables_the_webhook() {
     let mut s = setup(&[], Answer::Status(410, None)).await;
     let hook = s
