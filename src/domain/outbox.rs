@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use entity::{delivery, delivery_attempt, event, webhook};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DerivePartialModel, EntityTrait, QueryFilter, QueryOrder,
 };
 use serde_json::json;
 
@@ -34,6 +34,21 @@ pub fn lease_free(now: DateTime<Utc>) -> Condition {
         .add(delivery::Column::LockedUntil.lt(now))
 }
 
+/// What the outbox reads of a webhook to match events against it: its
+/// filters, not its URL, secrets or health. Every change reads every
+/// enabled webhook of its organization inside its write transaction, and a
+/// read costs about as much per column value fetched as per row.
+#[derive(Debug, Clone, DerivePartialModel)]
+#[sea_orm(entity = "webhook::Entity")]
+pub struct WebhookFilter {
+    pub id: String,
+    pub organization_id: String,
+    pub enabled: bool,
+    pub events: serde_json::Value,
+    pub project_ids: serde_json::Value,
+    pub channel_id: Option<String>,
+}
+
 fn listed(value: &serde_json::Value) -> Vec<String> {
     serde_json::from_value(value.clone()).unwrap_or_default()
 }
@@ -41,7 +56,7 @@ fn listed(value: &serde_json::Value) -> Vec<String> {
 /// Whether `webhook` wants `event`: enabled, and its event-type and project
 /// filters (empty = all) let it through. An event outside any project only
 /// reaches webhooks without a project filter.
-pub fn webhook_matches(webhook: &webhook::Model, event: &event::Model) -> bool {
+pub fn webhook_matches(webhook: &WebhookFilter, event: &event::Model) -> bool {
     let (events, projects) = (listed(&webhook.events), listed(&webhook.project_ids));
     webhook.enabled
         && (events.is_empty() || events.contains(&event.event_type))
@@ -54,7 +69,7 @@ pub fn webhook_matches(webhook: &webhook::Model, event: &event::Model) -> bool {
 }
 
 /// A channel's webhook does not echo back what that channel posted.
-fn posted_by_own_channel(webhook: &webhook::Model, event: &event::Model) -> bool {
+fn posted_by_own_channel(webhook: &WebhookFilter, event: &event::Model) -> bool {
     webhook.channel_id.as_deref().is_some_and(|channel| {
         event
             .current_value
@@ -64,13 +79,18 @@ fn posted_by_own_channel(webhook: &webhook::Model, event: &event::Model) -> bool
     })
 }
 
-/// A pending delivery of `event` to `webhook`, due now.
-pub fn new_delivery(webhook: &webhook::Model, event: &event::Model) -> delivery::ActiveModel {
+/// A pending delivery of `event` to the webhook `webhook_id` of
+/// `organization_id`, due now.
+pub fn new_delivery(
+    webhook_id: &str,
+    organization_id: &str,
+    event: &event::Model,
+) -> delivery::ActiveModel {
     let now = ids::now();
     delivery::ActiveModel {
         id: Set(ids::new_id()),
-        organization_id: Set(webhook.organization_id.clone()),
-        webhook_id: Set(webhook.id.clone()),
+        organization_id: Set(organization_id.to_owned()),
+        webhook_id: Set(webhook_id.to_owned()),
         event_id: Set(event.id.clone()),
         event_type: Set(event.event_type.clone()),
         status: Set(PENDING.to_owned()),
@@ -97,6 +117,7 @@ pub async fn enqueue_deliveries(
     let webhooks = webhook::Entity::find()
         .filter(webhook::Column::OrganizationId.eq(organization_id))
         .filter(webhook::Column::Enabled.eq(true))
+        .into_partial_model::<WebhookFilter>()
         .all(conn)
         .await?;
     let rows: Vec<delivery::ActiveModel> = events
@@ -105,7 +126,7 @@ pub async fn enqueue_deliveries(
             webhooks
                 .iter()
                 .filter(|w| webhook_matches(w, event))
-                .map(move |w| new_delivery(w, event))
+                .map(move |w| new_delivery(&w.id, &w.organization_id, event))
         })
         .collect();
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
@@ -281,26 +302,14 @@ mod tests {
         enabled: bool,
         events: serde_json::Value,
         projects: serde_json::Value,
-    ) -> webhook::Model {
-        webhook::Model {
+    ) -> WebhookFilter {
+        WebhookFilter {
             id: "w".into(),
-            uid: "u".into(),
             organization_id: "o".into(),
-            name: "n".into(),
-            url: "https://example.com".into(),
-            secret: "s".into(),
-            status: "HEALTHY".into(),
             enabled,
             events,
             project_ids: projects,
-            created_by_id: None,
-            consecutive_failures: 0,
-            failing_since: None,
-            previous_secret: None,
-            previous_secret_expires_at: None,
             channel_id: None,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
         }
     }
 

@@ -93,7 +93,7 @@ impl<'a> Change<'a> {
         webhook: &webhook::Model,
         event: &event::Model,
     ) -> AppResult<delivery::Model> {
-        let row = outbox::new_delivery(webhook, event)
+        let row = outbox::new_delivery(&webhook.id, &webhook.organization_id, event)
             .insert(&self.txn.txn)
             .await?;
         self.deliveries.push(row.id.clone());
