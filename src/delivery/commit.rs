@@ -353,15 +353,9 @@ async fn record_all(
                 .await?;
         }
     }
-    // Health: every failure counts; a success resets each webhook once.
-    let mut recovered: Vec<String> = Vec::new();
-    for o in outcomes {
-        if o.attempt.succeeded() {
-            if o.webhook_was_failing {
-                recovered.push(o.delivery.webhook_id.clone());
-            }
-            continue;
-        }
+    // Health: every failure counts; a success resets each webhook that was
+    // failing once.
+    for o in outcomes.iter().filter(|o| !o.attempt.succeeded()) {
         health::after_attempt(
             &mut change,
             &app.settings,
@@ -371,8 +365,12 @@ async fn record_all(
         )
         .await?;
     }
-    recovered.sort_unstable();
-    recovered.dedup();
+    let recovered = distinct(
+        outcomes
+            .iter()
+            .filter(|o| o.attempt.succeeded() && o.webhook_was_failing)
+            .map(|o| &o.delivery.webhook_id),
+    );
     health::after_successes(&mut change, &recovered).await?;
     change.commit().await?;
     Ok(settled)

@@ -37,7 +37,7 @@ pub fn lease_free(now: DateTime<Utc>) -> Condition {
 /// What the outbox reads of a webhook to match events against it: its
 /// filters, not its URL, secrets or health. Every change reads every
 /// enabled webhook of its organization inside its write transaction, and a
-/// read costs about as much per column value fetched as per row.
+/// read's cost follows the number of column values it fetches.
 #[derive(Debug, Clone, DerivePartialModel)]
 #[sea_orm(entity = "webhook::Entity")]
 pub struct WebhookFilter {
