@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::{
     commit::{self, Claimed, Committer},
+    health,
     schedule::RetrySchedule,
     sender::{Attempt, Outgoing, Sender},
 };
@@ -19,7 +20,7 @@ use crate::{
     domain::{
         ids,
         outbox::{FAILED, PENDING, SUCCEEDED},
-        webhooks::{HEALTHY, signing_secrets, webhook_json},
+        webhooks::{signing_secrets, webhook_json},
     },
     error::AppResult,
     state::AppState,
@@ -140,7 +141,7 @@ impl Deliverer {
             })
             .await;
         self.app.metrics.delivery_latency(attempt.latency);
-        let was_failing = webhook.consecutive_failures > 0 || webhook.status != HEALTHY;
+        let was_failing = health::is_failing(&webhook);
         self.record(delivery, attempt, was_failing).await
     }
 

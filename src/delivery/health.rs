@@ -29,6 +29,13 @@ use crate::{
     events::{Change, types},
 };
 
+/// Whether a success would change `webhook`'s health: it has a run of
+/// failures or is UNHEALTHY. The same test as [`after_successes`]' filter,
+/// for a webhook already in memory: a success on any other needs no write.
+pub fn is_failing(webhook: &webhook::Model) -> bool {
+    webhook.consecutive_failures != 0 || webhook.status != HEALTHY
+}
+
 /// Marks webhooks that just had a successful delivery healthy, within
 /// `change`: one UPDATE for all of them, touching only those with a streak
 /// or an UNHEALTHY status; those that were UNHEALTHY announce the change.
