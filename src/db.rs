@@ -10,7 +10,7 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
-use crate::{config::Settings, state::SqliteWriter};
+use crate::{config::Settings, writer::SqliteWriter};
 
 #[tracing::instrument(skip_all)]
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
@@ -73,7 +73,7 @@ pub async fn checkpoint_forever(db: DatabaseConnection, writer: Arc<SqliteWriter
         tokio::time::sleep(CHECKPOINT_EVERY).await;
         let finished = match checkpoint(&db).await {
             Ok(frames) if frames >= WAL_RESTART_FRAMES => {
-                let _slot = writer.take(false).await;
+                let _slot = writer.take_alone(false).await;
                 checkpoint(&db).await
             }
             other => other,

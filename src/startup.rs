@@ -15,7 +15,8 @@ use crate::{
     events::Bus,
     graphql, http,
     metrics::Metrics,
-    state::{AppState, SqliteWriter},
+    state::AppState,
+    writer::SqliteWriter,
 };
 
 pub struct Application {

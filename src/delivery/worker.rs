@@ -193,7 +193,7 @@ pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
             .col_expr(delivery::Column::NextAttemptAt, Expr::value(ids::now()))
             .filter(delivery::Column::Id.is_in(lost.iter().cloned()))
             .filter(delivery::Column::Status.eq(PENDING))
-            .exec(&txn.txn)
+            .exec(&*txn)
             .await?;
         txn.commit().await?;
         tracing::info!(

@@ -4,7 +4,8 @@
 
 use entity::{inbound_receipt, integration, project, todo_list};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult,
+    sea_query::Expr,
 };
 
 use super::{
@@ -90,24 +91,34 @@ pub async fn post_inbound(
         }
     };
     if let Some(delivery_id) = &delivery_id {
-        let stored = inbound_receipt::ActiveModel {
+        let row = inbound_receipt::ActiveModel {
             id: Set(ids::new_id()),
             integration_id: Set(integration.id.clone()),
             provider_delivery_id: Set(delivery_id.clone()),
             created_kind: Set(kind.to_owned()),
             created_id: Set(id.clone()),
             created_at: Set(ids::now()),
-        }
-        .insert(&*change)
-        .await;
-        if let Err(e) = stored {
-            // A repeat (or the same delivery racing in on another request,
-            // which won): drop this transaction and answer what that made.
+        };
+        let stored = inbound_receipt::Entity::insert(row)
+            .on_conflict_do_nothing_on([
+                inbound_receipt::Column::IntegrationId,
+                inbound_receipt::Column::ProviderDeliveryId,
+            ])
+            .exec_without_returning(&*change)
+            .await?;
+        if !matches!(stored, TryInsertResult::Inserted(rows) if rows > 0) {
+            // A repeat, or the same delivery racing in on another request
+            // that won: answer what that one made, read in this transaction
+            // (the winner may share it, see `SqliteWriter::begin`, or has
+            // committed: PostgreSQL's insert waited for it), and drop this
+            // one's work.
+            let seen = receipt(&*change, integration, delivery_id).await?;
             drop(change);
-            return match receipt(app, integration, delivery_id).await? {
-                Some(seen) => Ok(seen),
-                None => Err(e.into()),
-            };
+            return seen.ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!(
+                    "an inbound receipt conflicted but is not there"
+                ))
+            });
         }
     }
     change.commit().await?;
@@ -119,14 +130,14 @@ pub async fn post_inbound(
 }
 
 async fn receipt(
-    app: &AppState,
+    conn: &impl ConnectionTrait,
     integration: &integration::Model,
     delivery_id: &str,
 ) -> AppResult<Option<Received>> {
     Ok(inbound_receipt::Entity::find()
         .filter(inbound_receipt::Column::IntegrationId.eq(&integration.id))
         .filter(inbound_receipt::Column::ProviderDeliveryId.eq(delivery_id))
-        .one(&app.db)
+        .one(conn)
         .await?
         .map(|r| Received {
             kind: r.created_kind,

@@ -8,7 +8,8 @@ use crate::{
     auth::Principal,
     domain::{ids, outbox},
     error::AppResult,
-    state::{AppState, WriteTxn},
+    state::AppState,
+    writer::WriteTxn,
 };
 
 /// One change to the workspace: a database transaction plus the events it
@@ -83,7 +84,7 @@ impl<'a> Change<'a> {
             previous_value: Set(previous_value),
             created_at: Set(ids::now()),
         }
-        .insert(&self.txn.txn)
+        .insert(&*self.txn)
         .await?)
     }
 
@@ -94,7 +95,7 @@ impl<'a> Change<'a> {
         event: &event::Model,
     ) -> AppResult<delivery::Model> {
         let row = outbox::new_delivery(&webhook.id, &webhook.organization_id, event)
-            .insert(&self.txn.txn)
+            .insert(&*self.txn)
             .await?;
         self.deliveries.push(row.id.clone());
         Ok(row)
@@ -108,8 +109,8 @@ impl<'a> Change<'a> {
     /// Records the deliveries the events owe to webhooks (the outbox),
     /// commits all of it at once, then publishes the events.
     pub async fn commit(mut self) -> AppResult<Vec<event::Model>> {
-        let owed = outbox::enqueue_deliveries(&self.txn.txn, &self.organization_id, &self.recorded)
-            .await?;
+        let owed =
+            outbox::enqueue_deliveries(&*self.txn, &self.organization_id, &self.recorded).await?;
         self.deliveries.extend(owed);
         let Self {
             app,
@@ -131,6 +132,6 @@ impl<'a> Change<'a> {
 impl Deref for Change<'_> {
     type Target = DatabaseTransaction;
     fn deref(&self) -> &Self::Target {
-        &self.txn.txn
+        &self.txn
     }
 }

@@ -1,0 +1,577 @@
+//! Writing transactions, and SQLite's one writer: the slot writers take in
+//! turn, the thread the API's writes run on, and group commit.
+
+use std::{
+    ops::Deref,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use tokio::sync::{OwnedMutexGuard, watch};
+
+/// How many writers may share one SQLite transaction, and for how long
+/// the first of them may wait for the commit (see [`SqliteWriter::begin`]).
+const GROUP_MEMBERS: usize = 32;
+const GROUP_AGE: Duration = Duration::from_millis(4);
+
+/// SQLite's one writer slot, with a short way in for delivery leases, the
+/// thread the API's writing requests run on, and the transaction that
+/// writers waiting in line share.
+#[derive(Default)]
+pub struct SqliteWriter {
+    slot: Arc<tokio::sync::Mutex<()>>,
+    line: tokio::sync::Mutex<()>,
+    /// Writers that asked to join a group and do not have the slot yet.
+    waiting: AtomicUsize,
+    /// The group transaction the last writer left open for the next.
+    open: std::sync::Mutex<Option<Group>>,
+    /// Where [`crate::state::AppState::run_write`] runs requests that
+    /// write; `None`: in the caller's task.
+    thread: Option<WriterThread>,
+}
+
+/// The writer's thread: a runtime that runs until the writer is dropped.
+struct WriterThread {
+    runtime: tokio::runtime::Handle,
+    /// Dropped with the writer, which ends the thread and its runtime.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// One SQLite transaction that several writers share, a savepoint each,
+/// committed once for all of them.
+struct Group {
+    txn: DatabaseTransaction,
+    /// Members that released their savepoint and wait for the commit.
+    deferred: usize,
+    started: Instant,
+    /// The commit's outcome, for the deferred members.
+    done: watch::Sender<Option<Result<(), String>>>,
+}
+
+impl Group {
+    async fn begin(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        Ok(Self {
+            txn: crate::db::begin_write(db).await?,
+            deferred: 0,
+            started: Instant::now(),
+            done: watch::channel(None).0,
+        })
+    }
+
+    /// Commits every member's work and tells the deferred members.
+    async fn commit(self) -> Result<(), DbErr> {
+        let committed = self.txn.commit().await;
+        let outcome = committed.as_ref().map(|_| ()).map_err(DbErr::to_string);
+        self.done.send_replace(Some(outcome));
+        committed
+    }
+
+    /// Whether the member leaving now may leave the commit to the next:
+    /// someone is in line to join, and the group is neither full nor old.
+    fn may_wait(&self, writer: &SqliteWriter) -> bool {
+        writer.waiting.load(Ordering::Acquire) > 0
+            && self.deferred + 1 < GROUP_MEMBERS
+            && self.started.elapsed() < GROUP_AGE
+    }
+}
+
+impl SqliteWriter {
+    /// A writer with its own thread for the API's writing requests.
+    pub fn with_thread() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writes".into())
+            .spawn(move || {
+                let _ = runtime.block_on(stopped);
+            })?;
+        Ok(Self {
+            thread: Some(WriterThread {
+                runtime: handle,
+                _stop: stop,
+            }),
+            ..Self::default()
+        })
+    }
+
+    /// Runs `work` on the writer's thread, if it has one. Each statement of
+    /// the transaction that holds the slot hops to its connection's thread
+    /// and back; on an HTTP worker thread every return waited behind the
+    /// parsing and resolving of all the other requests queued there, so the
+    /// slot stayed taken for milliseconds while the CPU stood partly idle.
+    /// On this thread only writers queue, and they mostly wait on the slot.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> T {
+        let Some(thread) = &self.thread else {
+            return work.await;
+        };
+        match thread.runtime.spawn(work).await {
+            Ok(done) => done,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            // The runtime ends only with the writer, which `self` borrows.
+            Err(error) => panic!("the SQLite writer thread stopped: {error}"),
+        }
+    }
+
+    /// Begins a write: a savepoint in the transaction the previous writer
+    /// left open, or in a new one.
+    ///
+    /// Group commit. A commit writes every page the transaction dirtied to
+    /// the WAL, and consecutive writes mostly dirty the same pages (the last
+    /// leaf of each table and index they append to). A writer that releases
+    /// its savepoint while another waits in line leaves the transaction
+    /// open for it and waits for the commit; the last of the line (or of
+    /// [`GROUP_MEMBERS`], or after [`GROUP_AGE`]) commits for all. Each
+    /// writer's work stays its own: an error rolls back to its savepoint
+    /// only. Nobody hears of success before the commit that makes the work
+    /// durable, so a caller queues jobs and publishes events as before.
+    pub async fn begin(self: &Arc<Self>, db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+        let slot = self.take(false).await;
+        let open = self.open.lock().expect("writer group lock").take();
+        let mut member = Member {
+            writer: self.clone(),
+            group: None,
+            slot: Some(slot),
+        };
+        // Should BEGIN or SAVEPOINT fail, dropping `member` still commits
+        // the work of those who deferred to it.
+        member.group = Some(match open {
+            Some(group) => group,
+            None => Group::begin(db).await?,
+        });
+        let savepoint = member.group().txn.begin().await?;
+        Ok(WriteTxn {
+            txn: Some(savepoint),
+            member: Some(member),
+        })
+    }
+
+    /// Takes the slot for work outside any group (a delivery's lease, a
+    /// checkpoint), committing the group left open first: SQLite's write
+    /// lock is the group's until then. `first` passes the writers in line
+    /// (see [`SqliteWriter::take`]).
+    pub async fn take_alone(self: &Arc<Self>, first: bool) -> OwnedMutexGuard<()> {
+        let slot = self.take(first).await;
+        self.close_open().await;
+        slot
+    }
+
+    /// Takes the slot. Ordinary writers line up in `line` first, so at most
+    /// one of them waits on the slot itself: a writer that goes `first`
+    /// waits for the one holding the slot and at most one more, not for
+    /// every write the API has queued (a delivery's lease sits between an
+    /// event and its delivery).
+    async fn take(self: &Arc<Self>, first: bool) -> OwnedMutexGuard<()> {
+        if first {
+            return self.slot.clone().lock_owned().await;
+        }
+        let mut waiting = Waiting::count(self);
+        let _line = self.line.lock().await;
+        let slot = self.slot.clone().lock_owned().await;
+        waiting.arrived = true;
+        slot
+    }
+
+    /// Commits the group left open, if any; the caller holds the slot.
+    async fn close_open(&self) {
+        let open = self.open.lock().expect("writer group lock").take();
+        if let Some(group) = open
+            && let Err(error) = group.commit().await
+        {
+            tracing::error!(%error, "committing a group of SQLite writes failed");
+        }
+    }
+}
+
+/// Counts a writer in line for as long as it waits there.
+struct Waiting {
+    writer: Arc<SqliteWriter>,
+    arrived: bool,
+}
+
+impl Waiting {
+    fn count(writer: &Arc<SqliteWriter>) -> Self {
+        writer.waiting.fetch_add(1, Ordering::AcqRel);
+        Self {
+            writer: writer.clone(),
+            arrived: false,
+        }
+    }
+}
+
+impl Drop for Waiting {
+    /// A writer that leaves the line before its turn (its future dropped)
+    /// may have been counted on by a member that left the commit to it:
+    /// whoever takes the slot next commits the group, and this closer
+    /// makes sure someone does.
+    fn drop(&mut self) {
+        self.writer.waiting.fetch_sub(1, Ordering::AcqRel);
+        if self.arrived {
+            return;
+        }
+        let writer = self.writer.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { drop(writer.take_alone(true).await) });
+        }
+    }
+}
+
+/// A writer's place in a group, with the slot while it works.
+struct Member {
+    writer: Arc<SqliteWriter>,
+    /// The group, while this member holds the slot.
+    group: Option<Group>,
+    slot: Option<OwnedMutexGuard<()>>,
+}
+
+impl Member {
+    fn group(&self) -> &Group {
+        self.group
+            .as_ref()
+            .expect("a working member holds its group")
+    }
+}
+
+impl Drop for Member {
+    /// A member that ends without committing (an error, or its future
+    /// dropped) must not strand those who deferred to it: their work is
+    /// committed all the same, still under the slot. A group of one just
+    /// rolls back.
+    fn drop(&mut self) {
+        let Some(group) = self.group.take() else {
+            return;
+        };
+        if group.deferred == 0 {
+            return;
+        }
+        let slot = self.slot.take();
+        let commit = async move {
+            if let Err(error) = group.commit().await {
+                tracing::error!(%error, "committing a group of SQLite writes failed");
+            }
+            drop(slot);
+        };
+        // With no runtime left (the process is ending) the group rolls
+        // back, and its deferred members hear it ended uncommitted.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            drop(runtime.spawn(commit));
+        }
+    }
+}
+
+/// A write transaction. On SQLite it holds the writer slot until it
+/// commits or is dropped, and is a savepoint of a group transaction.
+pub struct WriteTxn {
+    /// `Some` until commit; a savepoint on SQLite.
+    txn: Option<DatabaseTransaction>,
+    /// `None` on databases other than SQLite.
+    member: Option<Member>,
+}
+
+impl WriteTxn {
+    /// A transaction of its own (databases other than SQLite).
+    pub fn alone(txn: DatabaseTransaction) -> Self {
+        Self {
+            txn: Some(txn),
+            member: None,
+        }
+    }
+
+    /// Commits, and hands SQLite's writer slot to the next writer at once,
+    /// before the caller goes on to queue jobs or publish events. On SQLite
+    /// it returns once the group's transaction has committed.
+    pub async fn commit(mut self) -> Result<(), DbErr> {
+        let txn = self.txn.take().expect("a transaction commits once");
+        let Some(mut member) = self.member.take() else {
+            return txn.commit().await;
+        };
+        // RELEASE: on failure SQLite has rolled back to the savepoint, and
+        // dropping `member` commits for the members that deferred.
+        txn.commit().await?;
+        let mut group = member
+            .group
+            .take()
+            .expect("a working member holds its group");
+        if !group.may_wait(&member.writer) {
+            let committed = group.commit().await;
+            drop(member);
+            return committed;
+        }
+        group.deferred += 1;
+        let mut done = group.done.subscribe();
+        *member.writer.open.lock().expect("writer group lock") = Some(group);
+        drop(member);
+        let outcome = done.wait_for(Option::is_some).await.map(|o| o.clone());
+        match outcome {
+            Ok(Some(Ok(()))) => Ok(()),
+            Ok(Some(Err(error))) => Err(DbErr::Custom(format!("group commit failed: {error}"))),
+            Ok(None) | Err(_) => Err(DbErr::Custom(
+                "the group transaction ended without a commit".into(),
+            )),
+        }
+    }
+}
+
+impl Drop for WriteTxn {
+    fn drop(&mut self) {
+        // The savepoint first: its rollback is queued on the connection
+        // before anything the member's drop starts (a group's commit).
+        drop(self.txn.take());
+        drop(self.member.take());
+    }
+}
+
+impl Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        self.txn
+            .as_ref()
+            .expect("a transaction is used before it commits")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::{Arc, Mutex},
+        time::Duration,
+    };
+
+    use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+
+    use super::{SqliteWriter, WriteTxn};
+
+    async fn database(dir: &tempfile::TempDir) -> DatabaseConnection {
+        let path = dir.path().join("group.db");
+        let mut options =
+            sea_orm::ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
+        options.max_connections(4);
+        let db = Database::connect(options).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (v INTEGER NOT NULL)")
+            .await
+            .unwrap();
+        db
+    }
+
+    async fn insert(txn: &WriteTxn, v: i64) {
+        txn.execute_unprepared(&format!("INSERT INTO t (v) VALUES ({v})"))
+            .await
+            .unwrap();
+    }
+
+    /// The committed rows, read beside the writers.
+    async fn committed(db: &DatabaseConnection) -> Vec<i64> {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT v FROM t ORDER BY v",
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| row.try_get_by_index(0).unwrap())
+            .collect()
+    }
+
+    /// Starts a writer that joins the line, then waits for `go` before it
+    /// writes `v` and (if `commits`) commits; returns once it is in line.
+    async fn next_writer(
+        writer: &Arc<SqliteWriter>,
+        db: &DatabaseConnection,
+        v: i64,
+        commits: bool,
+    ) -> (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<Result<(), sea_orm::DbErr>>,
+    ) {
+        let (go, went) = tokio::sync::oneshot::channel();
+        let (writer2, db) = (writer.clone(), db.clone());
+        let task = tokio::spawn(async move {
+            let txn = writer2.begin(&db).await?;
+            went.await.unwrap();
+            insert(&txn, v).await;
+            match commits {
+                true => txn.commit().await,
+                false => Ok(()),
+            }
+        });
+        while writer.waiting.load(std::sync::atomic::Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        (go, task)
+    }
+
+    #[tokio::test]
+    async fn a_writer_with_another_in_line_leaves_the_commit_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let writer = Arc::new(SqliteWriter::default());
+        let first = writer.begin(&db).await.unwrap();
+        insert(&first, 1).await;
+        let (go, second) = next_writer(&writer, &db, 2, true).await;
+        let first = tokio::spawn(first.commit());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The first released its savepoint and waits for the second.
+        assert!(!first.is_finished());
+        assert_eq!(committed(&db).await, Vec::<i64>::new());
+        go.send(()).unwrap();
+        second.await.unwrap().unwrap();
+        first.await.unwrap().unwrap();
+        assert_eq!(committed(&db).await, [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_writer_that_fails_rolls_back_alone_and_commits_for_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let writer = Arc::new(SqliteWriter::default());
+        let first = writer.begin(&db).await.unwrap();
+        insert(&first, 1).await;
+        let (go, second) = next_writer(&writer, &db, 2, false).await;
+        let first = tokio::spawn(first.commit());
+        go.send(()).unwrap();
+        // The second wrote, then dropped its transaction uncommitted.
+        second.await.unwrap().unwrap();
+        first.await.unwrap().unwrap();
+        assert_eq!(committed(&db).await, [1]);
+        // The slot is free again, for a write of its own.
+        let third = writer.begin(&db).await.unwrap();
+        insert(&third, 3).await;
+        third.commit().await.unwrap();
+        assert_eq!(committed(&db).await, [1, 3]);
+    }
+
+    /// A first writer that left the commit to a writer in line, and a
+    /// stand-in for that writer, counted in line until dropped.
+    async fn deferred_to_a_stand_in(
+        writer: &Arc<SqliteWriter>,
+        db: &DatabaseConnection,
+    ) -> (
+        super::Waiting,
+        tokio::task::JoinHandle<Result<(), sea_orm::DbErr>>,
+    ) {
+        let first = writer.begin(db).await.unwrap();
+        insert(&first, 1).await;
+        let stand_in = super::Waiting::count(writer);
+        let first = tokio::spawn(first.commit());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!first.is_finished());
+        (stand_in, first)
+    }
+
+    #[tokio::test]
+    async fn a_write_outside_the_group_commits_the_group_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let writer = Arc::new(SqliteWriter::default());
+        let (mut stand_in, first) = deferred_to_a_stand_in(&writer, &db).await;
+        // A lease, first past the line: SQLite's write lock is the group's
+        // until the group commits, so taking the slot commits it.
+        let slot = writer.take_alone(true).await;
+        first.await.unwrap().unwrap();
+        assert_eq!(committed(&db).await, [1]);
+        db.execute_unprepared("INSERT INTO t (v) VALUES (10)")
+            .await
+            .unwrap();
+        drop(slot);
+        stand_in.arrived = true;
+        assert_eq!(committed(&db).await, [1, 10]);
+    }
+
+    #[tokio::test]
+    async fn a_writer_that_leaves_the_line_still_gets_the_group_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let writer = Arc::new(SqliteWriter::default());
+        let (stand_in, first) = deferred_to_a_stand_in(&writer, &db).await;
+        drop(stand_in);
+        tokio::time::timeout(Duration::from_secs(5), first)
+            .await
+            .expect("the group was left open")
+            .unwrap()
+            .unwrap();
+        assert_eq!(committed(&db).await, [1]);
+    }
+
+    fn thread_name() -> Option<String> {
+        std::thread::current().name().map(str::to_owned)
+    }
+
+    #[tokio::test]
+    async fn writes_run_on_the_writer_thread() {
+        let writer = SqliteWriter::with_thread().unwrap();
+        let here = thread_name();
+        assert_ne!(here.as_deref(), Some("sqlite-writes"));
+        let there = writer.run(async { thread_name() }).await;
+        assert_eq!(there.as_deref(), Some("sqlite-writes"));
+        // Without a thread of its own, work runs in place.
+        assert_eq!(
+            SqliteWriter::default().run(async { thread_name() }).await,
+            here
+        );
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "a writing request failed")]
+    async fn a_panic_on_the_writer_thread_reaches_the_caller() {
+        let writer = SqliteWriter::with_thread().unwrap();
+        writer
+            .run(async { panic!("a writing request failed") })
+            .await
+    }
+
+    #[tokio::test]
+    async fn the_writer_thread_ends_with_the_writer() {
+        let writer = SqliteWriter::with_thread().unwrap();
+        let (held, released) = tokio::sync::oneshot::channel::<()>();
+        let runtime = writer.thread.as_ref().unwrap().runtime.clone();
+        runtime.spawn(async move {
+            let _held = held;
+            std::future::pending::<()>().await
+        });
+        drop(writer);
+        // The runtime shut down and dropped the task it was running.
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(5), released).await;
+        assert!(
+            matches!(ended, Ok(Err(_))),
+            "the writer thread outlived its writer"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_first_writer_passes_the_queued_ones() {
+        let writer = Arc::new(SqliteWriter::default());
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let held = writer.take(false).await;
+        let mut tasks = Vec::new();
+        let take = |name: &'static str, first: bool| {
+            let (writer, order) = (writer.clone(), order.clone());
+            tokio::spawn(async move {
+                let _slot = writer.take(first).await;
+                order.lock().unwrap().push(name);
+            })
+        };
+        for name in ["api 1", "api 2", "api 3"] {
+            tasks.push(take(name, false));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        tasks.push(take("lease", true));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        drop(held);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        // "api 1" was already waiting on the slot itself; the lease goes
+        // next, ahead of the writers still in line.
+        assert_eq!(*order.lock().unwrap(), ["api 1", "lease", "api 2", "api 3"]);
+    }
+}
