@@ -382,6 +382,22 @@ mod tests {
             .collect()
     }
 
+    /// A database, its writer, and a first writer holding the slot that
+    /// has written 1 (the directory must outlive the database).
+    async fn first_writer() -> (
+        tempfile::TempDir,
+        DatabaseConnection,
+        Arc<SqliteWriter>,
+        WriteTxn,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let writer = Arc::new(SqliteWriter::default());
+        let first = writer.begin(&db).await.unwrap();
+        insert(&first, 1).await;
+        (dir, db, writer, first)
+    }
+
     /// Starts a writer that joins the line, then waits for `go` before it
     /// writes `v` and (if `commits`) commits; returns once it is in line.
     async fn next_writer(
@@ -412,11 +428,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_writer_with_another_in_line_leaves_the_commit_to_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir).await;
-        let writer = Arc::new(SqliteWriter::default());
-        let first = writer.begin(&db).await.unwrap();
-        insert(&first, 1).await;
+        let (_dir, db, writer, first) = first_writer().await;
         let (go, second) = next_writer(&writer, &db, 2, true).await;
         let first = tokio::spawn(first.commit());
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -431,11 +443,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_writer_that_fails_rolls_back_alone_and_commits_for_the_others() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir).await;
-        let writer = Arc::new(SqliteWriter::default());
-        let first = writer.begin(&db).await.unwrap();
-        insert(&first, 1).await;
+        let (_dir, db, writer, first) = first_writer().await;
         let (go, second) = next_writer(&writer, &db, 2, false).await;
         let first = tokio::spawn(first.commit());
         go.send(()).unwrap();
@@ -454,13 +462,11 @@ mod tests {
     /// stand-in for that writer, counted in line until dropped.
     async fn deferred_to_a_stand_in(
         writer: &Arc<SqliteWriter>,
-        db: &DatabaseConnection,
+        first: WriteTxn,
     ) -> (
         super::Waiting,
         tokio::task::JoinHandle<Result<(), sea_orm::DbErr>>,
     ) {
-        let first = writer.begin(db).await.unwrap();
-        insert(&first, 1).await;
         let stand_in = super::Waiting::count(writer);
         let first = tokio::spawn(first.commit());
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -470,10 +476,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_write_outside_the_group_commits_the_group_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir).await;
-        let writer = Arc::new(SqliteWriter::default());
-        let (mut stand_in, first) = deferred_to_a_stand_in(&writer, &db).await;
+        let (_dir, db, writer, first) = first_writer().await;
+        let (mut stand_in, first) = deferred_to_a_stand_in(&writer, first).await;
         // A lease, first past the line: SQLite's write lock is the group's
         // until the group commits, so taking the slot commits it.
         let slot = writer.take_alone(true).await;
@@ -489,10 +493,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_writer_that_leaves_the_line_still_gets_the_group_committed() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir).await;
-        let writer = Arc::new(SqliteWriter::default());
-        let (stand_in, first) = deferred_to_a_stand_in(&writer, &db).await;
+        let (_dir, db, writer, first) = first_writer().await;
+        let (stand_in, first) = deferred_to_a_stand_in(&writer, first).await;
         drop(stand_in);
         tokio::time::timeout(Duration::from_secs(5), first)
             .await
