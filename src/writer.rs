@@ -70,6 +70,15 @@ impl Group {
         committed
     }
 
+    /// Commits where no member waits on the outcome itself (a group left
+    /// open, or one whose last member failed): a failure is logged, and the
+    /// deferred members hear it through `done`.
+    async fn commit_logged(self) {
+        if let Err(error) = self.commit().await {
+            tracing::error!(%error, "committing a group of SQLite writes failed");
+        }
+    }
+
     /// Whether the member leaving now may leave the commit to the next:
     /// someone is in line to join, and the group is neither full nor old.
     fn may_wait(&self, writer: &SqliteWriter) -> bool {
@@ -184,10 +193,8 @@ impl SqliteWriter {
     /// Commits the group left open, if any; the caller holds the slot.
     async fn close_open(&self) {
         let open = self.open.lock().expect("writer group lock").take();
-        if let Some(group) = open
-            && let Err(error) = group.commit().await
-        {
-            tracing::error!(%error, "committing a group of SQLite writes failed");
+        if let Some(group) = open {
+            group.commit_logged().await;
         }
     }
 }
@@ -255,9 +262,7 @@ impl Drop for Member {
         }
         let slot = self.slot.take();
         let commit = async move {
-            if let Err(error) = group.commit().await {
-                tracing::error!(%error, "committing a group of SQLite writes failed");
-            }
+            group.commit_logged().await;
             drop(slot);
         };
         // With no runtime left (the process is ending) the group rolls
@@ -382,6 +387,15 @@ mod tests {
             .collect()
     }
 
+    /// `task`'s result, failing the test rather than hanging it when a
+    /// group is never committed.
+    async fn within<T>(task: tokio::task::JoinHandle<T>) -> T {
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the group was left open")
+            .unwrap()
+    }
+
     /// A database, its writer, and a first writer holding the slot that
     /// has written 1 (the directory must outlive the database).
     async fn first_writer() -> (
@@ -436,8 +450,8 @@ mod tests {
         assert!(!first.is_finished());
         assert_eq!(committed(&db).await, Vec::<i64>::new());
         go.send(()).unwrap();
-        second.await.unwrap().unwrap();
-        first.await.unwrap().unwrap();
+        within(second).await.unwrap();
+        within(first).await.unwrap();
         assert_eq!(committed(&db).await, [1, 2]);
     }
 
@@ -448,8 +462,8 @@ mod tests {
         let first = tokio::spawn(first.commit());
         go.send(()).unwrap();
         // The second wrote, then dropped its transaction uncommitted.
-        second.await.unwrap().unwrap();
-        first.await.unwrap().unwrap();
+        within(second).await.unwrap();
+        within(first).await.unwrap();
         assert_eq!(committed(&db).await, [1]);
         // The slot is free again, for a write of its own.
         let third = writer.begin(&db).await.unwrap();
@@ -481,7 +495,7 @@ mod tests {
         // A lease, first past the line: SQLite's write lock is the group's
         // until the group commits, so taking the slot commits it.
         let slot = writer.take_alone(true).await;
-        first.await.unwrap().unwrap();
+        within(first).await.unwrap();
         assert_eq!(committed(&db).await, [1]);
         db.execute_unprepared("INSERT INTO t (v) VALUES (10)")
             .await
@@ -496,11 +510,7 @@ mod tests {
         let (_dir, db, writer, first) = first_writer().await;
         let (stand_in, first) = deferred_to_a_stand_in(&writer, first).await;
         drop(stand_in);
-        tokio::time::timeout(Duration::from_secs(5), first)
-            .await
-            .expect("the group was left open")
-            .unwrap()
-            .unwrap();
+        within(first).await.unwrap();
         assert_eq!(committed(&db).await, [1]);
     }
 
