@@ -14,6 +14,7 @@ mod m20261122_000006_delivery_attempts;
 mod m20261122_000007_create_integrations;
 mod m20261122_000008_create_integration_points;
 mod m20261122_000009_todos_in_order;
+mod m20261123_000010_webhook_filter_versions;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_integrations::Migration),
             Box::new(m20261122_000008_create_integration_points::Migration),
             Box::new(m20261122_000009_todos_in_order::Migration),
+            Box::new(m20261123_000010_webhook_filter_versions::Migration),
         ]
     }
 }

@@ -5,10 +5,17 @@
 use chrono::{DateTime, Utc};
 use entity::{delivery, delivery_attempt, event, webhook};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DerivePartialModel, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter,
+    QueryOrder,
+    sea_query::{Expr, ExprTrait, Query, SelectStatement},
 };
 use serde_json::json;
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex},
+};
 
 use super::{
     ids,
@@ -104,22 +111,106 @@ pub fn new_delivery(
     }
 }
 
+/// An organization's webhook filter version (see the migration
+/// `webhook_filter_versions`) as a change read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiltersVersion {
+    /// The change recorded no event that reads it.
+    Unread,
+    /// The version, or `None` when the organization never had a webhook.
+    Read(Option<i64>),
+}
+
+/// Reads the organization's webhook filter version.
+fn filters_version_query(organization_id: &str) -> SelectStatement {
+    Query::select()
+        .column("version")
+        .from("webhook_filter_versions")
+        .and_where(Expr::col("organization_id").eq(organization_id))
+        .to_owned()
+}
+
+/// The organization's webhook filter version, as an expression for the
+/// RETURNING clause of the statement that inserts an event.
+pub fn filters_version_of(organization_id: &str) -> Expr {
+    Expr::SubQuery(
+        None,
+        Box::new(filters_version_query(organization_id).into()),
+    )
+}
+
+/// Each organization's enabled webhooks' filters at the version they were
+/// read at. Versions are random and change on every write to the filters,
+/// in any process, so a version seen again means the same filters.
+type KnownFilters = HashMap<String, (i64, Arc<Vec<WebhookFilter>>)>;
+
+static KNOWN_FILTERS: LazyLock<Mutex<KnownFilters>> = LazyLock::new(Mutex::default);
+
+/// How many organizations' filters are kept; past it the cache starts over.
+const KNOWN_FILTERS_CAPACITY: usize = 10_000;
+
+/// The organization's enabled webhooks' filters at `version`: from memory
+/// when this process has read them at that version, else read on `conn`.
+async fn enabled_filters(
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+    version: FiltersVersion,
+) -> AppResult<Arc<Vec<WebhookFilter>>> {
+    let version = match version {
+        // An organization that never had a webhook has none to read.
+        FiltersVersion::Read(None) => return Ok(Arc::default()),
+        FiltersVersion::Read(Some(version)) => Some(version),
+        FiltersVersion::Unread => None,
+    };
+    let known = |cache: &KnownFilters| match (version, cache.get(organization_id)) {
+        (Some(version), Some((seen, filters))) if *seen == version => Some(filters.clone()),
+        _ => None,
+    };
+    if let Some(filters) = known(&KNOWN_FILTERS.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(filters);
+    }
+    // Not known: read the version as it is now, then the filters, with
+    // none of this transaction's writes between them, and keep them under
+    // that version. (The version the event's insert read may predate a
+    // write of this transaction since, which a rollback can undo.) Read
+    // after the version, the filters are that version's or newer ones
+    // committed since, which a later change that reads the same version
+    // may use as well.
+    let current: Option<i64> = conn
+        .query_one(&filters_version_query(organization_id))
+        .await?
+        .map(|row| row.try_get_by_index(0))
+        .transpose()?;
+    let filters = Arc::new(
+        webhook::Entity::find()
+            .filter(webhook::Column::OrganizationId.eq(organization_id))
+            .filter(webhook::Column::Enabled.eq(true))
+            .into_partial_model::<WebhookFilter>()
+            .all(conn)
+            .await?,
+    );
+    if let Some(current) = current {
+        let mut cache = KNOWN_FILTERS.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= KNOWN_FILTERS_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(organization_id.to_owned(), (current, filters.clone()));
+    }
+    Ok(filters)
+}
+
 /// Records one pending delivery per matching webhook and event, on `conn`;
 /// returns their ids, to be queued once the transaction commits.
 pub async fn enqueue_deliveries(
     conn: &impl ConnectionTrait,
     organization_id: &str,
+    version: FiltersVersion,
     events: &[event::Model],
 ) -> AppResult<Vec<String>> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let webhooks = webhook::Entity::find()
-        .filter(webhook::Column::OrganizationId.eq(organization_id))
-        .filter(webhook::Column::Enabled.eq(true))
-        .into_partial_model::<WebhookFilter>()
-        .all(conn)
-        .await?;
+    let webhooks = enabled_filters(conn, organization_id, version).await?;
     let rows: Vec<delivery::ActiveModel> = events
         .iter()
         .flat_map(|event| {

@@ -1,7 +1,10 @@
 use std::ops::Deref;
 
 use entity::{delivery, event, webhook};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryTrait, sea_query::Query,
+};
 use serde_json::Value;
 
 use crate::{
@@ -23,6 +26,9 @@ pub struct Change<'a> {
     /// Deliveries written directly (tests, redeliveries) rather than by the
     /// outbox's matching; queued with the rest after commit.
     deliveries: Vec<String>,
+    /// The organization's webhook filter version, as the last event's
+    /// insert read it.
+    filters_version: outbox::FiltersVersion,
 }
 
 impl<'a> Change<'a> {
@@ -45,6 +51,7 @@ impl<'a> Change<'a> {
             actor_id,
             recorded: Vec::new(),
             deliveries: Vec::new(),
+            filters_version: outbox::FiltersVersion::Unread,
         })
     }
 
@@ -57,10 +64,11 @@ impl<'a> Change<'a> {
         current_value: Value,
         previous_value: Option<Value>,
     ) -> AppResult<()> {
-        let row = self
-            .record(event_type, project_id, current_value, previous_value)
+        let (row, version) = self
+            .insert_event(event_type, project_id, current_value, previous_value)
             .await?;
         self.recorded.push(row);
+        self.filters_version = version;
         Ok(())
     }
 
@@ -74,18 +82,46 @@ impl<'a> Change<'a> {
         current_value: Value,
         previous_value: Option<Value>,
     ) -> AppResult<event::Model> {
-        Ok(event::ActiveModel {
-            id: Set(ids::new_id()),
-            organization_id: Set(self.organization_id.clone()),
-            project_id: Set(project_id.map(str::to_owned)),
-            event_type: Set(event_type.to_owned()),
-            actor_id: Set(self.actor_id.clone()),
-            current_value: Set(current_value),
-            previous_value: Set(previous_value),
-            created_at: Set(ids::now()),
-        }
-        .insert(&*self.txn)
-        .await?)
+        let (event, _) = self
+            .insert_event(event_type, project_id, current_value, previous_value)
+            .await?;
+        Ok(event)
+    }
+
+    /// Inserts an event row; returns it and its organization's webhook
+    /// filter version as that statement saw it (read in the same
+    /// statement: no round trip of its own).
+    async fn insert_event(
+        &self,
+        event_type: &'static str,
+        project_id: Option<&str>,
+        current_value: Value,
+        previous_value: Option<Value>,
+    ) -> AppResult<(event::Model, outbox::FiltersVersion)> {
+        let event = event::Model {
+            id: ids::new_id(),
+            organization_id: self.organization_id.clone(),
+            project_id: project_id.map(str::to_owned),
+            event_type: event_type.to_owned(),
+            actor_id: self.actor_id.clone(),
+            current_value,
+            previous_value,
+            created_at: ids::now(),
+        };
+        // The row is returned as written rather than read back: reading
+        // it back would parse its JSON again.
+        let mut insert = event::Entity::insert(event.clone().into_active_model());
+        insert
+            .query()
+            .returning(Query::returning().expr(outbox::filters_version_of(&self.organization_id)));
+        let version = self
+            .txn
+            .query_one(&*insert.query())
+            .await?
+            .map(|row| row.try_get_by_index::<Option<i64>>(0))
+            .transpose()?
+            .flatten();
+        Ok((event, outbox::FiltersVersion::Read(version)))
     }
 
     /// Owes `event` to `webhook` whatever its filters say.
@@ -109,8 +145,13 @@ impl<'a> Change<'a> {
     /// Records the deliveries the events owe to webhooks (the outbox),
     /// commits all of it at once, then publishes the events.
     pub async fn commit(mut self) -> AppResult<Vec<event::Model>> {
-        let owed =
-            outbox::enqueue_deliveries(&*self.txn, &self.organization_id, &self.recorded).await?;
+        let owed = outbox::enqueue_deliveries(
+            &*self.txn,
+            &self.organization_id,
+            self.filters_version,
+            &self.recorded,
+        )
+        .await?;
         self.deliveries.extend(owed);
         let Self {
             app,

@@ -276,6 +276,15 @@ impl TestApp {
         self.count_where(table, "1 = 1").await
     }
 
+    /// Runs SQL straight on the database, as another process would.
+    pub async fn execute_sql(&self, sql: &str) {
+        let db = Database::connect(&self.database_url)
+            .await
+            .expect("connect");
+        db.execute_unprepared(sql).await.expect("statement");
+        db.close().await.ok();
+    }
+
     /// Counts rows of a table that satisfy an SQL condition.
     pub async fn count_where(&self, table: &str, condition: &str) -> i64 {
         let db = Database::connect(&self.database_url)

@@ -257,3 +257,78 @@ async fn changes_record_one_pending_delivery_per_matching_webhook_in_their_trans
         .await;
     assert_eq!(code, "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn a_change_to_a_webhook_applies_from_the_next_event_whoever_wrote_it() {
+    // Each process keeps its organizations' webhook filters in memory; any
+    // write to them, through the API or straight to the database by
+    // another process, must reach the next event.
+    let app = spawn_app_with(&["--allow-private-targets", "--in-process-workers", "false"]).await;
+    let owner = app.register("owner").await;
+    let project = app.create_project(&owner, "p").await;
+    let hook = create_webhook(
+        &app,
+        &owner.token,
+        json!({ "name": "lists", "url": "http://127.0.0.1:9/hook", "events": ["TODO_LIST_CREATED"] }),
+    )
+    .await;
+    let make_list = "mutation($p: ID!) { createTodoList(projectId: $p, title: \"L\") { id } }";
+    let make_page = "mutation($p: ID!) { createPage(projectId: $p, title: \"x\") { id } }";
+    let vars = json!({ "p": project });
+    // How many deliveries of each kind the webhook has: (lists, pages).
+    let delivered = async || {
+        let all = deliveries(&app, &owner.token, &hook).await;
+        let of = |kind: &str| all.iter().filter(|d| d["eventType"] == kind).count();
+        (of("TODO_LIST_CREATED"), of("PAGE_CREATED"))
+    };
+
+    app.ok(Some(&owner.token), make_list, vars.clone()).await;
+    app.ok(Some(&owner.token), make_page, vars.clone()).await;
+    assert_eq!(delivered().await, (1, 0));
+
+    let update =
+        "mutation($id: ID!, $i: UpdateWebhookInput!) { updateWebhook(id: $id, input: $i) { id } }";
+    app.ok(
+        Some(&owner.token),
+        update,
+        json!({ "id": hook, "i": { "events": [] } }),
+    )
+    .await;
+    app.ok(Some(&owner.token), make_page, vars.clone()).await;
+    assert_eq!(
+        delivered().await,
+        (1, 1),
+        "an emptied event filter lets every event through"
+    );
+
+    app.ok(
+        Some(&owner.token),
+        update,
+        json!({ "id": hook, "i": { "enabled": false } }),
+    )
+    .await;
+    app.ok(Some(&owner.token), make_list, vars.clone()).await;
+    assert_eq!(delivered().await, (1, 1), "a disabled webhook gets nothing");
+
+    app.execute_sql(&format!(
+        "UPDATE webhooks SET enabled = true WHERE id = '{hook}'"
+    ))
+    .await;
+    app.ok(Some(&owner.token), make_page, vars.clone()).await;
+    assert_eq!(
+        delivered().await,
+        (1, 2),
+        "enabled again by another process, the webhook gets the next event"
+    );
+
+    app.execute_sql(&format!(
+        "UPDATE webhooks SET project_ids = '[\"0190b5f2-0000-7000-8000-000000000000\"]' WHERE id = '{hook}'"
+    ))
+    .await;
+    app.ok(Some(&owner.token), make_page, vars.clone()).await;
+    assert_eq!(
+        delivered().await,
+        (1, 2),
+        "filtered to another project by another process, the webhook gets nothing more"
+    );
+}
