@@ -2,8 +2,9 @@
 
 use entity::{checklist, checklist_item, project, todo, todo_list};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
-    QueryFilter,
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter,
 };
 use serde_json::Value;
 
@@ -11,7 +12,7 @@ use super::{
     accounts::required_text,
     ids,
     json::{checklist_item_json, checklist_json},
-    pagination::end_position,
+    pagination::insert_at_end,
     scoped::find_by_id,
     todos::{todo_for_read, todo_payload},
 };
@@ -82,19 +83,17 @@ pub async fn create_checklist(
     let mut change = Change::begin(app, who).await?;
     let (todo, list, project) = todo_for_read(&*change, who, todo_id).await?;
     let siblings = checklist::Entity::find().filter(checklist::Column::TodoId.eq(&todo.id));
-    let position = end_position(&*change, siblings, checklist::Column::Position).await?;
     let now = ids::now();
-    let created = checklist::ActiveModel {
+    let row = checklist::ActiveModel {
         id: Set(ids::new_id()),
         todo_id: Set(todo.id.clone()),
         title: Set(title),
-        position: Set(position),
+        position: NotSet,
         created_by_id: Set(Some(who.user_id.clone())),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&*change)
-    .await?;
+    };
+    let created = insert_at_end(&*change, row, siblings, checklist::Column::Position).await?;
     let parents = Parents {
         todo,
         list,
@@ -176,20 +175,18 @@ pub async fn create_item(
     let (checklist, parents) = checklist_for_read(&*change, who, checklist_id).await?;
     let siblings = checklist_item::Entity::find()
         .filter(checklist_item::Column::ChecklistId.eq(&checklist.id));
-    let position = end_position(&*change, siblings, checklist_item::Column::Position).await?;
     let now = ids::now();
-    let item = checklist_item::ActiveModel {
+    let row = checklist_item::ActiveModel {
         id: Set(ids::new_id()),
         checklist_id: Set(checklist.id.clone()),
         title: Set(title),
         done: Set(false),
-        position: Set(position),
+        position: NotSet,
         created_by_id: Set(Some(who.user_id.clone())),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&*change)
-    .await?;
+    };
+    let item = insert_at_end(&*change, row, siblings, checklist_item::Column::Position).await?;
     let payload = checklist_item_json(
         &item,
         checklist_payload(&*change, &checklist, &parents).await?,

@@ -1,8 +1,9 @@
 //! Keyset pagination over UUIDv7 ids, shared by every list in the API.
 
 use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    sea_query::IntoCondition,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityName, EntityTrait, IdenStatic, Iterable,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, TryIntoModel,
+    sea_query::{Expr, ExprTrait, IntoCondition, Query},
 };
 
 use crate::error::{AppError, AppResult};
@@ -178,7 +179,7 @@ where
 pub const POSITION_STEP: f64 = 65535.0;
 
 /// The position after the last of `siblings` (already filtered to one
-/// parent): where a new list, todo, checklist or item goes.
+/// parent): where a todo moved to the end of another list goes.
 pub async fn end_position<E, P>(
     conn: &impl sea_orm::ConnectionTrait,
     siblings: Select<E>,
@@ -196,4 +197,55 @@ where
         .one(conn)
         .await?;
     Ok(last.unwrap_or(0.0) + POSITION_STEP)
+}
+
+/// Inserts `row` after the last of `siblings` (already filtered to one
+/// parent): where a new list, todo, checklist or item goes. Its position,
+/// one step past the last sibling's, is computed inside the INSERT rather
+/// than read first: every such insert runs in a write transaction, where
+/// each round trip holds SQLite's one writer. Whatever `row` has as its
+/// position is ignored. Returns the row as written.
+pub async fn insert_at_end<A>(
+    conn: &impl ConnectionTrait,
+    mut row: A,
+    siblings: Select<A::Entity>,
+    position_column: <A::Entity as EntityTrait>::Column,
+) -> AppResult<<A::Entity as EntityTrait>::Model>
+where
+    A: ActiveModelTrait + TryIntoModel<<A::Entity as EntityTrait>::Model>,
+{
+    let last = siblings
+        .select_only()
+        .column(position_column)
+        .order_by_desc(position_column)
+        .limit(1)
+        .into_query();
+    let end = Expr::SubQuery(None, Box::new(last.into()))
+        .if_null(0.0)
+        .add(POSITION_STEP);
+    let (mut columns, mut values) = (Vec::new(), Vec::new());
+    for column in <A::Entity as EntityTrait>::Column::iter() {
+        if column.as_str() == position_column.as_str() {
+            continue;
+        }
+        if let Some(value) = row.get(column).into_value() {
+            columns.push(column);
+            values.push(Expr::val(value));
+        }
+    }
+    columns.push(position_column);
+    values.push(end);
+    let insert = Query::insert()
+        .into_table(A::Entity::default().table_ref())
+        .columns(columns)
+        .values_panic(values)
+        .returning_col(position_column)
+        .to_owned();
+    let written = conn
+        .query_one(&insert)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("INSERT … RETURNING returned no row")))?;
+    let position: f64 = written.try_get_by_index(0)?;
+    row.set(position_column, position.into());
+    Ok(row.try_into_model()?)
 }

@@ -2,8 +2,9 @@
 
 use entity::{project, todo_list};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
-    QueryFilter,
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter,
 };
 use serde_json::Value;
 
@@ -11,7 +12,7 @@ use super::{
     accounts::{self, required_text},
     ids,
     json::{project_json, todo_list_json},
-    pagination::{Page, PageRequest, end_position, fetch_page_by_position},
+    pagination::{Page, PageRequest, fetch_page_by_position, insert_at_end},
     projects::{project_for_read, readable},
 };
 use crate::{
@@ -83,20 +84,18 @@ pub async fn insert_todo_list(
     created_by_id: Option<String>,
 ) -> AppResult<todo_list::Model> {
     let siblings = todo_list::Entity::find().filter(todo_list::Column::ProjectId.eq(&project.id));
-    let position = end_position(&**change, siblings, todo_list::Column::Position).await?;
     let now = ids::now();
-    Ok(todo_list::ActiveModel {
+    let row = todo_list::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(project.organization_id.clone()),
         project_id: Set(project.id.clone()),
         title: Set(title),
-        position: Set(position),
+        position: NotSet,
         created_by_id: Set(created_by_id),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&**change)
-    .await?)
+    };
+    insert_at_end(&**change, row, siblings, todo_list::Column::Position).await
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, list = id))]

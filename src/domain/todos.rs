@@ -5,8 +5,10 @@
 use chrono::{DateTime, Utc};
 use entity::{project, todo, todo_assignee, todo_list, todo_tag};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Query,
 };
 use serde_json::Value;
 
@@ -14,7 +16,7 @@ use super::{
     accounts::required_text,
     ids,
     json::todo_json,
-    pagination::{Page, PageRequest, end_position, fetch_page_by_position},
+    pagination::{Page, PageRequest, end_position, fetch_page_by_position, insert_at_end},
     scoped::find_by_id,
     todo_lists::{list_for_read, list_payload},
 };
@@ -182,7 +184,7 @@ pub async fn insert_todo(
     }
     let tags = super::todo_people::normalize_tags(input.tags)?;
     let now = ids::now();
-    let todo = todo::ActiveModel {
+    let row = todo::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(project.organization_id.clone()),
         project_id: Set(project.id.clone()),
@@ -190,7 +192,7 @@ pub async fn insert_todo(
         title: Set(title),
         text: Set(input.text),
         html: Set(input.html),
-        position: Set(end_of_list(&**change, &list.id).await?),
+        position: NotSet,
         done: Set(false),
         archived: Set(false),
         started_at: Set(input.started_at),
@@ -198,9 +200,9 @@ pub async fn insert_todo(
         created_by_id: Set(created_by_id),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&**change)
-    .await?;
+    };
+    let siblings = todo::Entity::find().filter(todo::Column::TodoListId.eq(&list.id));
+    let todo = insert_at_end(&**change, row, siblings, todo::Column::Position).await?;
     for user_id in &assignees {
         super::todo_people::insert_assignee(change, &todo.id, user_id).await?;
     }
@@ -221,15 +223,6 @@ pub async fn insert_todo(
         .emit(types::TODO_CREATED, Some(&project.id), payload, None)
         .await?;
     Ok(todo)
-}
-
-async fn end_of_list(conn: &impl ConnectionTrait, list_id: &str) -> AppResult<f64> {
-    end_position(
-        conn,
-        todo::Entity::find().filter(todo::Column::TodoListId.eq(list_id)),
-        todo::Column::Position,
-    )
-    .await
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = id))]
@@ -329,7 +322,10 @@ pub async fn move_todo(
     let position = match position {
         Some(p) => p,
         None if to_list.id == from_list.id => return Ok(before),
-        None => end_of_list(&*change, &to_list.id).await?,
+        None => {
+            let siblings = todo::Entity::find().filter(todo::Column::TodoListId.eq(&to_list.id));
+            end_position(&*change, siblings, todo::Column::Position).await?
+        }
     };
     let mut active: todo::ActiveModel = before.clone().into();
     active.todo_list_id = Set(to_list.id.clone());

@@ -546,3 +546,50 @@ async fn overlapping_reservations_conflict() {
         .await;
     assert_eq!(day["reservations"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn new_todos_checklists_and_items_go_to_the_end_of_their_parent() {
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let project = app.create_project(&owner, "p").await;
+    let token = Some(owner.token.as_str());
+    let create = async |query: &str, vars: Value, field: &str| {
+        let data = app.ok(token, query, vars).await;
+        (
+            data[field]["id"].as_str().unwrap().to_owned(),
+            data[field]["position"].as_f64().unwrap(),
+        )
+    };
+    let list_query =
+        "mutation($p: ID!) { createTodoList(projectId: $p, title: \"L\") { id position } }";
+    let todo_query =
+        "mutation($l: ID!) { createTodo(input: {todoListId: $l, title: \"T\"}) { id position } }";
+    let checklist_query =
+        "mutation($t: ID!) { createChecklist(todoId: $t, title: \"C\") { id position } }";
+    let item_query =
+        "mutation($c: ID!) { createChecklistItem(checklistId: $c, title: \"I\") { id position } }";
+
+    let (list, _) = create(list_query, json!({ "p": project }), "createTodoList").await;
+    let (other, _) = create(list_query, json!({ "p": project }), "createTodoList").await;
+    let (todo, first) = create(todo_query, json!({ "l": list }), "createTodo").await;
+    let (second_todo, second) = create(todo_query, json!({ "l": list }), "createTodo").await;
+    let (_, elsewhere) = create(todo_query, json!({ "l": other }), "createTodo").await;
+    assert_eq!((first, second, elsewhere), (65535.0, 131070.0, 65535.0));
+
+    let (checklist, first) = create(checklist_query, json!({ "t": todo }), "createChecklist").await;
+    let (_, second) = create(checklist_query, json!({ "t": todo }), "createChecklist").await;
+    assert_eq!((first, second), (65535.0, 131070.0));
+    let (_, first) = create(item_query, json!({ "c": checklist }), "createChecklistItem").await;
+    let (_, second) = create(item_query, json!({ "c": checklist }), "createChecklistItem").await;
+    assert_eq!((first, second), (65535.0, 131070.0));
+
+    // What the API answered is what it stored.
+    let stored = app
+        .ok(
+            token,
+            "query($t: ID!) { todo(id: $t) { position } }",
+            json!({ "t": second_todo }),
+        )
+        .await;
+    assert_eq!(stored["todo"]["position"], 131070.0);
+}
