@@ -40,22 +40,23 @@ pub struct Received {
 pub async fn post_inbound(
     app: &AppState,
     integration: &integration::Model,
+    project: &project::Model,
     summary: &Summary,
     delivery_id: Option<String>,
 ) -> AppResult<Received> {
     // No look-up of the delivery id first: repeats are rare, and the
     // receipt's unique index catches them when it is written below, which
     // saves every first delivery a query.
+    // The project was read with the integration, outside this write
+    // transaction: should both be deleted meanwhile (deleting a project
+    // deletes its integrations), the inserts below fail on their foreign
+    // keys and nothing is posted.
     let mut change = Change::begin_for(app, &integration.organization_id, None).await?;
-    let project = project::Entity::find_by_id(&integration.project_id)
-        .one(&*change)
-        .await?
-        .ok_or(AppError::NotFound("integration"))?;
     let (kind, id) = match integration.action.as_str() {
         "page" => {
             let page = pages::insert_page(
                 &mut change,
-                &project,
+                project,
                 &summary.headline(),
                 &summary.details(),
                 None,
@@ -64,14 +65,14 @@ pub async fn post_inbound(
             ("page", page.id)
         }
         "todo" => {
-            let list = integration_list(&mut change, integration, &project).await?;
+            let list = integration_list(&mut change, integration, project).await?;
             let input = NewTodo {
                 todo_list_id: list.id.clone(),
                 title: summary.headline(),
                 text: Some(summary.details()).filter(|t| !t.is_empty()),
                 ..NewTodo::default()
             };
-            let todo = todos::insert_todo(&mut change, &list, &project, None, input).await?;
+            let todo = todos::insert_todo(&mut change, &list, project, None, input).await?;
             ("todo", todo.id)
         }
         _ => {
@@ -86,7 +87,7 @@ pub async fn post_inbound(
                 text: summary.message(),
                 ..NewMessage::default()
             };
-            let message = messages::insert_message(&mut change, &project, author, input).await?;
+            let message = messages::insert_message(&mut change, project, author, input).await?;
             ("message", message.id)
         }
     };

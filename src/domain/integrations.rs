@@ -116,19 +116,25 @@ pub async fn integration_for_admin(
     Ok(found)
 }
 
-/// The integration a webhook URL names; `NOT_FOUND` for any other token.
+/// The integration a webhook URL names, with its project (read here, in
+/// the same statement, so that posting into the project needs no read
+/// inside its write transaction); `NOT_FOUND` for any other token.
 pub async fn integration_by_token(
     conn: &impl ConnectionTrait,
     token: &str,
-) -> AppResult<integration::Model> {
+) -> AppResult<(integration::Model, project::Model)> {
     if token.is_empty() || token.len() > 64 {
         return Err(AppError::NotFound("integration"));
     }
-    integration::Entity::find()
+    match integration::Entity::find()
         .filter(integration::Column::Token.eq(token))
+        .find_also_related(project::Entity)
         .one(conn)
         .await?
-        .ok_or(AppError::NotFound("integration"))
+    {
+        Some((integration, Some(project))) => Ok((integration, project)),
+        _ => Err(AppError::NotFound("integration")),
+    }
 }
 
 /// A project's integrations, oldest first.

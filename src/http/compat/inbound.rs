@@ -4,7 +4,7 @@
 //! unknown token, 413 too large, 400 unreadable, 401 bad signature.
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
-use entity::integration;
+use entity::{integration, project};
 use serde_json::json;
 
 use super::betalk::{BeTalkError, BeTalkErrorBody, Envelope, success};
@@ -54,9 +54,9 @@ pub(super) async fn receive(
     token: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, BeTalkError> {
-    let integration = integrations::integration_by_token(&app.db, &token).await?;
+    let (integration, project) = integrations::integration_by_token(&app.db, &token).await?;
     let body = read_limited(payload, app.settings.max_body_bytes).await?;
-    handle(&app, &integration, &req, &body).await
+    handle(&app, &integration, project, &req, &body).await
 }
 
 /// A GET: Yo calls back this way; Mailchimp and others check that the URL
@@ -71,10 +71,10 @@ pub(super) async fn probe(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, BeTalkError> {
-    let integration = integrations::integration_by_token(&app.db, &token).await?;
+    let (integration, project) = integrations::integration_by_token(&app.db, &token).await?;
     let service = integrations::service_of(&integration);
     if service == Service::Yo && !req.query_string().is_empty() {
-        return handle(&app, &integration, &req, &[]).await;
+        return handle(&app, &integration, project, &req, &[]).await;
     }
     Ok(HttpResponse::Ok().json(success(json!({ "service": service.as_str() }))))
 }
@@ -82,6 +82,7 @@ pub(super) async fn probe(
 async fn handle(
     app: &AppState,
     integration: &integration::Model,
+    project: project::Model,
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<HttpResponse, BeTalkError> {
@@ -105,7 +106,7 @@ async fn handle(
     let delivery_id = inbound::delivery_id(service, &request);
     let post = {
         let (app, integration) = (app.clone(), integration.clone());
-        async move { post_inbound(&app, &integration, &summary, delivery_id).await }
+        async move { post_inbound(&app, &integration, &project, &summary, delivery_id).await }
     };
     let received = app.run_write(post).await?;
     let mut response = if received.duplicate {
