@@ -98,7 +98,14 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        Self::Internal(anyhow::Error::new(err).context("database"))
+        match err.sql_err() {
+            // Every reference is checked before it is written; a write
+            // that still breaks one raced a delete of what it refers to.
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
+                Self::conflict("something this change refers to was deleted meanwhile")
+            }
+            _ => Self::Internal(anyhow::Error::new(err).context("database")),
+        }
     }
 }
 
@@ -149,5 +156,39 @@ impl From<&AppError> for ErrorList {
                 },
             }],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Database};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_write_that_refers_to_a_deleted_row_is_a_conflict() {
+        // One connection: each would have a memory database of its own.
+        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1);
+        let db = Database::connect(options).await.unwrap();
+        for sql in [
+            "PRAGMA foreign_keys = ON",
+            "CREATE TABLE parent (id TEXT PRIMARY KEY)",
+            "CREATE TABLE child (id TEXT PRIMARY KEY, parent_id TEXT NOT NULL REFERENCES parent (id))",
+        ] {
+            db.execute_unprepared(sql).await.unwrap();
+        }
+        let err = db
+            .execute_unprepared("INSERT INTO child (id, parent_id) VALUES ('c', 'gone')")
+            .await
+            .unwrap_err();
+        let err = AppError::from(err);
+        assert_eq!(err.code(), "CONFLICT", "{err}");
+
+        let other = db
+            .execute_unprepared("INSERT INTO nowhere VALUES (1)")
+            .await
+            .unwrap_err();
+        assert_eq!(AppError::from(other).code(), "INTERNAL");
     }
 }

@@ -146,8 +146,12 @@ pub async fn create_todo(
     who: &Principal,
     input: NewTodo,
 ) -> AppResult<todo::Model> {
+    // The list is read before the write transaction begins, so that the
+    // read does not hold SQLite's one writer (every write queues behind
+    // it). Should the list be deleted meanwhile, the todo's insert fails on
+    // its foreign key: a conflict, and nothing is written.
+    let (list, project) = list_for_read(&app.db, who, &input.todo_list_id).await?;
     let mut change = Change::begin(app, who).await?;
-    let (list, project) = list_for_read(&*change, who, &input.todo_list_id).await?;
     let todo = insert_todo(
         &mut change,
         &list,
