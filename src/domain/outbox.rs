@@ -42,9 +42,8 @@ pub fn lease_free(now: DateTime<Utc>) -> Condition {
 }
 
 /// What the outbox reads of a webhook to match events against it: its
-/// filters, not its URL, secrets or health. Every change reads every
-/// enabled webhook of its organization inside its write transaction, and a
-/// read's cost follows the number of column values it fetches.
+/// filters, not its URL, secrets or health: what each process keeps in
+/// memory per organization (see `enabled_filters`).
 #[derive(Debug, Clone, DerivePartialModel)]
 #[sea_orm(entity = "webhook::Entity")]
 pub struct WebhookFilter {
