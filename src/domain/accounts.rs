@@ -1,16 +1,13 @@
 //! Registration, login and the look-ups behind a session.
 
-use std::{
-    collections::HashMap,
-    sync::{LazyLock, Mutex},
-};
+use std::sync::LazyLock;
 
 use entity::{membership, organization, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::{email::Email, ids, views::Session};
+use super::{email::Email, ids, memo::Memo, views::Session};
 use crate::{
     auth::{Principal, Role, password},
     error::{AppError, AppResult},
@@ -172,21 +169,15 @@ pub async fn organization_by_id(
     conn: &impl sea_orm::ConnectionTrait,
     id: &str,
 ) -> AppResult<organization::Model> {
-    static KNOWN: LazyLock<Mutex<HashMap<String, organization::Model>>> =
-        LazyLock::new(Mutex::default);
-    const CAPACITY: usize = 10_000;
-    if let Some(org) = KNOWN.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
-        return Ok(org.clone());
+    static KNOWN: LazyLock<Memo<organization::Model>> = LazyLock::new(Memo::default);
+    if let Some(org) = KNOWN.get(id) {
+        return Ok(org);
     }
     let org = organization::Entity::find_by_id(id)
         .one(conn)
         .await?
         .ok_or(AppError::NotFound("organization"))?;
-    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
-    if known.len() >= CAPACITY {
-        known.clear();
-    }
-    known.insert(org.id.clone(), org.clone());
+    KNOWN.put(org.id.clone(), org.clone());
     Ok(org)
 }
 

@@ -16,6 +16,7 @@ pub mod instance;
 pub mod integrations;
 pub mod json;
 pub mod members;
+pub mod memo;
 pub mod messages;
 pub mod messenger;
 pub mod outbox;

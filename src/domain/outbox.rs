@@ -12,13 +12,11 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Query, SelectStatement},
 };
 use serde_json::json;
-use std::{
-    collections::HashMap,
-    sync::{Arc, LazyLock, Mutex},
-};
+use std::sync::{Arc, LazyLock};
 
 use super::{
     ids,
+    memo::Memo,
     pagination::{Direction, Page, PageRequest, fetch_page},
     scoped::find_by_id,
     webhooks::webhook_for_admin,
@@ -110,16 +108,6 @@ pub fn new_delivery(
     }
 }
 
-/// An organization's webhook filter version (see the migration
-/// `webhook_filter_versions`) as a change read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FiltersVersion {
-    /// The change recorded no event that reads it.
-    Unread,
-    /// The version, or `None` when the organization never had a webhook.
-    Read(Option<i64>),
-}
-
 /// Reads the organization's webhook filter version.
 fn filters_version_query(organization_id: &str) -> SelectStatement {
     Query::select()
@@ -141,31 +129,18 @@ pub fn filters_version_of(organization_id: &str) -> Expr {
 /// Each organization's enabled webhooks' filters at the version they were
 /// read at. Versions are random and change on every write to the filters,
 /// in any process, so a version seen again means the same filters.
-type KnownFilters = HashMap<String, (i64, Arc<Vec<WebhookFilter>>)>;
-
-static KNOWN_FILTERS: LazyLock<Mutex<KnownFilters>> = LazyLock::new(Mutex::default);
-
-/// How many organizations' filters are kept; past it the cache starts over.
-const KNOWN_FILTERS_CAPACITY: usize = 10_000;
+static KNOWN_FILTERS: LazyLock<Memo<(i64, Arc<Vec<WebhookFilter>>)>> = LazyLock::new(Memo::default);
 
 /// The organization's enabled webhooks' filters at `version`: from memory
 /// when this process has read them at that version, else read on `conn`.
 async fn enabled_filters(
     conn: &impl ConnectionTrait,
     organization_id: &str,
-    version: FiltersVersion,
+    version: i64,
 ) -> AppResult<Arc<Vec<WebhookFilter>>> {
-    let version = match version {
-        // An organization that never had a webhook has none to read.
-        FiltersVersion::Read(None) => return Ok(Arc::default()),
-        FiltersVersion::Read(Some(version)) => Some(version),
-        FiltersVersion::Unread => None,
-    };
-    let known = |cache: &KnownFilters| match (version, cache.get(organization_id)) {
-        (Some(version), Some((seen, filters))) if *seen == version => Some(filters.clone()),
-        _ => None,
-    };
-    if let Some(filters) = known(&KNOWN_FILTERS.lock().unwrap_or_else(|e| e.into_inner())) {
+    if let Some((seen, filters)) = KNOWN_FILTERS.get(organization_id)
+        && seen == version
+    {
         return Ok(filters);
     }
     // Not known: read the version as it is now, then the filters, with
@@ -189,26 +164,24 @@ async fn enabled_filters(
             .await?,
     );
     if let Some(current) = current {
-        let mut cache = KNOWN_FILTERS.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= KNOWN_FILTERS_CAPACITY {
-            cache.clear();
-        }
-        cache.insert(organization_id.to_owned(), (current, filters.clone()));
+        KNOWN_FILTERS.put(organization_id.to_owned(), (current, filters.clone()));
     }
     Ok(filters)
 }
 
 /// Records one pending delivery per matching webhook and event, on `conn`;
-/// returns their ids, to be queued once the transaction commits.
+/// returns their ids, to be queued once the transaction commits. `version`
+/// is the organization's webhook filter version as the last event's insert
+/// read it (`None`: the organization never had a webhook).
 pub async fn enqueue_deliveries(
     conn: &impl ConnectionTrait,
     organization_id: &str,
-    version: FiltersVersion,
+    version: Option<i64>,
     events: &[event::Model],
 ) -> AppResult<Vec<String>> {
-    if events.is_empty() {
+    let Some(version) = version.filter(|_| !events.is_empty()) else {
         return Ok(Vec::new());
-    }
+    };
     let webhooks = enabled_filters(conn, organization_id, version).await?;
     let rows: Vec<delivery::ActiveModel> = events
         .iter()

@@ -189,14 +189,23 @@ where
     E: EntityTrait,
     P: ColumnTrait,
 {
-    let last: Option<f64> = siblings
-        .select_only()
-        .column(position_column)
-        .order_by_desc(position_column)
+    let last: Option<f64> = last_position(siblings, position_column)
         .into_tuple()
         .one(conn)
         .await?;
     Ok(last.unwrap_or(0.0) + POSITION_STEP)
+}
+
+/// Selects the position of the last of `siblings`.
+fn last_position<E, P>(siblings: Select<E>, position_column: P) -> Select<E>
+where
+    E: EntityTrait,
+    P: ColumnTrait,
+{
+    siblings
+        .select_only()
+        .column(position_column)
+        .order_by_desc(position_column)
 }
 
 /// Inserts `row` after the last of `siblings` (already filtered to one
@@ -214,10 +223,7 @@ pub async fn insert_at_end<A>(
 where
     A: ActiveModelTrait + TryIntoModel<<A::Entity as EntityTrait>::Model>,
 {
-    let last = siblings
-        .select_only()
-        .column(position_column)
-        .order_by_desc(position_column)
+    let last = last_position(siblings, position_column)
         .limit(1)
         .into_query();
     let end = Expr::SubQuery(None, Box::new(last.into()))

@@ -27,8 +27,8 @@ pub struct Change<'a> {
     /// outbox's matching; queued with the rest after commit.
     deliveries: Vec<String>,
     /// The organization's webhook filter version, as the last event's
-    /// insert read it.
-    filters_version: outbox::FiltersVersion,
+    /// insert read it (`None`: no event yet, or no webhook ever).
+    filters_version: Option<i64>,
 }
 
 impl<'a> Change<'a> {
@@ -51,7 +51,7 @@ impl<'a> Change<'a> {
             actor_id,
             recorded: Vec::new(),
             deliveries: Vec::new(),
-            filters_version: outbox::FiltersVersion::Unread,
+            filters_version: None,
         })
     }
 
@@ -97,7 +97,7 @@ impl<'a> Change<'a> {
         project_id: Option<&str>,
         current_value: Value,
         previous_value: Option<Value>,
-    ) -> AppResult<(event::Model, outbox::FiltersVersion)> {
+    ) -> AppResult<(event::Model, Option<i64>)> {
         let event = event::Model {
             id: ids::new_id(),
             organization_id: self.organization_id.clone(),
@@ -121,7 +121,7 @@ impl<'a> Change<'a> {
             .map(|row| row.try_get_by_index::<Option<i64>>(0))
             .transpose()?
             .flatten();
-        Ok((event, outbox::FiltersVersion::Read(version)))
+        Ok((event, version))
     }
 
     /// Owes `event` to `webhook` whatever its filters say.
