@@ -10,7 +10,7 @@ use crate::{
     auth::{PrincipalCache, jwt::JwtKeys},
     config::Settings,
     db,
-    delivery::{queue::DeliveryQueue, worker},
+    delivery::{attempt, queue::DeliveryQueue, worker},
     domain::instance,
     events::Bus,
     graphql, http,
@@ -123,7 +123,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             None,
             Bus::local(EVENT_BUFFER),
             Bus::local(EVENT_BUFFER),
-            DeliveryQueue::embedded(prefix),
+            DeliveryQueue::embedded(
+                prefix,
+                settings
+                    .in_process_workers
+                    .then(|| attempt::lease_length(settings.delivery_timeout())),
+            ),
         ),
     };
     let sqlite_writer = match settings.is_sqlite() {

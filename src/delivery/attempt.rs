@@ -13,6 +13,7 @@ use serde_json::json;
 use super::{
     commit::{self, Claimed, Committer},
     health,
+    queue::DeliveryJob,
     schedule::RetrySchedule,
     sender::{Attempt, Outgoing, Sender},
 };
@@ -32,6 +33,12 @@ const EARLY_TOLERANCE: Duration = Duration::from_secs(2);
 /// The lease outlives the request timeout by this much, covering the
 /// writes around the request.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// How long a delivery's lease lasts: the request timeout and the writes
+/// around the request.
+pub fn lease_length(timeout: Duration) -> Duration {
+    timeout + LEASE_MARGIN
+}
+
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
@@ -90,9 +97,9 @@ impl Deliverer {
         })
     }
 
-    #[tracing::instrument(skip(self), fields(outcome))]
-    pub async fn attempt(&self, delivery_id: &str) -> AppResult<Outcome> {
-        let outcome = self.run(delivery_id).await?;
+    #[tracing::instrument(skip_all, fields(delivery = %job.delivery_id, outcome))]
+    pub async fn attempt(&self, job: &DeliveryJob) -> AppResult<Outcome> {
+        let outcome = self.run(job).await?;
         tracing::Span::current().record("outcome", outcome.as_str());
         if outcome != Outcome::Skipped {
             self.app.metrics.delivery_outcome(outcome.as_str());
@@ -100,20 +107,48 @@ impl Deliverer {
         Ok(outcome)
     }
 
-    async fn run(&self, delivery_id: &str) -> AppResult<Outcome> {
-        // The lease comes first and returns the row: only one worker may
-        // have an attempt in flight, whatever the queue hands out twice.
+    /// The delivery, leased, with its webhook and event: handed over by the
+    /// change that owed it while its lease still covers a whole attempt,
+    /// else leased here (only one worker may have an attempt in flight,
+    /// whatever the queue hands out twice). `None`: nothing to attempt.
+    async fn take(&self, job: &DeliveryJob) -> AppResult<Option<Claimed>> {
         let now = Utc::now();
-        let until =
-            now + chrono::Duration::from_std(self.timeout + LEASE_MARGIN).unwrap_or_default();
+        let lease = lease_length(self.timeout);
+        let handed_lease = job
+            .handoff
+            .as_ref()
+            .and_then(|handoff| handoff.delivery.locked_until);
+        if let Some(handoff) = &job.handoff
+            && handed_lease.is_some_and(|until| {
+                until - now >= chrono::Duration::from_std(self.timeout).unwrap_or_default()
+            })
+        {
+            let webhook = webhook::Entity::find_by_id(&handoff.delivery.webhook_id)
+                .one(&self.app.db)
+                .await?;
+            return Ok(Some(Claimed {
+                delivery: handoff.delivery.clone(),
+                webhook,
+                event: Some(handoff.event.clone()),
+            }));
+        }
+        // A handoff that waited in the queue too long renews its lease like
+        // any job, and may still take it over while it runs.
+        let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
         let due_by = now + chrono::Duration::from_std(EARLY_TOLERANCE).unwrap_or_default();
+        self.committer
+            .claim(&job.delivery_id, until, due_by, handed_lease)
+            .await
+    }
+
+    async fn run(&self, job: &DeliveryJob) -> AppResult<Outcome> {
         let Some(Claimed {
             delivery,
             webhook,
             event,
-        }) = self.committer.claim(delivery_id, until, due_by).await?
+        }) = self.take(job).await?
         else {
-            return self.not_taken(delivery_id).await;
+            return self.not_taken(&job.delivery_id).await;
         };
         if let Some(due) = delivery.next_attempt_at {
             tokio::time::sleep((due - Utc::now()).to_std().unwrap_or_default()).await;

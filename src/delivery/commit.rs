@@ -62,6 +62,8 @@ struct Claim {
     delivery_id: String,
     until: DateTime<Utc>,
     due_by: DateTime<Utc>,
+    /// A lease the delivery was handed over with, taken over if unchanged.
+    handed_lease: Option<DateTime<Utc>>,
     reply: oneshot::Sender<AppResult<Option<Claimed>>>,
 }
 
@@ -93,18 +95,22 @@ impl Committer {
 
     /// Takes the lease on a pending delivery due by `due_by`, until
     /// `until`, and returns it with its webhook and event; `None` when it
-    /// is settled, gone, not due or held by another worker.
+    /// is settled, gone, not due or held by another worker. A delivery
+    /// still under `handed_lease`, the lease it was handed over with, is
+    /// taken over.
     pub async fn claim(
         &self,
         delivery_id: &str,
         until: DateTime<Utc>,
         due_by: DateTime<Utc>,
+        handed_lease: Option<DateTime<Utc>>,
     ) -> AppResult<Option<Claimed>> {
         let (reply, answer) = oneshot::channel();
         let claim = Claim {
             delivery_id: delivery_id.to_owned(),
             until,
             due_by,
+            handed_lease,
             reply,
         };
         self.claims.send(claim).await.map_err(|_| stopped())?;
@@ -184,7 +190,9 @@ async fn claim_all(
                     .add(delivery::Column::NextAttemptAt.is_null())
                     .add(delivery::Column::NextAttemptAt.lte(due_by)),
             )
-            .filter(lease_free(now))
+            .filter(Condition::any().add(lease_free(now)).add(
+                delivery::Column::LockedUntil.is_in(batch.iter().filter_map(|c| c.handed_lease)),
+            ))
             .exec_with_returning(&app.db)
             .await?
     };

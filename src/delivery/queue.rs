@@ -28,16 +28,32 @@ use apalis::prelude::{
 };
 use apalis_redis::RedisStorage;
 use chrono::{DateTime, Utc};
+use entity::{delivery, event};
 use futures_util::task::AtomicWaker;
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 /// The job: which delivery to attempt. Everything else is read from the
-/// database when the attempt starts, so a job is never stale.
+/// database when the attempt starts, so a job is never stale; except, on
+/// the embedded queue, what the change that owed the delivery hands over.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeliveryJob {
     pub delivery_id: String,
+    /// Never in Redis: only a job that stays in this process carries it.
+    #[serde(skip)]
+    pub handoff: Option<Arc<Handoff>>,
+}
+
+/// A delivery as the change that owed it inserted it, already leased to
+/// this process (see [`DeliveryQueue::handover_lease`]), with its event.
+/// Neither can be stale: the event never changes, and the lease keeps
+/// every other attempt off the delivery. Its attempt needs no lease of its
+/// own and reads only the webhook, which may have changed meanwhile.
+#[derive(Debug)]
+pub struct Handoff {
+    pub delivery: delivery::Model,
+    pub event: Arc<event::Model>,
 }
 
 // One per process, so the Redis variant's size costs nothing worth a box.
@@ -116,6 +132,7 @@ pub struct DeliveryQueue {
     storage: Storage,
     wake: Wake,
     name: String,
+    handover_lease: Option<Duration>,
 }
 
 /// How often idle workers look at the queue even without a wake-up: this
@@ -149,16 +166,50 @@ impl DeliveryQueue {
             storage: Storage::Redis(storage),
             wake: Wake::default(),
             name,
+            handover_lease: None,
         }
     }
 
     /// A queue in this process's memory: for a single `serve` process
-    /// with its in-process workers.
-    pub fn embedded(prefix: &str) -> Self {
+    /// with its in-process workers. With `handover_lease`, see
+    /// [`DeliveryQueue::handover_lease`].
+    pub fn embedded(prefix: &str, handover_lease: Option<Duration>) -> Self {
         Self {
             storage: Storage::Embedded(Embedded::new()),
             wake: Wake::default(),
             name: queue_name(prefix),
+            handover_lease,
+        }
+    }
+
+    /// How long the lease is that new deliveries are inserted with, when
+    /// this process's own workers will attempt them (the embedded queue
+    /// with in-process workers): the change hands each over in memory
+    /// with its event, and the attempt starts without a lease's write and
+    /// the reads that follow it. Should this process end first, the lease
+    /// runs out and the sweeper queues the delivery again. `None`: new
+    /// deliveries are inserted free and queued by id.
+    pub fn handover_lease(&self) -> Option<Duration> {
+        self.handover_lease
+    }
+
+    /// Queues the deliveries a change has just committed: handed over
+    /// in memory when they were inserted leased, else by id.
+    pub async fn push_new(&self, owed: Vec<Handoff>) {
+        match (&self.storage, self.handover_lease) {
+            (Storage::Embedded(queue), Some(_)) => {
+                for handoff in owed {
+                    let job = DeliveryJob {
+                        delivery_id: handoff.delivery.id.clone(),
+                        handoff: Some(Arc::new(handoff)),
+                    };
+                    queue.push(TaskBuilder::new(job).build(), None);
+                }
+            }
+            _ => {
+                let ids: Vec<String> = owed.into_iter().map(|h| h.delivery.id).collect();
+                self.push(&ids, None).await;
+            }
         }
     }
 
@@ -199,6 +250,7 @@ impl DeliveryQueue {
         let tasks = delivery_ids.iter().map(|id| {
             let job = DeliveryJob {
                 delivery_id: id.clone(),
+                handoff: None,
             };
             let mut task = TaskBuilder::new(job);
             if let Some(at) = at

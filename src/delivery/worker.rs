@@ -78,7 +78,7 @@ async fn handle(job: DeliveryJob, deliverer: Data<Arc<Deliverer>>) -> Result<(),
     // The outcome lives in the database, never in apalis: an error here
     // would only make apalis retry on its own schedule (STACK.md trap 4).
     // A delivery left due is found again by the sweeper.
-    if let Err(e) = deliverer.attempt(&job.delivery_id).await {
+    if let Err(e) = deliverer.attempt(&job).await {
         tracing::error!(delivery = %job.delivery_id, error = %e, "delivery attempt failed to run");
     }
     Ok(())

@@ -7,8 +7,8 @@ use entity::{delivery, delivery_attempt, event, webhook};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter,
-    QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, DerivePartialModel, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
     sea_query::{Expr, ExprTrait, Query, SelectStatement},
 };
 use serde_json::json;
@@ -23,6 +23,7 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    delivery::queue::Handoff,
     error::{AppError, AppResult},
     events::{Change, types},
     state::AppState,
@@ -84,27 +85,28 @@ fn posted_by_own_channel(webhook: &WebhookFilter, event: &event::Model) -> bool 
 }
 
 /// A pending delivery of `event` to the webhook `webhook_id` of
-/// `organization_id`, due now.
+/// `organization_id`, due now, leased until `leased_until` if given.
 pub fn new_delivery(
     webhook_id: &str,
     organization_id: &str,
     event: &event::Model,
-) -> delivery::ActiveModel {
+    leased_until: Option<DateTime<Utc>>,
+) -> delivery::Model {
     let now = ids::now();
-    delivery::ActiveModel {
-        id: Set(ids::new_id()),
-        organization_id: Set(organization_id.to_owned()),
-        webhook_id: Set(webhook_id.to_owned()),
-        event_id: Set(event.id.clone()),
-        event_type: Set(event.event_type.clone()),
-        status: Set(PENDING.to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(Some(now)),
-        locked_until: Set(None),
-        last_status_code: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    delivery::Model {
+        id: ids::new_id(),
+        organization_id: organization_id.to_owned(),
+        webhook_id: webhook_id.to_owned(),
+        event_id: event.id.clone(),
+        event_type: event.event_type.clone(),
+        status: PENDING.to_owned(),
+        attempts: 0,
+        next_attempt_at: Some(now),
+        locked_until: leased_until,
+        last_status_code: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
     }
 }
 
@@ -169,38 +171,45 @@ async fn enabled_filters(
     Ok(filters)
 }
 
-/// Records one pending delivery per matching webhook and event, on `conn`;
-/// returns their ids, to be queued once the transaction commits. `version`
-/// is the organization's webhook filter version as the last event's insert
-/// read it (`None`: the organization never had a webhook).
+/// Records one pending delivery per matching webhook and event, on `conn`,
+/// leased until `leased_until` if given (see
+/// `DeliveryQueue::handover_lease`); returns them with their events, to be
+/// queued once the transaction commits. `version` is the organization's
+/// webhook filter version as the last event's insert read it (`None`: the
+/// organization never had a webhook).
 pub async fn enqueue_deliveries(
     conn: &impl ConnectionTrait,
     organization_id: &str,
     version: Option<i64>,
     events: &[event::Model],
-) -> AppResult<Vec<String>> {
+    leased_until: Option<DateTime<Utc>>,
+) -> AppResult<Vec<Handoff>> {
     let Some(version) = version.filter(|_| !events.is_empty()) else {
         return Ok(Vec::new());
     };
     let webhooks = enabled_filters(conn, organization_id, version).await?;
-    let rows: Vec<delivery::ActiveModel> = events
-        .iter()
-        .flat_map(|event| {
-            webhooks
-                .iter()
-                .filter(|w| webhook_matches(w, event))
-                .map(move |w| new_delivery(&w.id, &w.organization_id, event))
-        })
-        .collect();
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
+    let mut owed = Vec::new();
+    for event in events {
+        let mut matching = webhooks.iter().filter(|w| webhook_matches(w, event));
+        let Some(first) = matching.next() else {
+            continue;
+        };
+        let event = Arc::new(event.clone());
+        for webhook in std::iter::once(first).chain(matching) {
+            owed.push(Handoff {
+                delivery: new_delivery(&webhook.id, &webhook.organization_id, &event, leased_until),
+                event: event.clone(),
+            });
+        }
+    }
     // Bounded batches: a fan-out to many webhooks must stay under the
     // databases' bind-parameter limits.
-    for chunk in rows.chunks(500) {
-        delivery::Entity::insert_many(chunk.to_vec())
+    for chunk in owed.chunks(500) {
+        delivery::Entity::insert_many(chunk.iter().map(|h| h.delivery.clone().into_active_model()))
             .exec(conn)
             .await?;
     }
-    Ok(ids)
+    Ok(owed)
 }
 
 /// A webhook's deliveries, newest first, optionally of one status (admins).

@@ -130,7 +130,8 @@ impl<'a> Change<'a> {
         webhook: &webhook::Model,
         event: &event::Model,
     ) -> AppResult<delivery::Model> {
-        let row = outbox::new_delivery(&webhook.id, &webhook.organization_id, event)
+        let row = outbox::new_delivery(&webhook.id, &webhook.organization_id, event, None)
+            .into_active_model()
             .insert(&*self.txn)
             .await?;
         self.deliveries.push(row.id.clone());
@@ -144,15 +145,20 @@ impl<'a> Change<'a> {
 
     /// Records the deliveries the events owe to webhooks (the outbox),
     /// commits all of it at once, then publishes the events.
-    pub async fn commit(mut self) -> AppResult<Vec<event::Model>> {
+    pub async fn commit(self) -> AppResult<Vec<event::Model>> {
+        let leased_until = self
+            .app
+            .queue
+            .handover_lease()
+            .map(|lease| ids::now() + chrono::Duration::from_std(lease).unwrap_or_default());
         let owed = outbox::enqueue_deliveries(
             &*self.txn,
             &self.organization_id,
             self.filters_version,
             &self.recorded,
+            leased_until,
         )
         .await?;
-        self.deliveries.extend(owed);
         let Self {
             app,
             txn,
@@ -164,6 +170,7 @@ impl<'a> Change<'a> {
         // not wait for this one's queueing and publishing (round trips to
         // Redis when it is configured).
         txn.commit().await?;
+        app.queue.push_new(owed).await;
         app.queue.push(&deliveries, None).await;
         app.events.publish(&recorded).await;
         Ok(recorded)

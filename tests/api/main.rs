@@ -9,6 +9,7 @@ mod cam;
 mod deliveries;
 mod delivery_sender;
 mod faults;
+mod handoff;
 mod health;
 mod inbound;
 mod integration_points;
