@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{delivery, event, webhook};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
@@ -33,14 +33,13 @@ const EARLY_TOLERANCE: Duration = Duration::from_secs(2);
 /// The lease outlives the request timeout by this much, covering the
 /// writes around the request.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
-/// How long a delivery's lease lasts: the request timeout and the writes
-/// around the request.
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// How long a delivery's lease lasts, for a request timeout of `timeout`.
 pub fn lease_length(timeout: Duration) -> Duration {
     timeout + LEASE_MARGIN
 }
-
-/// The longest `Retry-After` honoured.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -113,15 +112,15 @@ impl Deliverer {
     /// whatever the queue hands out twice). `None`: nothing to attempt.
     async fn take(&self, job: &DeliveryJob) -> AppResult<Option<Claimed>> {
         let now = Utc::now();
-        let lease = lease_length(self.timeout);
         let handed_lease = job
             .handoff
             .as_ref()
             .and_then(|handoff| handoff.delivery.locked_until);
+        let covers_attempt = |until: DateTime<Utc>| {
+            until - now >= chrono::Duration::from_std(self.timeout).unwrap_or_default()
+        };
         if let Some(handoff) = &job.handoff
-            && handed_lease.is_some_and(|until| {
-                until - now >= chrono::Duration::from_std(self.timeout).unwrap_or_default()
-            })
+            && handed_lease.is_some_and(covers_attempt)
         {
             let webhook = webhook::Entity::find_by_id(&handoff.delivery.webhook_id)
                 .one(&self.app.db)
@@ -134,7 +133,8 @@ impl Deliverer {
         }
         // A handoff that waited in the queue too long renews its lease like
         // any job, and may still take it over while it runs.
-        let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+        let until =
+            now + chrono::Duration::from_std(lease_length(self.timeout)).unwrap_or_default();
         let due_by = now + chrono::Duration::from_std(EARLY_TOLERANCE).unwrap_or_default();
         self.committer
             .claim(&job.delivery_id, until, due_by, handed_lease)

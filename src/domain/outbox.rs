@@ -190,17 +190,18 @@ pub async fn enqueue_deliveries(
     let webhooks = enabled_filters(conn, organization_id, version).await?;
     let mut owed = Vec::new();
     for event in events {
-        let mut matching = webhooks.iter().filter(|w| webhook_matches(w, event));
-        let Some(first) = matching.next() else {
+        let matching: Vec<&WebhookFilter> = webhooks
+            .iter()
+            .filter(|w| webhook_matches(w, event))
+            .collect();
+        if matching.is_empty() {
             continue;
-        };
-        let event = Arc::new(event.clone());
-        for webhook in std::iter::once(first).chain(matching) {
-            owed.push(Handoff {
-                delivery: new_delivery(&webhook.id, &webhook.organization_id, &event, leased_until),
-                event: event.clone(),
-            });
         }
+        let event = Arc::new(event.clone());
+        owed.extend(matching.into_iter().map(|webhook| Handoff {
+            delivery: new_delivery(&webhook.id, &webhook.organization_id, &event, leased_until),
+            event: event.clone(),
+        }));
     }
     // Bounded batches: a fan-out to many webhooks must stay under the
     // databases' bind-parameter limits.
