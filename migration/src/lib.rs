@@ -15,6 +15,7 @@ mod m20261122_000007_create_integrations;
 mod m20261122_000008_create_integration_points;
 mod m20261122_000009_todos_in_order;
 mod m20261123_000010_webhook_filter_versions;
+mod m20261123_000011_webhook_versions_cover_every_column;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_create_integration_points::Migration),
             Box::new(m20261122_000009_todos_in_order::Migration),
             Box::new(m20261123_000010_webhook_filter_versions::Migration),
+            Box::new(m20261123_000011_webhook_versions_cover_every_column::Migration),
         ]
     }
 }

@@ -122,12 +122,9 @@ impl Deliverer {
         if let Some(handoff) = &job.handoff
             && handed_lease.is_some_and(covers_attempt)
         {
-            let webhook = webhook::Entity::find_by_id(&handoff.delivery.webhook_id)
-                .one(&self.app.db)
-                .await?;
             return Ok(Some(Claimed {
                 delivery: handoff.delivery.clone(),
-                webhook,
+                webhook: Some((*handoff.webhook).clone()),
                 event: Some(handoff.event.clone()),
             }));
         }

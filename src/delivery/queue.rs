@@ -28,7 +28,7 @@ use apalis::prelude::{
 };
 use apalis_redis::RedisStorage;
 use chrono::{DateTime, Utc};
-use entity::{delivery, event};
+use entity::{delivery, event, webhook};
 use futures_util::task::AtomicWaker;
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -46,14 +46,18 @@ pub struct DeliveryJob {
 }
 
 /// A delivery as the change that owed it inserted it, already leased to
-/// this process (see [`DeliveryQueue::handover_lease`]), with its event.
-/// Neither can be stale: the event never changes, and the lease keeps
-/// every other attempt off the delivery. Its attempt needs no lease of its
-/// own and reads only the webhook, which may have changed meanwhile.
+/// this process (see [`DeliveryQueue::handover_lease`]), with its event
+/// and its webhook. The delivery and event are not stale: the event never
+/// changes, and the lease keeps every other attempt off the delivery. The
+/// webhook is the row as of the event's insert, which read the webhooks'
+/// version (see `domain::outbox`): a webhook updated after the change
+/// committed applies from the next event, like a change to its filters,
+/// and to every retry. Its attempt reads nothing and writes no lease.
 #[derive(Debug)]
 pub struct Handoff {
     pub delivery: delivery::Model,
     pub event: Arc<event::Model>,
+    pub webhook: Arc<webhook::Model>,
 }
 
 // One per process, so the Redis variant's size costs nothing worth a box.

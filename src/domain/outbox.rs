@@ -7,8 +7,7 @@ use entity::{delivery, delivery_attempt, event, webhook};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DerivePartialModel, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     sea_query::{Expr, ExprTrait, Query, SelectStatement},
 };
 use serde_json::json;
@@ -40,41 +39,46 @@ pub fn lease_free(now: DateTime<Utc>) -> Condition {
         .add(delivery::Column::LockedUntil.lt(now))
 }
 
-/// What the outbox reads of a webhook to match events against it: its
-/// filters, not its URL, secrets or health: what each process keeps in
-/// memory per organization (see `enabled_filters`).
-#[derive(Debug, Clone, DerivePartialModel)]
-#[sea_orm(entity = "webhook::Entity")]
-pub struct WebhookFilter {
-    pub id: String,
-    pub organization_id: String,
-    pub enabled: bool,
-    pub events: serde_json::Value,
-    pub project_ids: serde_json::Value,
-    pub channel_id: Option<String>,
+/// An enabled webhook as each process keeps it per organization (see
+/// `enabled_webhooks`): the whole row, which an event's hand-overs carry
+/// to the in-process workers, and its filters read once.
+#[derive(Debug)]
+pub struct KnownWebhook {
+    pub webhook: Arc<webhook::Model>,
+    events: Vec<String>,
+    project_ids: Vec<String>,
+}
+
+impl KnownWebhook {
+    pub fn new(webhook: webhook::Model) -> Self {
+        Self {
+            events: listed(&webhook.events),
+            project_ids: listed(&webhook.project_ids),
+            webhook: Arc::new(webhook),
+        }
+    }
 }
 
 fn listed(value: &serde_json::Value) -> Vec<String> {
     serde_json::from_value(value.clone()).unwrap_or_default()
 }
 
-/// Whether `webhook` wants `event`: enabled, and its event-type and project
+/// Whether `known` wants `event`: enabled, and its event-type and project
 /// filters (empty = all) let it through. An event outside any project only
 /// reaches webhooks without a project filter.
-pub fn webhook_matches(webhook: &WebhookFilter, event: &event::Model) -> bool {
-    let (events, projects) = (listed(&webhook.events), listed(&webhook.project_ids));
-    webhook.enabled
-        && (events.is_empty() || events.contains(&event.event_type))
-        && (projects.is_empty()
+pub fn webhook_matches(known: &KnownWebhook, event: &event::Model) -> bool {
+    known.webhook.enabled
+        && (known.events.is_empty() || known.events.contains(&event.event_type))
+        && (known.project_ids.is_empty()
             || event
                 .project_id
                 .as_ref()
-                .is_some_and(|p| projects.contains(p)))
-        && !posted_by_own_channel(webhook, event)
+                .is_some_and(|p| known.project_ids.contains(p)))
+        && !posted_by_own_channel(&known.webhook, event)
 }
 
 /// A channel's webhook does not echo back what that channel posted.
-fn posted_by_own_channel(webhook: &WebhookFilter, event: &event::Model) -> bool {
+fn posted_by_own_channel(webhook: &webhook::Model, event: &event::Model) -> bool {
     webhook.channel_id.as_deref().is_some_and(|channel| {
         event
             .current_value
@@ -110,8 +114,8 @@ pub fn new_delivery(
     }
 }
 
-/// Reads the organization's webhook filter version.
-fn filters_version_query(organization_id: &str) -> SelectStatement {
+/// Reads the organization's webhook version.
+fn webhooks_version_query(organization_id: &str) -> SelectStatement {
     Query::select()
         .column("version")
         .from("webhook_filter_versions")
@@ -119,64 +123,67 @@ fn filters_version_query(organization_id: &str) -> SelectStatement {
         .to_owned()
 }
 
-/// The organization's webhook filter version, as an expression for the
-/// RETURNING clause of the statement that inserts an event.
-pub fn filters_version_of(organization_id: &str) -> Expr {
+/// The organization's webhook version, as an expression for the RETURNING
+/// clause of the statement that inserts an event.
+pub fn webhooks_version_of(organization_id: &str) -> Expr {
     Expr::SubQuery(
         None,
-        Box::new(filters_version_query(organization_id).into()),
+        Box::new(webhooks_version_query(organization_id).into()),
     )
 }
 
-/// Each organization's enabled webhooks' filters at the version they were
-/// read at. Versions are random and change on every write to the filters,
-/// in any process, so a version seen again means the same filters.
-static KNOWN_FILTERS: LazyLock<Memo<(i64, Arc<Vec<WebhookFilter>>)>> = LazyLock::new(Memo::default);
+/// Each organization's enabled webhooks at the version they were read at.
+/// Versions are random and change on every write to any column of its
+/// webhooks, in any process (triggers keep them), so a version seen again
+/// means the same rows.
+static KNOWN_WEBHOOKS: LazyLock<Memo<(i64, Arc<Vec<KnownWebhook>>)>> = LazyLock::new(Memo::default);
 
-/// The organization's enabled webhooks' filters at `version`: from memory
-/// when this process has read them at that version, else read on `conn`.
-async fn enabled_filters(
+/// The organization's enabled webhooks at `version`: from memory when this
+/// process has read them at that version, else read on `conn`.
+async fn enabled_webhooks(
     conn: &impl ConnectionTrait,
     organization_id: &str,
     version: i64,
-) -> AppResult<Arc<Vec<WebhookFilter>>> {
-    if let Some((seen, filters)) = KNOWN_FILTERS.get(organization_id)
+) -> AppResult<Arc<Vec<KnownWebhook>>> {
+    if let Some((seen, webhooks)) = KNOWN_WEBHOOKS.get(organization_id)
         && seen == version
     {
-        return Ok(filters);
+        return Ok(webhooks);
     }
-    // Not known: read the version as it is now, then the filters, with
+    // Not known: read the version as it is now, then the webhooks, with
     // none of this transaction's writes between them, and keep them under
     // that version. (The version the event's insert read may predate a
     // write of this transaction since, which a rollback can undo.) Read
-    // after the version, the filters are that version's or newer ones
+    // after the version, the rows are that version's or newer ones
     // committed since, which a later change that reads the same version
     // may use as well.
     let current: Option<i64> = conn
-        .query_one(&filters_version_query(organization_id))
+        .query_one(&webhooks_version_query(organization_id))
         .await?
         .map(|row| row.try_get_by_index(0))
         .transpose()?;
-    let filters = Arc::new(
+    let webhooks: Arc<Vec<KnownWebhook>> = Arc::new(
         webhook::Entity::find()
             .filter(webhook::Column::OrganizationId.eq(organization_id))
             .filter(webhook::Column::Enabled.eq(true))
-            .into_partial_model::<WebhookFilter>()
             .all(conn)
-            .await?,
+            .await?
+            .into_iter()
+            .map(KnownWebhook::new)
+            .collect(),
     );
     if let Some(current) = current {
-        KNOWN_FILTERS.put(organization_id.to_owned(), (current, filters.clone()));
+        KNOWN_WEBHOOKS.put(organization_id.to_owned(), (current, webhooks.clone()));
     }
-    Ok(filters)
+    Ok(webhooks)
 }
 
 /// Records one pending delivery per matching webhook and event, on `conn`,
 /// leased until `leased_until` if given (see
-/// `DeliveryQueue::handover_lease`); returns them with their events, to be
-/// queued once the transaction commits. `version` is the organization's
-/// webhook filter version as the last event's insert read it (`None`: the
-/// organization never had a webhook).
+/// `DeliveryQueue::handover_lease`); returns them with their events and
+/// webhooks, to be queued once the transaction commits. `version` is the
+/// organization's webhook version as the last event's insert read it
+/// (`None`: the organization never had a webhook).
 pub async fn enqueue_deliveries(
     conn: &impl ConnectionTrait,
     organization_id: &str,
@@ -187,10 +194,10 @@ pub async fn enqueue_deliveries(
     let Some(version) = version.filter(|_| !events.is_empty()) else {
         return Ok(Vec::new());
     };
-    let webhooks = enabled_filters(conn, organization_id, version).await?;
+    let webhooks = enabled_webhooks(conn, organization_id, version).await?;
     let mut owed = Vec::new();
     for event in events {
-        let matching: Vec<&WebhookFilter> = webhooks
+        let matching: Vec<&KnownWebhook> = webhooks
             .iter()
             .filter(|w| webhook_matches(w, event))
             .collect();
@@ -198,9 +205,15 @@ pub async fn enqueue_deliveries(
             continue;
         }
         let event = Arc::new(event.clone());
-        owed.extend(matching.into_iter().map(|webhook| Handoff {
-            delivery: new_delivery(&webhook.id, &webhook.organization_id, &event, leased_until),
+        owed.extend(matching.into_iter().map(|known| Handoff {
+            delivery: new_delivery(
+                &known.webhook.id,
+                &known.webhook.organization_id,
+                &event,
+                leased_until,
+            ),
             event: event.clone(),
+            webhook: known.webhook.clone(),
         }));
     }
     // Bounded batches: a fan-out to many webhooks must stay under the
@@ -371,19 +384,28 @@ mod tests {
 
     use super::*;
 
-    fn hook(
-        enabled: bool,
-        events: serde_json::Value,
-        projects: serde_json::Value,
-    ) -> WebhookFilter {
-        WebhookFilter {
+    fn hook(enabled: bool, events: serde_json::Value, projects: serde_json::Value) -> KnownWebhook {
+        let now = Utc::now();
+        KnownWebhook::new(webhook::Model {
             id: "w".into(),
+            uid: "u".into(),
             organization_id: "o".into(),
+            name: "n".into(),
+            url: "https://example.com/hook".into(),
+            secret: "s".into(),
+            status: "HEALTHY".into(),
             enabled,
             events,
             project_ids: projects,
+            created_by_id: None,
+            consecutive_failures: 0,
+            failing_since: None,
+            previous_secret: None,
+            previous_secret_expires_at: None,
             channel_id: None,
-        }
+            created_at: now,
+            updated_at: now,
+        })
     }
 
     fn event(event_type: &str, project: Option<&str>) -> event::Model {

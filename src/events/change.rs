@@ -26,9 +26,9 @@ pub struct Change<'a> {
     /// Deliveries written directly (tests, redeliveries) rather than by the
     /// outbox's matching; queued with the rest after commit.
     deliveries: Vec<String>,
-    /// The organization's webhook filter version, as the last event's
-    /// insert read it (`None`: no event yet, or no webhook ever).
-    filters_version: Option<i64>,
+    /// The organization's webhook version, as the last event's insert
+    /// read it (`None`: no event yet, or no webhook ever).
+    webhooks_version: Option<i64>,
 }
 
 impl<'a> Change<'a> {
@@ -51,7 +51,7 @@ impl<'a> Change<'a> {
             actor_id,
             recorded: Vec::new(),
             deliveries: Vec::new(),
-            filters_version: None,
+            webhooks_version: None,
         })
     }
 
@@ -68,7 +68,7 @@ impl<'a> Change<'a> {
             .insert_event(event_type, project_id, current_value, previous_value)
             .await?;
         self.recorded.push(row);
-        self.filters_version = version;
+        self.webhooks_version = version;
         Ok(())
     }
 
@@ -89,7 +89,7 @@ impl<'a> Change<'a> {
     }
 
     /// Inserts an event row; returns it and its organization's webhook
-    /// filter version as that statement saw it (read in the same
+    /// version as that statement saw it (read in the same
     /// statement: no round trip of its own).
     async fn insert_event(
         &self,
@@ -113,7 +113,7 @@ impl<'a> Change<'a> {
         let mut insert = event::Entity::insert(event.clone().into_active_model());
         insert
             .query()
-            .returning(Query::returning().expr(outbox::filters_version_of(&self.organization_id)));
+            .returning(Query::returning().expr(outbox::webhooks_version_of(&self.organization_id)));
         let version = self
             .txn
             .query_one(&*insert.query())
@@ -154,7 +154,7 @@ impl<'a> Change<'a> {
         let owed = outbox::enqueue_deliveries(
             &*self.txn,
             &self.organization_id,
-            self.filters_version,
+            self.webhooks_version,
             &self.recorded,
             leased_until,
         )

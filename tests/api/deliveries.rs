@@ -542,6 +542,22 @@ async fn a_rotated_secret_keeps_signing_during_its_grace_period() {
         junction_signature("plain-secret", &request.body)
     );
     assert!(!verifies_with(&request, &new));
+
+    // Written straight to the database by another process, the secret
+    // signs the next event's delivery: every process keeps its webhooks
+    // in memory, and any write to them must reach the next event.
+    let id = hook["id"].as_str().unwrap();
+    s.app
+        .execute_sql(&format!(
+            "UPDATE webhooks SET secret = 'written-elsewhere' WHERE id = '{id}'"
+        ))
+        .await;
+    s.create_list("N").await;
+    let request = s.receiver.next(WAIT).await;
+    assert_eq!(
+        request.header("x-junction-signature"),
+        junction_signature("written-elsewhere", &request.body)
+    );
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use clap::Parser;
-use entity::{delivery, event};
+use entity::{delivery, event, webhook};
 use junction::{
     cli::Cli,
     delivery::{
@@ -48,7 +48,7 @@ async fn deliverer(app: &TestApp) -> Deliverer {
 }
 
 /// The job a change would hand over for `delivery`, leased until `lease`
-/// from now.
+/// from now, with its event and webhook as they are now.
 async fn handed(
     db: &DatabaseConnection,
     delivery: &delivery::Model,
@@ -61,6 +61,11 @@ async fn handed(
         .await
         .unwrap()
         .unwrap();
+    let webhook = webhook::Entity::find_by_id(&delivery.webhook_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
     DeliveryJob {
         delivery_id: delivery.id.clone(),
         handoff: Some(Arc::new(Handoff {
@@ -69,6 +74,7 @@ async fn handed(
                 ..delivery.clone()
             },
             event: Arc::new(event),
+            webhook: Arc::new(webhook),
         })),
     }
 }
