@@ -10,52 +10,62 @@ use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// The update trigger of `m20261123_000010`, before and after.
-const SQLITE_BEFORE: &str = "CREATE TRIGGER webhooks_filters_updated
-    AFTER UPDATE OF organization_id, enabled, events, project_ids, channel_id ON webhooks BEGIN
-        INSERT OR REPLACE INTO webhook_filter_versions (organization_id, version)
-        VALUES (OLD.organization_id, random());
-        INSERT OR REPLACE INTO webhook_filter_versions (organization_id, version)
-        VALUES (NEW.organization_id, random());
-    END";
-const SQLITE_AFTER: &str = "CREATE TRIGGER webhooks_updated
-    AFTER UPDATE ON webhooks BEGIN
-        INSERT OR REPLACE INTO webhook_filter_versions (organization_id, version)
-        VALUES (OLD.organization_id, random());
-        INSERT OR REPLACE INTO webhook_filter_versions (organization_id, version)
-        VALUES (NEW.organization_id, random());
-    END";
-const POSTGRES_BEFORE: &str = "CREATE TRIGGER webhooks_filters_changed
-    AFTER INSERT OR DELETE OR UPDATE OF organization_id, enabled, events, project_ids, channel_id
-    ON webhooks FOR EACH ROW EXECUTE FUNCTION webhook_filters_changed()";
-const POSTGRES_AFTER: &str = "CREATE TRIGGER webhooks_changed
-    AFTER INSERT OR DELETE OR UPDATE
-    ON webhooks FOR EACH ROW EXECUTE FUNCTION webhook_filters_changed()";
+/// What fires the update trigger: before, the columns matching reads
+/// (`m20261123_000010`); after, any column.
+const FILTER_COLUMNS: &str = "UPDATE OF organization_id, enabled, events, project_ids, channel_id";
+const ANY_COLUMN: &str = "UPDATE";
+
+/// SQLite's update trigger `name`, fired by `update`.
+fn sqlite_trigger(name: &str, update: &str) -> String {
+    format!(
+        "CREATE TRIGGER {name} AFTER {update} ON webhooks BEGIN
+            INSERT OR REPLACE INTO webhook_filter_versions (organization_id, version)
+            VALUES (OLD.organization_id, random());
+            INSERT OR REPLACE INTO webhook_filter_versions (organization_id, version)
+            VALUES (NEW.organization_id, random());
+        END"
+    )
+}
+
+/// PostgreSQL's one trigger `name` (inserts, deletes, and `update`).
+fn postgres_trigger(name: &str, update: &str) -> String {
+    format!(
+        "CREATE TRIGGER {name} AFTER INSERT OR DELETE OR {update}
+        ON webhooks FOR EACH ROW EXECUTE FUNCTION webhook_filters_changed()"
+    )
+}
 
 /// Swaps the update trigger for the one that covers every column (`up`)
 /// or back. The new one has a name of its own: on SQLite, creating a
 /// trigger under the name just dropped failed with "already exists".
 async fn replace_trigger(manager: &SchemaManager<'_>, up: bool) -> Result<(), DbErr> {
-    let (before, after) = match manager.get_database_backend() {
+    let (old, new) = match manager.get_database_backend() {
         DbBackend::Postgres => (
-            (
-                "DROP TRIGGER webhooks_filters_changed ON webhooks",
-                POSTGRES_BEFORE,
-            ),
-            ("DROP TRIGGER webhooks_changed ON webhooks", POSTGRES_AFTER),
+            ("webhooks_filters_changed", FILTER_COLUMNS),
+            ("webhooks_changed", ANY_COLUMN),
         ),
         _ => (
-            ("DROP TRIGGER webhooks_filters_updated", SQLITE_BEFORE),
-            ("DROP TRIGGER webhooks_updated", SQLITE_AFTER),
+            ("webhooks_filters_updated", FILTER_COLUMNS),
+            ("webhooks_updated", ANY_COLUMN),
         ),
     };
-    let ((drop, _), (_, create)) = match up {
-        true => (before, after),
-        false => (after, before),
+    let ((dropped, _), (created, update)) = match up {
+        true => (old, new),
+        false => (new, old),
+    };
+    let (drop, create) = match manager.get_database_backend() {
+        DbBackend::Postgres => (
+            format!("DROP TRIGGER {dropped} ON webhooks"),
+            postgres_trigger(created, update),
+        ),
+        _ => (
+            format!("DROP TRIGGER {dropped}"),
+            sqlite_trigger(created, update),
+        ),
     };
     let db = manager.get_connection();
-    db.execute_unprepared(drop).await?;
-    db.execute_unprepared(create).await?;
+    db.execute_unprepared(&drop).await?;
+    db.execute_unprepared(&create).await?;
     Ok(())
 }
 
