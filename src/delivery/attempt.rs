@@ -124,7 +124,7 @@ impl Deliverer {
         {
             return Ok(Some(Claimed {
                 delivery: handoff.delivery.clone(),
-                webhook: Some((*handoff.webhook).clone()),
+                webhook: Some(handoff.webhook.clone()),
                 event: Some(handoff.event.clone()),
             }));
         }

@@ -51,7 +51,7 @@ pub struct Finished {
 /// and its event (`None`: deleted meanwhile).
 pub struct Claimed {
     pub delivery: delivery::Model,
-    pub webhook: Option<webhook::Model>,
+    pub webhook: Option<Arc<webhook::Model>>,
     pub event: Option<Arc<event::Model>>,
 }
 
@@ -201,14 +201,14 @@ async fn claim_all(
     // webhooks). These are reads; should one fail, the leases just taken
     // lapse at `until` and the sweeper queues their deliveries again.
     let webhook_ids = distinct(taken.iter().map(|d| &d.webhook_id));
-    let webhooks: HashMap<String, webhook::Model> = match webhook_ids.is_empty() {
+    let webhooks: HashMap<String, Arc<webhook::Model>> = match webhook_ids.is_empty() {
         true => HashMap::new(),
         false => webhook::Entity::find()
             .filter(webhook::Column::Id.is_in(webhook_ids))
             .all(&app.db)
             .await?
             .into_iter()
-            .map(|w| (w.id.clone(), w))
+            .map(|w| (w.id.clone(), Arc::new(w)))
             .collect(),
     };
     let unread = distinct(
