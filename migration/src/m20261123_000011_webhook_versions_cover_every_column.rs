@@ -39,26 +39,21 @@ fn postgres_trigger(name: &str, update: &str) -> String {
 /// or back. The new one has a name of its own: on SQLite, creating a
 /// trigger under the name just dropped failed with "already exists".
 async fn replace_trigger(manager: &SchemaManager<'_>, up: bool) -> Result<(), DbErr> {
-    let (old, new) = match manager.get_database_backend() {
-        DbBackend::Postgres => (
-            ("webhooks_filters_changed", FILTER_COLUMNS),
-            ("webhooks_changed", ANY_COLUMN),
-        ),
-        _ => (
-            ("webhooks_filters_updated", FILTER_COLUMNS),
-            ("webhooks_updated", ANY_COLUMN),
-        ),
+    let postgres = manager.get_database_backend() == DbBackend::Postgres;
+    let (old, new) = match postgres {
+        true => ("webhooks_filters_changed", "webhooks_changed"),
+        false => ("webhooks_filters_updated", "webhooks_updated"),
     };
-    let ((dropped, _), (created, update)) = match up {
-        true => (old, new),
-        false => (new, old),
+    let (dropped, created, update) = match up {
+        true => (old, new, ANY_COLUMN),
+        false => (new, old, FILTER_COLUMNS),
     };
-    let (drop, create) = match manager.get_database_backend() {
-        DbBackend::Postgres => (
+    let (drop, create) = match postgres {
+        true => (
             format!("DROP TRIGGER {dropped} ON webhooks"),
             postgres_trigger(created, update),
         ),
-        _ => (
+        false => (
             format!("DROP TRIGGER {dropped}"),
             sqlite_trigger(created, update),
         ),

@@ -116,9 +116,7 @@ impl Deliverer {
             .handoff
             .as_ref()
             .and_then(|handoff| handoff.delivery.locked_until);
-        let covers_attempt = |until: DateTime<Utc>| {
-            until - now >= chrono::Duration::from_std(self.timeout).unwrap_or_default()
-        };
+        let covers_attempt = |until: DateTime<Utc>| until - now >= ids::span(self.timeout);
         if let Some(handoff) = &job.handoff
             && handed_lease.is_some_and(covers_attempt)
         {
@@ -130,9 +128,8 @@ impl Deliverer {
         }
         // A handoff that waited in the queue too long renews its lease like
         // any job, and may still take it over while it runs.
-        let until =
-            now + chrono::Duration::from_std(lease_length(self.timeout)).unwrap_or_default();
-        let due_by = now + chrono::Duration::from_std(EARLY_TOLERANCE).unwrap_or_default();
+        let until = now + ids::span(lease_length(self.timeout));
+        let due_by = now + ids::span(EARLY_TOLERANCE);
         self.committer
             .claim(&job.delivery_id, until, due_by, handed_lease)
             .await
@@ -213,10 +210,7 @@ impl Deliverer {
         } else {
             let asked = attempt.retry_after.map(|d| d.min(MAX_RETRY_AFTER));
             match self.schedule.delay_before(number as usize + 1, asked) {
-                Some(delay) => (
-                    Outcome::Retrying,
-                    Some(ids::now() + chrono::Duration::from_std(delay).unwrap_or_default()),
-                ),
+                Some(delay) => (Outcome::Retrying, Some(ids::now() + ids::span(delay))),
                 None => (Outcome::Failed, None),
             }
         };

@@ -165,7 +165,7 @@ async fn sweep(app: &AppState, mut stop: Stop) -> anyhow::Result<()> {
 /// A due delivery the sweeper considers lost: due for longer than `grace`
 /// and with no attempt in flight.
 fn overdue(now: DateTime<Utc>, grace: Duration) -> Condition {
-    let cutoff = now - chrono::Duration::from_std(grace).unwrap_or_default();
+    let cutoff = now - ids::span(grace);
     Condition::all()
         .add(delivery::Column::Status.eq(PENDING))
         .add(delivery::Column::NextAttemptAt.lte(cutoff))

@@ -13,6 +13,12 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// `d` as a span to add to or take from [`now`]; zero beyond chrono's
+/// range (hundreds of millions of years), which no setting reaches.
+pub fn span(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or_default()
+}
+
 /// Whether a caller-supplied id can be an id of ours at all; anything else
 /// is reported as not found without touching the database.
 pub fn is_valid(id: &str) -> bool {

@@ -150,7 +150,7 @@ impl<'a> Change<'a> {
             .app
             .queue
             .handover_lease()
-            .map(|lease| ids::now() + chrono::Duration::from_std(lease).unwrap_or_default());
+            .map(|lease| ids::now() + ids::span(lease));
         let owed = outbox::enqueue_deliveries(
             &*self.txn,
             &self.organization_id,
