@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use entity::delivery;
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
+    Select, sea_query::Expr,
 };
 use tokio::sync::watch;
 
@@ -29,7 +29,7 @@ use super::{
 use crate::{
     domain::{
         ids,
-        outbox::{PENDING, lease_free},
+        outbox::{PENDING, lease_free, status_is},
     },
     events::listen_forever,
     state::AppState,
@@ -167,18 +167,31 @@ async fn sweep(app: &AppState, mut stop: Stop) -> anyhow::Result<()> {
 fn overdue(now: DateTime<Utc>, grace: Duration) -> Condition {
     let cutoff = now - ids::span(grace);
     Condition::all()
-        .add(delivery::Column::Status.eq(PENDING))
+        .add(status_is(PENDING))
         .add(delivery::Column::NextAttemptAt.lte(cutoff))
         .add(lease_free(now))
+}
+
+/// The deliveries the sweeper considers lost, longest overdue first.
+fn lost(now: DateTime<Utc>, grace: Duration) -> Select<delivery::Entity> {
+    delivery::Entity::find()
+        .filter(overdue(now, grace))
+        .order_by_asc(delivery::Column::NextAttemptAt)
+}
+
+/// The deliveries due by `now`, longest due first: the queue's depth and lag.
+fn due(now: DateTime<Utc>) -> Select<delivery::Entity> {
+    delivery::Entity::find()
+        .filter(status_is(PENDING))
+        .filter(delivery::Column::NextAttemptAt.lte(now))
+        .order_by_asc(delivery::Column::NextAttemptAt)
 }
 
 /// One sweeper pass; returns how many deliveries it queued again.
 pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
     let now = Utc::now();
     let grace = Duration::from_secs(app.settings.sweep_grace_seconds);
-    let lost: Vec<String> = delivery::Entity::find()
-        .filter(overdue(now, grace))
-        .order_by_asc(delivery::Column::NextAttemptAt)
+    let lost: Vec<String> = lost(now, grace)
         .limit(SWEEP_BATCH)
         .select_only()
         .column(delivery::Column::Id)
@@ -192,7 +205,7 @@ pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
         delivery::Entity::update_many()
             .col_expr(delivery::Column::NextAttemptAt, Expr::value(ids::now()))
             .filter(delivery::Column::Id.is_in(lost.iter().cloned()))
-            .filter(delivery::Column::Status.eq(PENDING))
+            .filter(status_is(PENDING))
             .exec(&*txn)
             .await?;
         txn.commit().await?;
@@ -203,15 +216,8 @@ pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
         app.queue.push(&lost, None).await;
     }
 
-    let due = delivery::Entity::find()
-        .filter(delivery::Column::Status.eq(PENDING))
-        .filter(delivery::Column::NextAttemptAt.lte(now));
-    let depth = due.clone().count(&app.db).await?;
-    let oldest = due
-        .order_by_asc(delivery::Column::NextAttemptAt)
-        .one(&app.db)
-        .await?
-        .and_then(|d| d.next_attempt_at);
+    let depth = due(now).count(&app.db).await?;
+    let oldest = due(now).one(&app.db).await?.and_then(|d| d.next_attempt_at);
     app.metrics.delivery_queue_depth.set(depth as i64);
     app.metrics.delivery_queue_lag.set(
         oldest
@@ -246,4 +252,40 @@ async fn vacuum(app: &AppState) {
 /// A stop switch: send `true` to stop the workers.
 pub fn stop_channel() -> (watch::Sender<bool>, Stop) {
     watch::channel(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, QueryTrait};
+
+    use super::*;
+
+    /// The sweeper runs these every few seconds in every process; through
+    /// the partial index they read the backlog, not every delivery ever
+    /// made. Binding the status instead of writing it out would silently
+    /// lose the index (see `status_is`).
+    #[tokio::test]
+    async fn due_work_is_read_through_the_pending_index() {
+        // One connection: each would have a memory database of its own.
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1);
+        let db = Database::connect(options).await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        let now = Utc::now();
+        for query in [lost(now, Duration::from_secs(60)), due(now)] {
+            let mut query = query.build(DbBackend::Sqlite);
+            query.sql = format!("EXPLAIN QUERY PLAN {}", query.sql);
+            let plan = db.query_all_raw(query.clone()).await.unwrap();
+            let steps: Vec<String> = plan
+                .iter()
+                .map(|row| row.try_get("", "detail").unwrap())
+                .collect();
+            assert!(
+                steps.iter().any(|s| s.contains("ix_deliveries_pending ")),
+                "{}: {steps:?}",
+                query.sql
+            );
+        }
+    }
 }

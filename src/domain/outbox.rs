@@ -32,6 +32,15 @@ pub const PENDING: &str = "PENDING";
 pub const SUCCEEDED: &str = "SUCCEEDED";
 pub const FAILED: &str = "FAILED";
 
+/// `status = '<status>'`, with the status written into the SQL rather than
+/// bound: the partial indexes on `deliveries` (migration
+/// `m20261123_000012`) serve only conditions that name their literal
+/// status; SQLite's planner and PostgreSQL's generic plans cannot see
+/// that a parameter equals it.
+pub fn status_is(status: &'static str) -> Expr {
+    Expr::col(delivery::Column::Status).eq(Expr::Constant(status.into()))
+}
+
 /// No attempt at the delivery is in flight: its lease is unset or over.
 pub fn lease_free(now: DateTime<Utc>) -> Condition {
     Condition::any()
@@ -231,13 +240,13 @@ pub async fn list_deliveries(
     app: &AppState,
     who: &Principal,
     webhook_id: &str,
-    status: Option<&str>,
+    status: Option<&'static str>,
     page: &PageRequest,
 ) -> AppResult<Page<delivery::Model>> {
     let webhook = webhook_for_admin(&app.db, who, webhook_id).await?;
     let mut select = delivery::Entity::find().filter(delivery::Column::WebhookId.eq(&webhook.id));
     if let Some(status) = status {
-        select = select.filter(delivery::Column::Status.eq(status));
+        select = select.filter(status_is(status));
     }
     fetch_page(
         &app.db,
@@ -342,7 +351,7 @@ pub async fn redeliver_failed(
     require_enabled(&webhook)?;
     let failed = delivery::Entity::find()
         .filter(delivery::Column::WebhookId.eq(&webhook.id))
-        .filter(delivery::Column::Status.eq(FAILED))
+        .filter(status_is(FAILED))
         .filter(delivery::Column::UpdatedAt.gte(since))
         .all(&*change)
         .await?;

@@ -137,6 +137,30 @@ impl Setup {
         }
     }
 
+    /// The ids of a webhook's deliveries of one status, sorted.
+    async fn listed(&self, hook: &Value, status: &str) -> Vec<String> {
+        let listed = self
+            .app
+            .ok(
+                Some(&self.owner.token),
+                "query($w: ID!, $s: DeliveryStatus) { deliveries(webhookId: $w, status: $s) { totalCount edges { node { id status } } } }",
+                json!({ "w": hook["id"], "s": status }),
+            )
+            .await["deliveries"]
+            .clone();
+        let ids: Vec<String> = listed["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                assert_eq!(e["node"]["status"], status);
+                e["node"]["id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(listed["totalCount"], ids.len());
+        sorted(&ids)
+    }
+
     async fn attempts(&self, delivery: &str) -> Vec<Value> {
         self.app
             .ok(
@@ -560,6 +584,12 @@ async fn a_rotated_secret_keeps_signing_during_its_grace_period() {
     );
 }
 
+fn sorted(ids: &[String]) -> Vec<String> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids
+}
+
 #[tokio::test]
 async fn failed_deliveries_since_a_time_are_sent_again() {
     let mut s = setup(&["--retry-schedule", "0s"], Answer::Status(500, None)).await;
@@ -577,6 +607,8 @@ async fn failed_deliveries_since_a_time_are_sent_again() {
     for id in &ids {
         s.delivery_until(id, |d| d["status"] == "FAILED").await;
     }
+    assert_eq!(s.listed(&hook, "FAILED").await, sorted(&ids));
+    assert!(s.listed(&hook, "PENDING").await.is_empty());
     s.receiver.answer(Answer::Ok);
     let count = s
         .app
@@ -598,6 +630,8 @@ async fn failed_deliveries_since_a_time_are_sent_again() {
     for id in &ids {
         s.delivery_until(id, |d| d["status"] == "SUCCEEDED").await;
     }
+    assert_eq!(s.listed(&hook, "SUCCEEDED").await, ids);
+    assert!(s.listed(&hook, "FAILED").await.is_empty());
 }
 
 #[tokio::test]
