@@ -159,6 +159,16 @@ fn redis_config(name: &str) -> apalis_redis::Config {
         // lease guards the rest.
         .heartbeat_interval(Duration::from_secs(5))
         .missed_heartbeats(4)
+        // apalis' task lock only marks a fetched job "Running" in its
+        // metadata, with an LREM of the queue list per job: its fetch has
+        // already trimmed the job off that list, so each LREM scanned the
+        // whole backlog for nothing (233 µs a call, Redis' busiest command
+        // in a fan-out). A dead worker's jobs are still found through its
+        // in-flight set, and the delivery's own lease guards the attempt.
+        .lock_tasks(false)
+        // Nothing here listens to apalis' per-job pub/sub announcements;
+        // workers are woken on `wake_channel` instead.
+        .emit_events(false)
 }
 
 impl DeliveryQueue {
