@@ -123,6 +123,15 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("running migrations")
 }
 
+/// A private in-memory SQLite database, for unit tests. One connection:
+/// each would open a memory database of its own.
+#[cfg(test)]
+pub async fn in_memory() -> DatabaseConnection {
+    let mut options = ConnectOptions::new("sqlite::memory:");
+    options.max_connections(1);
+    Database::connect(options).await.unwrap()
+}
+
 /// The URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -145,18 +154,14 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use migration::{Migrator, MigratorTrait};
-    use sea_orm::{ConnectOptions, Database};
 
-    use super::redact;
+    use super::{in_memory, redact};
 
     /// An upgrade that goes wrong can be stepped back: every migration's
     /// `down` undoes its `up`, so all of them run down and up again.
     #[tokio::test]
     async fn every_migration_can_be_undone_and_redone() {
-        // One connection: each would have a memory database of its own.
-        let mut options = ConnectOptions::new("sqlite::memory:");
-        options.max_connections(1);
-        let db = Database::connect(options).await.unwrap();
+        let db = in_memory().await;
         Migrator::up(&db, None).await.unwrap();
         Migrator::down(&db, None).await.unwrap();
         assert!(

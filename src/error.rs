@@ -161,16 +161,13 @@ impl From<&AppError> for ErrorList {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ConnectionTrait, Database};
+    use sea_orm::ConnectionTrait;
 
     use super::*;
 
     #[tokio::test]
     async fn a_write_that_refers_to_a_deleted_row_is_a_conflict() {
-        // One connection: each would have a memory database of its own.
-        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
-        options.max_connections(1);
-        let db = Database::connect(options).await.unwrap();
+        let db = crate::db::in_memory().await;
         for sql in [
             "PRAGMA foreign_keys = ON",
             "CREATE TABLE parent (id TEXT PRIMARY KEY)",

@@ -257,7 +257,7 @@ pub fn stop_channel() -> (watch::Sender<bool>, Stop) {
 #[cfg(test)]
 mod tests {
     use migration::{Migrator, MigratorTrait};
-    use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, QueryTrait};
+    use sea_orm::{ConnectionTrait, DbBackend, QueryTrait};
 
     use super::*;
 
@@ -267,10 +267,7 @@ mod tests {
     /// lose the index (see `status_is`).
     #[tokio::test]
     async fn due_work_is_read_through_the_pending_index() {
-        // One connection: each would have a memory database of its own.
-        let mut options = ConnectOptions::new("sqlite::memory:");
-        options.max_connections(1);
-        let db = Database::connect(options).await.unwrap();
+        let db = crate::db::in_memory().await;
         Migrator::up(&db, None).await.unwrap();
         let now = Utc::now();
         for query in [lost(now, Duration::from_secs(60)), due(now)] {
@@ -281,6 +278,7 @@ mod tests {
                 .iter()
                 .map(|row| row.try_get("", "detail").unwrap())
                 .collect();
+            // The space tells it from `ix_deliveries_pending_webhook`.
             assert!(
                 steps.iter().any(|s| s.contains("ix_deliveries_pending ")),
                 "{}: {steps:?}",
