@@ -179,6 +179,17 @@ pub struct Settings {
     #[arg(long, env = "SWEEP_GRACE_SECONDS", default_value_t = 30, global = true)]
     pub sweep_grace_seconds: u64,
 
+    /// Settled deliveries and their attempts are deleted this long, in
+    /// seconds, after they were made and last changed; 0 keeps them
+    /// forever. Events themselves are kept.
+    #[arg(
+        long,
+        env = "DELIVERY_RETENTION_SECONDS",
+        default_value_t = 30 * 86_400,
+        global = true
+    )]
+    pub delivery_retention_seconds: u64,
+
     /// Log format on standard output. The level follows `RUST_LOG` (default `info`).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,

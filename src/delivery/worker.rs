@@ -37,6 +37,9 @@ use crate::{
 
 /// Deliveries the sweeper re-queues per pass.
 const SWEEP_BATCH: u64 = 1000;
+/// Expired deliveries deleted per transaction, and transactions per pass.
+const PRUNE_BATCH: u64 = 1000;
+const PRUNE_BATCHES: usize = 10;
 /// How often finished jobs are cleared out of the queue.
 const VACUUM_EVERY: Duration = Duration::from_secs(60);
 
@@ -142,8 +145,9 @@ async fn supervise(app: &AppState, deliverer: Arc<Deliverer>, stop: Stop) -> any
 }
 
 /// Every `SWEEP_INTERVAL_MS`: re-queue due deliveries nobody has started
-/// within `SWEEP_GRACE_SECONDS`, measure queue depth and lag, and now and
-/// then clear finished jobs out of the queue.
+/// within `SWEEP_GRACE_SECONDS`, measure queue depth and lag, delete
+/// deliveries past `DELIVERY_RETENTION_SECONDS`, and now and then clear
+/// finished jobs out of the queue.
 async fn sweep(app: &AppState, mut stop: Stop) -> anyhow::Result<()> {
     let interval = Duration::from_millis(app.settings.sweep_interval_ms.max(10));
     let mut last_vacuum = tokio::time::Instant::now();
@@ -154,6 +158,9 @@ async fn sweep(app: &AppState, mut stop: Stop) -> anyhow::Result<()> {
         }
         if let Err(e) = sweep_once(app).await {
             tracing::warn!(error = %e, "delivery sweep failed");
+        }
+        if let Err(e) = prune_once(app).await {
+            tracing::warn!(error = %e, "pruning old deliveries failed");
         }
         if last_vacuum.elapsed() >= VACUUM_EVERY {
             last_vacuum = tokio::time::Instant::now();
@@ -227,6 +234,67 @@ pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
     Ok(lost.len())
 }
 
+/// Settled deliveries past `DELIVERY_RETENTION_SECONDS`: made before
+/// `cutoff` (ids sort by creation, so the primary key finds them oldest
+/// first without an index of their own), not `PENDING`, and unchanged
+/// since (a redelivered one starts its retention again).
+fn expired(cutoff: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(delivery::Column::Id.lt(ids::first_id_at(cutoff)))
+        .add(Condition::all().add(status_is(PENDING)).not())
+        .add(delivery::Column::UpdatedAt.lt(cutoff))
+}
+
+/// Expired deliveries, oldest first.
+fn expired_first(cutoff: DateTime<Utc>) -> Select<delivery::Entity> {
+    delivery::Entity::find()
+        .filter(expired(cutoff))
+        .order_by_asc(delivery::Column::Id)
+}
+
+/// Deletes up to `PRUNE_BATCHES` batches of expired deliveries (their
+/// attempts go with them, by cascade); returns how many. A short write
+/// transaction per batch, so a large first pruning after an upgrade or a
+/// long pause never holds SQLite's writer for long.
+pub async fn prune_once(app: &AppState) -> crate::error::AppResult<u64> {
+    let retention = app.settings.delivery_retention_seconds;
+    if retention == 0 {
+        return Ok(0);
+    }
+    let cutoff = Utc::now() - ids::span(Duration::from_secs(retention));
+    let mut pruned = 0;
+    for _ in 0..PRUNE_BATCHES {
+        // Read first: most passes find nothing and need no writer.
+        let batch: Vec<String> = expired_first(cutoff)
+            .limit(PRUNE_BATCH)
+            .select_only()
+            .column(delivery::Column::Id)
+            .into_tuple()
+            .all(&app.db)
+            .await?;
+        if batch.is_empty() {
+            break;
+        }
+        let full = batch.len() as u64 == PRUNE_BATCH;
+        let txn = app.begin_write().await?;
+        pruned += delivery::Entity::delete_many()
+            .filter(delivery::Column::Id.is_in(batch))
+            // Unless redelivered since the read.
+            .filter(expired(cutoff))
+            .exec(&*txn)
+            .await?
+            .rows_affected;
+        txn.commit().await?;
+        if !full {
+            break;
+        }
+    }
+    if pruned > 0 {
+        tracing::info!(count = pruned, "deleted deliveries past their retention");
+    }
+    Ok(pruned)
+}
+
 /// Clears finished jobs out of the queue; outcomes live in the database.
 async fn vacuum(app: &AppState) {
     let cleared = match app.queue.storage().clone() {
@@ -261,29 +329,47 @@ mod tests {
 
     use super::*;
 
+    /// The steps of SQLite's plan for `query`.
+    async fn plan(query: Select<delivery::Entity>) -> Vec<String> {
+        let db = crate::db::in_memory().await;
+        Migrator::up(&db, None).await.unwrap();
+        let mut query = query.build(DbBackend::Sqlite);
+        query.sql = format!("EXPLAIN QUERY PLAN {}", query.sql);
+        db.query_all_raw(query)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get("", "detail").unwrap())
+            .collect()
+    }
+
     /// The sweeper runs these every few seconds in every process; through
     /// the partial index they read the backlog, not every delivery ever
     /// made. Binding the status instead of writing it out would silently
     /// lose the index (see `status_is`).
     #[tokio::test]
     async fn due_work_is_read_through_the_pending_index() {
-        let db = crate::db::in_memory().await;
-        Migrator::up(&db, None).await.unwrap();
         let now = Utc::now();
         for query in [lost(now, Duration::from_secs(60)), due(now)] {
-            let mut query = query.build(DbBackend::Sqlite);
-            query.sql = format!("EXPLAIN QUERY PLAN {}", query.sql);
-            let plan = db.query_all_raw(query.clone()).await.unwrap();
-            let steps: Vec<String> = plan
-                .iter()
-                .map(|row| row.try_get("", "detail").unwrap())
-                .collect();
+            let steps = plan(query).await;
             // The space tells it from `ix_deliveries_pending_webhook`.
             assert!(
                 steps.iter().any(|s| s.contains("ix_deliveries_pending ")),
-                "{}: {steps:?}",
-                query.sql
+                "{steps:?}"
             );
         }
+    }
+
+    /// Pruning reads from the oldest delivery up to its cutoff through the
+    /// primary key, not the whole table.
+    #[tokio::test]
+    async fn expired_deliveries_are_found_through_the_primary_key() {
+        let steps = plan(expired_first(Utc::now())).await;
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        assert!(
+            steps[0]
+                .starts_with("SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 (id<?)"),
+            "{steps:?}"
+        );
     }
 }

@@ -7,6 +7,15 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// The smallest id [`new_id`] can make at `at`: every id made before that
+/// millisecond sorts below it, every one made at or after it does not.
+pub fn first_id_at(at: DateTime<Utc>) -> String {
+    let millis = at.timestamp_millis().max(0) as u64;
+    uuid::Builder::from_unix_timestamp_millis(millis, &[0; 10])
+        .into_uuid()
+        .to_string()
+}
+
 /// Now, truncated to microseconds: what PostgreSQL keeps, so a value read
 /// back equals the value written on every backend.
 pub fn now() -> DateTime<Utc> {
@@ -32,4 +41,20 @@ pub fn random_token(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     rand::rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_around_the_first_id_of_their_millisecond() {
+        let before = new_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let floor = first_id_at(Utc::now());
+        let after = new_id();
+        assert!(before < floor, "{before} < {floor}");
+        assert!(floor <= after, "{floor} <= {after}");
+        assert!(is_valid(&floor));
+    }
 }

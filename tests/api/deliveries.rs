@@ -796,3 +796,79 @@ async fn deliveries_whose_job_was_lost_are_found_by_the_sweeper() {
     got.sort_by_key(|v| v.to_string());
     assert_eq!(got, vec![json!("a"), json!("b"), json!("c")]);
 }
+
+#[tokio::test]
+async fn settled_deliveries_are_deleted_after_their_retention() {
+    // The first delivery fails and waits an hour for its retry: pending
+    // deliveries are never pruned, however old.
+    let mut s = setup(
+        &[
+            "--retry-schedule",
+            "0s,1h",
+            "--delivery-retention-seconds",
+            "1",
+        ],
+        Answer::Status(500, None),
+    )
+    .await;
+    s.webhook(json!({ "name": "Kept a second", "events": ["TODO_LIST_CREATED"] }))
+        .await;
+    s.create_list("waits").await;
+    let waiting = s.receiver.next(WAIT).await.header("webhook-id").to_owned();
+    s.delivery_until(&waiting, |d| d["status"] == "PENDING" && d["attempts"] == 1)
+        .await;
+    s.receiver.answer(Answer::Ok);
+    s.create_list("settles").await;
+    let settled = s.receiver.next(WAIT).await.header("webhook-id").to_owned();
+    s.delivery_until(&settled, |d| d["status"] == "SUCCEEDED")
+        .await;
+    let attempts = |id: &str| format!("delivery_id = '{id}'");
+    assert_eq!(
+        s.app
+            .count_where("delivery_attempts", &attempts(&settled))
+            .await,
+        1
+    );
+
+    // A second later the sweeper (every 200 ms here) deletes it and its
+    // attempt log; its event stays.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (_, body) = s
+            .app
+            .graphql(
+                Some(&s.owner.token),
+                "query($id: ID!) { delivery(id: $id) { id } }",
+                json!({ "id": settled }),
+            )
+            .await;
+        if code_of(&body).as_deref() == Some("NOT_FOUND") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the settled delivery was never deleted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        s.app
+            .count_where("delivery_attempts", &attempts(&settled))
+            .await,
+        0
+    );
+    assert_eq!(
+        s.app
+            .count_where("events", "type = 'TODO_LIST_CREATED'")
+            .await,
+        2
+    );
+    let kept = s.delivery(&waiting).await;
+    assert_eq!(kept["status"], "PENDING", "{kept}");
+    assert_eq!(
+        s.app
+            .count_where("delivery_attempts", &attempts(&waiting))
+            .await,
+        1
+    );
+}
