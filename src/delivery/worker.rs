@@ -194,17 +194,26 @@ fn due(now: DateTime<Utc>) -> Select<delivery::Entity> {
         .order_by_asc(delivery::Column::NextAttemptAt)
 }
 
-/// One sweeper pass; returns how many deliveries it queued again.
-pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
-    let now = Utc::now();
-    let grace = Duration::from_secs(app.settings.sweep_grace_seconds);
-    let lost: Vec<String> = lost(now, grace)
-        .limit(SWEEP_BATCH)
+/// The ids of the first `n` deliveries `select` finds.
+async fn first_ids(
+    app: &AppState,
+    select: Select<delivery::Entity>,
+    n: u64,
+) -> crate::error::AppResult<Vec<String>> {
+    Ok(select
+        .limit(n)
         .select_only()
         .column(delivery::Column::Id)
         .into_tuple()
         .all(&app.db)
-        .await?;
+        .await?)
+}
+
+/// One sweeper pass; returns how many deliveries it queued again.
+pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
+    let now = Utc::now();
+    let grace = Duration::from_secs(app.settings.sweep_grace_seconds);
+    let lost = first_ids(app, lost(now, grace), SWEEP_BATCH).await?;
     if !lost.is_empty() {
         // Marking them due now keeps the next pass (here or in another
         // process) from queueing them again before a worker gets to them.
@@ -265,13 +274,7 @@ pub async fn prune_once(app: &AppState) -> crate::error::AppResult<u64> {
     let mut pruned = 0;
     for _ in 0..PRUNE_BATCHES {
         // Read first: most passes find nothing and need no writer.
-        let batch: Vec<String> = expired_first(cutoff)
-            .limit(PRUNE_BATCH)
-            .select_only()
-            .column(delivery::Column::Id)
-            .into_tuple()
-            .all(&app.db)
-            .await?;
+        let batch = first_ids(app, expired_first(cutoff), PRUNE_BATCH).await?;
         if batch.is_empty() {
             break;
         }
