@@ -42,6 +42,8 @@ pub struct Metrics {
     pub delivery_queue_depth: Gauge,
     /// How long the oldest due delivery has waited, in seconds.
     pub delivery_queue_lag: Gauge<f64, AtomicU64>,
+    /// Settled deliveries deleted past their retention by this process.
+    pub deliveries_pruned: Counter,
 }
 
 impl Default for Metrics {
@@ -70,6 +72,7 @@ impl Default for Metrics {
         );
         let delivery_queue_depth = Gauge::default();
         let delivery_queue_lag = Gauge::<f64, AtomicU64>::default();
+        let deliveries_pruned = Counter::default();
         registry.register(
             "delivery_attempts",
             "Webhook delivery attempts by outcome",
@@ -90,6 +93,11 @@ impl Default for Metrics {
             "How long the oldest due delivery has been waiting",
             delivery_queue_lag.clone(),
         );
+        registry.register(
+            "deliveries_pruned",
+            "Settled deliveries deleted past their retention",
+            deliveries_pruned.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -98,6 +106,7 @@ impl Default for Metrics {
             delivery_attempt_duration,
             delivery_queue_depth,
             delivery_queue_lag,
+            deliveries_pruned,
         }
     }
 }

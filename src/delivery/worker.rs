@@ -293,6 +293,7 @@ pub async fn prune_once(app: &AppState) -> crate::error::AppResult<u64> {
         }
     }
     if pruned > 0 {
+        app.metrics.deliveries_pruned.inc_by(pruned);
         tracing::info!(count = pruned, "deleted deliveries past their retention");
     }
     Ok(pruned)

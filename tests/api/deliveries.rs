@@ -863,6 +863,20 @@ async fn settled_deliveries_are_deleted_after_their_retention() {
             .await,
         2
     );
+    let metrics = s
+        .app
+        .client
+        .get(format!("{}/metrics", s.app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("junction_deliveries_pruned_total 1\n"),
+        "{metrics}"
+    );
     let kept = s.delivery(&waiting).await;
     assert_eq!(kept["status"], "PENDING", "{kept}");
     assert_eq!(
