@@ -863,16 +863,7 @@ async fn settled_deliveries_are_deleted_after_their_retention() {
             .await,
         2
     );
-    let metrics = s
-        .app
-        .client
-        .get(format!("{}/metrics", s.app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.app.metrics().await;
     assert!(
         metrics.contains("junction_deliveries_pruned_total 1\n"),
         "{metrics}"

@@ -36,15 +36,7 @@ async fn metrics_count_requests_by_route_and_status() {
     let app = spawn_app().await;
     app.graphql(None, "{ __typename }", json!({})).await;
     app.graphql(None, "{ nope }", json!({})).await;
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains(
             r#"junction_http_requests_total{method="POST",route="/graphql",status="200"} 1"#

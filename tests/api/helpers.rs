@@ -154,6 +154,18 @@ impl TestApp {
         (status, response.json().await.expect("JSON body"))
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.address))
+            .send()
+            .await
+            .expect("request sent")
+            .text()
+            .await
+            .expect("text body")
+    }
+
     /// Runs an operation that must succeed; returns `data`.
     pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let (status, body) = self.graphql(token, query, variables).await;
