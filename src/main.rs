@@ -74,8 +74,9 @@ async fn main() -> anyhow::Result<()> {
 /// a huge-page-backed arena the next touch of such a range faulted in and
 /// zeroed a whole 2 MiB page (4 % of the server's CPU samples under load),
 /// and resident memory counted whole huge pages. Without them the SQLite
-/// server's peak RSS in the delivery benchmark fell from 226–244 to 157
-/// MiB and a worker's from 81–87 to 60–65 MiB, at the same throughput.
+/// server's peak RSS in the delivery benchmark fell from 226–244 to
+/// 157–165 MiB and a worker's from 81–87 to 60–65 MiB, at the same
+/// throughput.
 /// mimalloc's own switch (`MIMALLOC_ALLOW_THP=0`) is read before `main`,
 /// so it could only be an environment variable; the kernel flag also
 /// covers mappings made before this call.

@@ -328,7 +328,9 @@ async fn record_all(
     // The usual batch on PostgreSQL: successes alike, no health to write.
     // Its log and its settling go as one statement (the attempts inserted
     // by a data-modifying WITH), atomic on its own: one round trip instead
-    // of BEGIN, INSERT, UPDATE and COMMIT. SQLite has no such WITH.
+    // of BEGIN, INSERT, UPDATE and COMMIT. SQLite has no such WITH. A
+    // batch (at most MAX_BATCH attempts, 9 values each) stays far under
+    // PostgreSQL's 65,535 bind parameters.
     let plain = others.is_empty()
         && succeeded.len() == 1
         && outcomes
