@@ -53,6 +53,13 @@ where
         let (local, _) = broadcast::channel(capacity);
         let forward = local.clone();
         tokio::spawn(listen_forever(client, channel.clone(), move |payload| {
+            // Every process hears every record, but only one with a live
+            // subscription needs it parsed: a `junction worker` never has
+            // one, and in a fan-out each delivery's update arrived here for
+            // nobody.
+            if forward.receiver_count() == 0 {
+                return;
+            }
             match serde_json::from_slice::<T>(&payload) {
                 Ok(item) => {
                     let _ = forward.send(Arc::new(item));
@@ -73,8 +80,11 @@ where
         for item in items {
             match &self.redis {
                 None => {
-                    // No receiver simply means nobody is subscribed right now.
-                    let _ = self.local.send(Arc::new(item.clone()));
+                    // No receiver simply means nobody is subscribed right
+                    // now: the record need not even be copied.
+                    if self.local.receiver_count() > 0 {
+                        let _ = self.local.send(Arc::new(item.clone()));
+                    }
                 }
                 Some(fanout) => {
                     let payload = serde_json::to_vec(item).expect("bus messages serialize");
