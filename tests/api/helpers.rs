@@ -99,6 +99,7 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
             let admin = Database::connect(&base)
                 .await
                 .expect("connect TEST_DATABASE_URL");
+            drop_stale_test_databases(&admin).await;
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
@@ -113,6 +114,43 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
             "sqlite://{}?mode=rwc",
             dir.path().join("junction.db").display()
         ),
+    }
+}
+
+/// Test databases are never dropped by the test that made them (its
+/// server still holds connections when it ends), so each new one first
+/// drops those made over an hour ago: their names' UUIDv7 starts with the
+/// creation time in milliseconds. Failures (another test dropping the same
+/// one, a database still in use) are left for a later run.
+async fn drop_stale_test_databases(admin: &sea_orm::DatabaseConnection) {
+    use sea_orm::Statement;
+    let Ok(rows) = admin
+        .query_all_raw(Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT datname FROM pg_database WHERE datname LIKE 'junction\\_test\\_%'",
+        ))
+        .await
+    else {
+        return;
+    };
+    let hour_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        .saturating_sub(3_600_000);
+    for row in rows {
+        let Ok(name) = row.try_get_by_index::<String>(0) else {
+            continue;
+        };
+        let made = name
+            .strip_prefix("junction_test_")
+            .and_then(|id| id.get(..12))
+            .and_then(|ms| u128::from_str_radix(ms, 16).ok());
+        if made.is_some_and(|made| made < hour_ago) {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await;
+        }
     }
 }
 
