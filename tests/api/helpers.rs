@@ -118,12 +118,17 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
 }
 
 /// Test databases are never dropped by the test that made them (its
-/// server still holds connections when it ends), so each new one first
-/// drops those made over an hour ago: their names' UUIDv7 starts with the
-/// creation time in milliseconds. Failures (another test dropping the same
-/// one, a database still in use) are left for a later run.
+/// server still holds connections when it ends), so a run first drops
+/// those made over an hour ago: their names' UUIDv7 starts with the
+/// creation time in milliseconds. Failures (a run beside this one dropping
+/// the same one, a database still in use) are left for a later run. Once
+/// per test binary: the first test to get here does it for all.
 async fn drop_stale_test_databases(admin: &sea_orm::DatabaseConnection) {
     use sea_orm::Statement;
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let Ok(rows) = admin
         .query_all_raw(Statement::from_string(
             admin.get_database_backend(),
