@@ -34,6 +34,30 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Each run's database outlives it (its server still holds connections
+/// when the run ends); the next run drops every earlier one. PostgreSQL
+/// refuses to drop a database still in use, so one of a benchmark running
+/// beside this one stays.
+async fn drop_earlier_bench_databases(admin: &sea_orm::DatabaseConnection) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let Ok(rows) = admin
+        .query_all_raw(Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT datname FROM pg_database WHERE datname LIKE 'junction\\_bench\\_%'",
+        ))
+        .await
+    else {
+        return;
+    };
+    for row in rows {
+        if let Ok(name) = row.try_get_by_index::<String>(0) {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await;
+        }
+    }
+}
+
 /// A fresh database: SQLite in a temp dir, or a new PostgreSQL database
 /// beside `postgres_base`.
 pub async fn fresh_database(dir: &tempfile::TempDir, postgres_base: Option<&str>) -> String {
@@ -48,6 +72,7 @@ pub async fn fresh_database(dir: &tempfile::TempDir, postgres_base: Option<&str>
             let admin = sea_orm::Database::connect(base)
                 .await
                 .expect("connect to PostgreSQL");
+            drop_earlier_bench_databases(&admin).await;
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
