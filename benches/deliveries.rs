@@ -163,6 +163,7 @@ fn creating(
 async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
     let mut env: Vec<(&str, String)> = vec![("ALLOW_PRIVATE_TARGETS", "true".into())];
     if let Some(redis) = redis {
+        support::drop_earlier_bench_keys(redis).await;
         env.push(("REDIS_URL", redis.into()));
         env.push((
             "REDIS_PREFIX",

@@ -58,6 +58,28 @@ async fn drop_earlier_bench_databases(admin: &sea_orm::DatabaseConnection) {
     }
 }
 
+/// Each run's queue also outlives it in Redis under its `bench-…` prefix
+/// (tens of thousands of keys after a fan-out); the next run deletes them.
+pub async fn drop_earlier_bench_keys(url: &str) {
+    use redis::AsyncCommands;
+    let Ok(client) = redis::Client::open(url) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let mut earlier = Vec::new();
+    if let Ok(mut keys) = conn.scan_match::<_, String>("bench-*").await {
+        while let Some(Ok(key)) = keys.next_item().await {
+            earlier.push(key);
+        }
+    }
+    for chunk in earlier.chunks(1000) {
+        let _: redis::RedisResult<()> =
+            redis::cmd("UNLINK").arg(chunk).query_async(&mut conn).await;
+    }
+}
+
 /// A fresh database: SQLite in a temp dir, or a new PostgreSQL database
 /// beside `postgres_base`.
 pub async fn fresh_database(dir: &tempfile::TempDir, postgres_base: Option<&str>) -> String {

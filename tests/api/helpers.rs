@@ -67,6 +67,7 @@ pub async fn spawn_on(
         args.extend(["--jwt-secret".into(), secret.clone()]);
     }
     if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
+        drop_stale_test_keys(&redis).await;
         args.extend([
             "--redis-url".into(),
             redis,
@@ -117,10 +118,23 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     }
 }
 
+/// Whether a name made by `unique_redis_prefix` or `fresh_database`, given
+/// here without its fixed prefix, was made over an hour ago: a UUIDv7
+/// starts with its creation time in milliseconds.
+fn made_over_an_hour_ago(id: &str) -> bool {
+    let hour_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        .saturating_sub(3_600_000);
+    id.get(..12)
+        .and_then(|ms| u128::from_str_radix(ms, 16).ok())
+        .is_some_and(|made| made < hour_ago)
+}
+
 /// Test databases are never dropped by the test that made them (its
 /// server still holds connections when it ends), so a run first drops
-/// those made over an hour ago: their names' UUIDv7 starts with the
-/// creation time in milliseconds. Failures (a run beside this one dropping
+/// those made over an hour ago. Failures (a run beside this one dropping
 /// the same one, a database still in use) are left for a later run. Once
 /// per test binary: the first test to get here does it for all.
 async fn drop_stale_test_databases(admin: &sea_orm::DatabaseConnection) {
@@ -138,25 +152,63 @@ async fn drop_stale_test_databases(admin: &sea_orm::DatabaseConnection) {
     else {
         return;
     };
-    let hour_ago = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis()
-        .saturating_sub(3_600_000);
     for row in rows {
         let Ok(name) = row.try_get_by_index::<String>(0) else {
             continue;
         };
-        let made = name
+        if name
             .strip_prefix("junction_test_")
-            .and_then(|id| id.get(..12))
-            .and_then(|ms| u128::from_str_radix(ms, 16).ok());
-        if made.is_some_and(|made| made < hour_ago) {
+            .is_some_and(made_over_an_hour_ago)
+        {
             let _ = admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
                 .await;
         }
     }
+}
+
+/// The same for Redis: a test's queue and channels outlive it under its
+/// prefix. A Redis with many stale keys also slowed the fault test's key
+/// listing past the client's response timeout.
+async fn drop_stale_test_keys(url: &str) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let Ok(client) = redis::Client::open(url) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let stale = matching_keys(&mut conn, "junction-test-*", |key| {
+        key.strip_prefix("junction-test-")
+            .is_some_and(made_over_an_hour_ago)
+    })
+    .await;
+    for chunk in stale.chunks(1000) {
+        let _: redis::RedisResult<()> =
+            redis::cmd("UNLINK").arg(chunk).query_async(&mut conn).await;
+    }
+}
+
+/// The keys matching `pattern` (and `keep`), listed with SCAN: KEYS blocks
+/// Redis for the whole keyspace at once.
+pub async fn matching_keys(
+    conn: &mut redis::aio::MultiplexedConnection,
+    pattern: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    use redis::AsyncCommands;
+    let mut found = Vec::new();
+    if let Ok(mut keys) = conn.scan_match::<_, String>(pattern).await {
+        while let Some(Ok(key)) = keys.next_item().await {
+            if keep(&key) {
+                found.push(key);
+            }
+        }
+    }
+    found
 }
 
 static COUNTER: OnceLock<std::sync::atomic::AtomicU64> = OnceLock::new();
