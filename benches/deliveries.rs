@@ -165,10 +165,7 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
     if let Some(redis) = redis {
         support::drop_earlier_bench_keys(redis).await;
         env.push(("REDIS_URL", redis.into()));
-        env.push((
-            "REDIS_PREFIX",
-            format!("bench-{}:", uuid::Uuid::now_v7().simple()),
-        ));
+        env.push(("REDIS_PREFIX", support::redis_prefix()));
         env.push(("IN_PROCESS_WORKERS", "false".into()));
     }
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();

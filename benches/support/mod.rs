@@ -34,6 +34,15 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// How bench databases' names and bench Redis prefixes begin.
+const BENCH_DATABASES: &str = "junction_bench_";
+const BENCH_KEYS: &str = "bench-";
+
+/// A Redis key prefix of this run's own.
+pub fn redis_prefix() -> String {
+    format!("{BENCH_KEYS}{}:", uuid::Uuid::now_v7().simple())
+}
+
 /// Each run's database outlives it (its server still holds connections
 /// when the run ends); the next run drops every earlier one. PostgreSQL
 /// refuses to drop a database still in use, so one of a benchmark running
@@ -43,7 +52,10 @@ async fn drop_earlier_bench_databases(admin: &sea_orm::DatabaseConnection) {
     let Ok(rows) = admin
         .query_all_raw(Statement::from_string(
             admin.get_database_backend(),
-            "SELECT datname FROM pg_database WHERE datname LIKE 'junction\\_bench\\_%'",
+            format!(
+                "SELECT datname FROM pg_database WHERE datname LIKE '{}%'",
+                BENCH_DATABASES.replace('_', "\\_")
+            ),
         ))
         .await
     else {
@@ -69,7 +81,7 @@ pub async fn drop_earlier_bench_keys(url: &str) {
         return;
     };
     let mut earlier = Vec::new();
-    if let Ok(mut keys) = conn.scan_match::<_, String>("bench-*").await {
+    if let Ok(mut keys) = conn.scan_match::<_, String>(format!("{BENCH_KEYS}*")).await {
         while let Some(Ok(key)) = keys.next_item().await {
             earlier.push(key);
         }
@@ -90,7 +102,7 @@ pub async fn fresh_database(dir: &tempfile::TempDir, postgres_base: Option<&str>
         ),
         Some(base) => {
             use sea_orm::ConnectionTrait;
-            let name = format!("junction_bench_{}", uuid::Uuid::now_v7().simple());
+            let name = format!("{BENCH_DATABASES}{}", uuid::Uuid::now_v7().simple());
             let admin = sea_orm::Database::connect(base)
                 .await
                 .expect("connect to PostgreSQL");

@@ -41,9 +41,14 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     .await
 }
 
+/// How test databases' names and test Redis prefixes begin: each goes on
+/// with a UUIDv7, by which the clean-up below tells its age.
+const TEST_DATABASES: &str = "junction_test_";
+const TEST_KEYS: &str = "junction-test-";
+
 /// A Redis key prefix of its own, so tests sharing one Redis never meet.
 pub fn unique_redis_prefix() -> String {
-    format!("junction-test-{}:", uuid::Uuid::now_v7().simple())
+    format!("{TEST_KEYS}{}:", uuid::Uuid::now_v7().simple())
 }
 
 /// Starts a server on an existing database.
@@ -96,7 +101,7 @@ pub async fn spawn_on(
 pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(base) if base.starts_with("postgres") => {
-            let name = format!("junction_test_{}", uuid::Uuid::now_v7().simple());
+            let name = format!("{TEST_DATABASES}{}", uuid::Uuid::now_v7().simple());
             let admin = Database::connect(&base)
                 .await
                 .expect("connect TEST_DATABASE_URL");
@@ -146,7 +151,10 @@ async fn drop_stale_test_databases(admin: &sea_orm::DatabaseConnection) {
     let Ok(rows) = admin
         .query_all_raw(Statement::from_string(
             admin.get_database_backend(),
-            "SELECT datname FROM pg_database WHERE datname LIKE 'junction\\_test\\_%'",
+            format!(
+                "SELECT datname FROM pg_database WHERE datname LIKE '{}%'",
+                TEST_DATABASES.replace('_', "\\_")
+            ),
         ))
         .await
     else {
@@ -157,7 +165,7 @@ async fn drop_stale_test_databases(admin: &sea_orm::DatabaseConnection) {
             continue;
         };
         if name
-            .strip_prefix("junction_test_")
+            .strip_prefix(TEST_DATABASES)
             .is_some_and(made_over_an_hour_ago)
         {
             let _ = admin
@@ -181,8 +189,8 @@ async fn drop_stale_test_keys(url: &str) {
     let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
         return;
     };
-    let stale = matching_keys(&mut conn, "junction-test-*", |key| {
-        key.strip_prefix("junction-test-")
+    let stale = matching_keys(&mut conn, &format!("{TEST_KEYS}*"), |key| {
+        key.strip_prefix(TEST_KEYS)
             .is_some_and(made_over_an_hour_ago)
     })
     .await;
