@@ -157,14 +157,12 @@ async fn transition(
         enabled = after.enabled,
         "webhook status changed"
     );
-    change
-        .emit(
-            types::WEBHOOK_STATUS_CHANGED,
-            None,
-            webhook_json(&after),
-            Some(webhook_json(&before)),
-        )
-        .await?;
+    change.emit(
+        types::WEBHOOK_STATUS_CHANGED,
+        None,
+        webhook_json(&after),
+        Some(webhook_json(&before)),
+    );
     if let Some(creator) = &after.created_by_id {
         let conversation =
             projects::notices_conversation(change, &after.organization_id, creator).await?;

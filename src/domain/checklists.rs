@@ -100,14 +100,12 @@ pub async fn create_checklist(
         project,
     };
     let payload = checklist_payload(&*change, &created, &parents).await?;
-    change
-        .emit(
-            types::TODO_CHECKLIST_CREATED,
-            Some(&parents.project.id),
-            payload,
-            None,
-        )
-        .await?;
+    change.emit(
+        types::TODO_CHECKLIST_CREATED,
+        Some(&parents.project.id),
+        payload,
+        None,
+    );
     change.commit().await?;
     Ok(created)
 }
@@ -129,14 +127,12 @@ pub async fn rename_checklist(
     let todo_json = parent_todo_json(&*change, &parents).await?;
     let previous = checklist_json(&before, todo_json.clone());
     let current = checklist_json(&after, todo_json);
-    change
-        .emit(
-            types::TODO_CHECKLIST_NAME_CHANGED,
-            Some(&parents.project.id),
-            current,
-            Some(previous),
-        )
-        .await?;
+    change.emit(
+        types::TODO_CHECKLIST_NAME_CHANGED,
+        Some(&parents.project.id),
+        current,
+        Some(previous),
+    );
     change.commit().await?;
     Ok(after)
 }
@@ -151,14 +147,12 @@ pub async fn delete_checklist(
     let (checklist, parents) = checklist_for_read(&*change, who, id).await?;
     let payload = checklist_payload(&*change, &checklist, &parents).await?;
     checklist.clone().delete(&*change).await?;
-    change
-        .emit(
-            types::TODO_CHECKLIST_DELETED,
-            Some(&parents.project.id),
-            payload.clone(),
-            Some(payload),
-        )
-        .await?;
+    change.emit(
+        types::TODO_CHECKLIST_DELETED,
+        Some(&parents.project.id),
+        payload.clone(),
+        Some(payload),
+    );
     change.commit().await?;
     Ok(checklist)
 }
@@ -191,14 +185,12 @@ pub async fn create_item(
         &item,
         checklist_payload(&*change, &checklist, &parents).await?,
     );
-    change
-        .emit(
-            types::TODO_CHECKLIST_ITEM_CREATED,
-            Some(&parents.project.id),
-            payload,
-            None,
-        )
-        .await?;
+    change.emit(
+        types::TODO_CHECKLIST_ITEM_CREATED,
+        Some(&parents.project.id),
+        payload,
+        None,
+    );
     change.commit().await?;
     Ok(item)
 }
@@ -238,14 +230,12 @@ pub async fn update_item(
         checklist_item_json(&before, parent),
     );
     for event_type in changed {
-        change
-            .emit(
-                event_type,
-                Some(&parents.project.id),
-                current.clone(),
-                Some(previous.clone()),
-            )
-            .await?;
+        change.emit(
+            event_type,
+            Some(&parents.project.id),
+            current.clone(),
+            Some(previous.clone()),
+        );
     }
     change.commit().await?;
     Ok(after)
@@ -264,14 +254,12 @@ pub async fn delete_item(
         checklist_payload(&*change, &checklist, &parents).await?,
     );
     item.clone().delete(&*change).await?;
-    change
-        .emit(
-            types::TODO_CHECKLIST_ITEM_DELETED,
-            Some(&parents.project.id),
-            payload.clone(),
-            Some(payload),
-        )
-        .await?;
+    change.emit(
+        types::TODO_CHECKLIST_ITEM_DELETED,
+        Some(&parents.project.id),
+        payload.clone(),
+        Some(payload),
+    );
     change.commit().await?;
     Ok(item)
 }

@@ -85,9 +85,7 @@ pub async fn create_comment(
         &comment,
         todo_payload(&*change, &todo, &list, &project).await?,
     );
-    change
-        .emit(types::COMMENT_CREATED, Some(&project.id), payload, None)
-        .await?;
+    change.emit(types::COMMENT_CREATED, Some(&project.id), payload, None);
     change.commit().await?;
     Ok(comment)
 }
@@ -117,14 +115,12 @@ pub async fn update_comment(
         comment_json(&after, todo_json.clone()),
         comment_json(&before, todo_json),
     );
-    change
-        .emit(
-            types::COMMENT_UPDATED,
-            Some(&project.id),
-            current,
-            Some(previous),
-        )
-        .await?;
+    change.emit(
+        types::COMMENT_UPDATED,
+        Some(&project.id),
+        current,
+        Some(previous),
+    );
     change.commit().await?;
     Ok(after)
 }
@@ -146,14 +142,12 @@ pub async fn delete_comment(
         todo_payload(&*change, &todo, &list, &project).await?,
     );
     comment.clone().delete(&*change).await?;
-    change
-        .emit(
-            types::COMMENT_DELETED,
-            Some(&project.id),
-            payload.clone(),
-            Some(payload),
-        )
-        .await?;
+    change.emit(
+        types::COMMENT_DELETED,
+        Some(&project.id),
+        payload.clone(),
+        Some(payload),
+    );
     change.commit().await?;
     Ok(comment)
 }

@@ -91,14 +91,12 @@ pub async fn create_room(
     }
     .insert(&*change)
     .await?;
-    change
-        .emit(
-            types::CONFERENCE_ROOM_CREATED,
-            None,
-            room_payload(&*change, &room).await?,
-            None,
-        )
-        .await?;
+    change.emit(
+        types::CONFERENCE_ROOM_CREATED,
+        None,
+        room_payload(&*change, &room).await?,
+        None,
+    );
     change.commit().await?;
     Ok(room)
 }
@@ -129,14 +127,12 @@ pub async fn update_room(
         room_payload(&*change, &after).await?,
         room_payload(&*change, &before).await?,
     );
-    change
-        .emit(
-            types::CONFERENCE_ROOM_UPDATED,
-            None,
-            current,
-            Some(previous),
-        )
-        .await?;
+    change.emit(
+        types::CONFERENCE_ROOM_UPDATED,
+        None,
+        current,
+        Some(previous),
+    );
     change.commit().await?;
     Ok(after)
 }
@@ -152,14 +148,12 @@ pub async fn delete_room(
     let room = room_for_read(&*change, who, id).await?;
     let payload = room_payload(&*change, &room).await?;
     room.clone().delete(&*change).await?;
-    change
-        .emit(
-            types::CONFERENCE_ROOM_DELETED,
-            None,
-            payload.clone(),
-            Some(payload),
-        )
-        .await?;
+    change.emit(
+        types::CONFERENCE_ROOM_DELETED,
+        None,
+        payload.clone(),
+        Some(payload),
+    );
     change.commit().await?;
     Ok(room)
 }
@@ -221,9 +215,7 @@ pub async fn reserve(
     .insert(&*change)
     .await?;
     let payload = reservation_json(&booked, room_payload(&*change, &room).await?);
-    change
-        .emit(types::RESERVATION_CREATED, None, payload, None)
-        .await?;
+    change.emit(types::RESERVATION_CREATED, None, payload, None);
     change.commit().await?;
     Ok(booked)
 }
@@ -249,14 +241,12 @@ pub async fn cancel_reservation(
     let room = room_for_read(&*change, who, &booked.conference_room_id).await?;
     let payload = reservation_json(&booked, room_payload(&*change, &room).await?);
     booked.clone().delete(&*change).await?;
-    change
-        .emit(
-            types::RESERVATION_DELETED,
-            None,
-            payload.clone(),
-            Some(payload),
-        )
-        .await?;
+    change.emit(
+        types::RESERVATION_DELETED,
+        None,
+        payload.clone(),
+        Some(payload),
+    );
     change.commit().await?;
     Ok(booked)
 }

@@ -168,9 +168,7 @@ async fn integration_list(
     };
     let list = insert_todo_list(change, project, title, None).await?;
     let payload = list_payload(&**change, &list, project).await?;
-    change
-        .emit(types::TODO_LIST_CREATED, Some(&project.id), payload, None)
-        .await?;
+    change.emit(types::TODO_LIST_CREATED, Some(&project.id), payload, None);
     integration::Entity::update_many()
         .col_expr(
             integration::Column::TodoListId,

@@ -207,14 +207,12 @@ pub async fn create_integration(
     }
     .insert(&*change)
     .await?;
-    change
-        .emit(
-            types::INTEGRATION_CREATED,
-            Some(&project.id),
-            integration_json(&created),
-            None,
-        )
-        .await?;
+    change.emit(
+        types::INTEGRATION_CREATED,
+        Some(&project.id),
+        integration_json(&created),
+        None,
+    );
     change.commit().await?;
     Ok(created)
 }
@@ -240,14 +238,12 @@ pub async fn update_integration(
     }
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    change
-        .emit(
-            types::INTEGRATION_UPDATED,
-            Some(&after.project_id),
-            integration_json(&after),
-            Some(integration_json(&before)),
-        )
-        .await?;
+    change.emit(
+        types::INTEGRATION_UPDATED,
+        Some(&after.project_id),
+        integration_json(&after),
+        Some(integration_json(&before)),
+    );
     change.commit().await?;
     Ok(after)
 }
@@ -267,14 +263,12 @@ pub async fn delete_integration(
         return Err(AppError::NotFound("integration"));
     }
     found.clone().delete(&*change).await?;
-    change
-        .emit(
-            types::INTEGRATION_DELETED,
-            Some(&found.project_id),
-            integration_json(&found),
-            Some(integration_json(&found)),
-        )
-        .await?;
+    change.emit(
+        types::INTEGRATION_DELETED,
+        Some(&found.project_id),
+        integration_json(&found),
+        Some(integration_json(&found)),
+    );
     change.commit().await?;
     Ok(found)
 }

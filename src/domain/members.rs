@@ -131,9 +131,7 @@ pub async fn add_member(
         "this user is already a member of the organization",
     ))?;
     let view = MemberView { membership, user };
-    change
-        .emit(types::MEMBER_ADDED, None, member_json(&view, &org), None)
-        .await?;
+    change.emit(types::MEMBER_ADDED, None, member_json(&view, &org), None);
     change.commit().await?;
     Ok(view)
 }
@@ -172,9 +170,7 @@ pub async fn update_member_role(
         user,
     };
     let (current, previous) = (member_json(&after, &org), member_json(&before, &org));
-    change
-        .emit(types::MEMBER_ROLE_CHANGED, None, current, Some(previous))
-        .await?;
+    change.emit(types::MEMBER_ROLE_CHANGED, None, current, Some(previous));
     change.commit().await?;
     app.principals.clear();
     Ok(after)
@@ -205,9 +201,7 @@ pub async fn remove_member(
     };
     current.delete(&*change).await?;
     let json = member_json(&view, &org);
-    change
-        .emit(types::MEMBER_REMOVED, None, json.clone(), Some(json))
-        .await?;
+    change.emit(types::MEMBER_REMOVED, None, json.clone(), Some(json));
     change.commit().await?;
     app.principals.clear();
     Ok(view)

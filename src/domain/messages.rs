@@ -105,9 +105,7 @@ pub async fn insert_message(
     .await?;
     let org = accounts::organization_by_id(&**change, &project.organization_id).await?;
     let json = message_json(&message, project_json(project, &org));
-    change
-        .emit(types::MESSAGE_CREATED, Some(&project.id), json, None)
-        .await?;
+    change.emit(types::MESSAGE_CREATED, Some(&project.id), json, None);
     Ok(message)
 }
 
@@ -185,9 +183,7 @@ pub async fn mark_read(
     .insert(&*change)
     .await?;
     let json = json!({ "messageId": message.id, "userId": who.user_id, "readAt": receipt.read_at });
-    change
-        .emit(types::MESSAGE_READ, Some(&message.project_id), json, None)
-        .await?;
+    change.emit(types::MESSAGE_READ, Some(&message.project_id), json, None);
     change.commit().await?;
     Ok(receipt)
 }

@@ -7,8 +7,12 @@ use entity::{delivery, delivery_attempt, event, webhook};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    sea_query::{Expr, ExprTrait, Query, SelectStatement},
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, Iterable,
+    QueryFilter, QueryOrder, QueryTrait,
+    sea_query::{
+        Alias, CommonTableExpression, Expr, ExprTrait, Query, SelectStatement, ValueTuple,
+        WithClause,
+    },
 };
 use serde_json::json;
 use std::sync::{Arc, LazyLock};
@@ -187,23 +191,151 @@ async fn enabled_webhooks(
     Ok(webhooks)
 }
 
-/// Records one pending delivery per matching webhook and event, on `conn`,
-/// leased until `leased_until` if given (see
-/// `DeliveryQueue::handover_lease`); returns them with their events and
-/// webhooks, to be queued once the transaction commits. `version` is the
-/// organization's webhook version as the last event's insert read it
-/// (`None`: the organization never had a webhook).
-pub async fn enqueue_deliveries(
+/// The most deliveries written in one statement: a fan-out to many
+/// webhooks must stay under the databases' bind-parameter limits.
+const DELIVERIES_PER_STATEMENT: usize = 500;
+
+/// The most events written in one statement, for the same reason.
+const EVENTS_PER_STATEMENT: usize = 1000;
+
+/// Writes a change's `events` and one pending delivery per matching webhook
+/// and event, on `conn`, leased until `leased_until` if given (see
+/// `DeliveryQueue::handover_lease`); returns the deliveries with their
+/// events and webhooks, to be queued once the transaction commits.
+///
+/// On PostgreSQL, when this process knows the organization's webhooks,
+/// the events and their deliveries go in one statement whose delivery part
+/// writes only if the webhooks are still at the version they were read at:
+/// a change then costs one statement here rather than two. Otherwise, or
+/// when they changed meanwhile, the events are written first and their
+/// statement reads the version the deliveries are matched at.
+pub async fn record_events(
     conn: &impl ConnectionTrait,
     organization_id: &str,
-    version: Option<i64>,
     events: &[event::Model],
     leased_until: Option<DateTime<Utc>>,
 ) -> AppResult<Vec<Handoff>> {
-    let Some(version) = version.filter(|_| !events.is_empty()) else {
+    if events.is_empty() {
         return Ok(Vec::new());
-    };
-    let webhooks = enabled_webhooks(conn, organization_id, version).await?;
+    }
+    if conn.get_database_backend() == DbBackend::Postgres
+        && events.len() <= EVENTS_PER_STATEMENT
+        && let Some((version, webhooks)) = KNOWN_WEBHOOKS.get(organization_id)
+    {
+        let owed = owed_deliveries(&webhooks, events, leased_until);
+        if !owed.is_empty() && owed.len() <= DELIVERIES_PER_STATEMENT {
+            let seen =
+                insert_events_and_deliveries(conn, organization_id, events, version, &owed).await?;
+            if seen == Some(version) {
+                return Ok(owed);
+            }
+            // The webhooks changed since they were read: the events are
+            // written, their deliveries are not; match them again.
+            return enqueue_deliveries(conn, organization_id, seen, events, leased_until).await;
+        }
+    }
+    let mut version = None;
+    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+        version = insert_events(conn, organization_id, chunk).await?;
+    }
+    enqueue_deliveries(conn, organization_id, version, events, leased_until).await
+}
+
+/// Inserts `events`; returns their organization's webhook version as the
+/// statement saw it (read in the same statement: no round trip of its
+/// own). The rows are written as they are rather than read back: reading
+/// them back would parse their JSON again.
+async fn insert_events(
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+    events: &[event::Model],
+) -> AppResult<Option<i64>> {
+    let mut insert =
+        event::Entity::insert_many(events.iter().map(|e| e.clone().into_active_model()));
+    insert
+        .query()
+        .returning(Query::returning().expr(webhooks_version_of(organization_id)));
+    version_read(conn.query_one(&*insert.query()).await?)
+}
+
+/// The version a statement returned as its first column.
+fn version_read(row: Option<sea_orm::QueryResult>) -> AppResult<Option<i64>> {
+    Ok(row
+        .map(|row| row.try_get_by_index::<Option<i64>>(0))
+        .transpose()?
+        .flatten())
+}
+
+/// PostgreSQL: inserts `events` and, if the organization's webhooks are
+/// still at `version`, the deliveries `owed`, in one statement (two
+/// data-modifying `WITH` parts; the deliveries' foreign keys to the events
+/// are checked at the statement's end, when both are written). Returns the
+/// version the statement saw.
+async fn insert_events_and_deliveries(
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+    events: &[event::Model],
+    version: i64,
+    owed: &[Handoff],
+) -> AppResult<Option<i64>> {
+    let new_events = CommonTableExpression::new()
+        .query(
+            event::Entity::insert_many(events.iter().map(|e| e.clone().into_active_model()))
+                .into_query(),
+        )
+        .table_name(Alias::new("new_events"))
+        .to_owned();
+    // `INSERT … SELECT … FROM (VALUES …) WHERE <version unchanged>`: a
+    // plain `VALUES` insert cannot be made conditional.
+    let columns: Vec<delivery::Column> = delivery::Column::iter().collect();
+    let rows = owed.iter().map(|handoff| {
+        let row = handoff.delivery.clone().into_active_model();
+        ValueTuple::Many(
+            columns
+                .iter()
+                .map(|column| row.get(*column).into_value().expect("every column is set"))
+                .collect(),
+        )
+    });
+    let owed_rows = Alias::new("owed");
+    let unchanged = Query::select()
+        .exprs(
+            (1..=columns.len())
+                .map(|i| Expr::col((owed_rows.clone(), Alias::new(format!("column{i}"))))),
+        )
+        .from_values(rows, owed_rows.clone())
+        .and_where(webhooks_version_of(organization_id).eq(version))
+        .to_owned();
+    let new_deliveries = CommonTableExpression::new()
+        .query(
+            Query::insert()
+                .into_table(delivery::Entity)
+                .columns(columns.iter().copied())
+                .select_from(unchanged)
+                .expect("one value per column")
+                .to_owned(),
+        )
+        .table_name(Alias::new("new_deliveries"))
+        .to_owned();
+    let statement = Query::select()
+        .expr(webhooks_version_of(organization_id))
+        .to_owned()
+        .with(
+            WithClause::new()
+                .cte(new_events)
+                .cte(new_deliveries)
+                .to_owned(),
+        );
+    version_read(conn.query_one(&statement).await?)
+}
+
+/// The deliveries `events` owe to `webhooks`: one per event and webhook
+/// that wants it.
+fn owed_deliveries(
+    webhooks: &[KnownWebhook],
+    events: &[event::Model],
+    leased_until: Option<DateTime<Utc>>,
+) -> Vec<Handoff> {
     let mut owed = Vec::new();
     for event in events {
         let matching: Vec<&KnownWebhook> = webhooks
@@ -225,9 +357,26 @@ pub async fn enqueue_deliveries(
             webhook: known.webhook.clone(),
         }));
     }
-    // Bounded batches: a fan-out to many webhooks must stay under the
-    // databases' bind-parameter limits.
-    for chunk in owed.chunks(500) {
+    owed
+}
+
+/// Records one pending delivery per matching webhook and event, on `conn`,
+/// leased until `leased_until` if given; returns them with their events
+/// and webhooks. `version` is the organization's webhook version as the
+/// events' insert read it (`None`: the organization never had a webhook).
+async fn enqueue_deliveries(
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+    version: Option<i64>,
+    events: &[event::Model],
+    leased_until: Option<DateTime<Utc>>,
+) -> AppResult<Vec<Handoff>> {
+    let Some(version) = version else {
+        return Ok(Vec::new());
+    };
+    let webhooks = enabled_webhooks(conn, organization_id, version).await?;
+    let owed = owed_deliveries(&webhooks, events, leased_until);
+    for chunk in owed.chunks(DELIVERIES_PER_STATEMENT) {
         delivery::Entity::insert_many(chunk.iter().map(|h| h.delivery.clone().into_active_model()))
             .exec(conn)
             .await?;

@@ -84,14 +84,12 @@ pub async fn insert_page(
     .insert(&**change)
     .await?;
     let org = accounts::organization_by_id(&**change, &project.organization_id).await?;
-    change
-        .emit(
-            types::PAGE_CREATED,
-            Some(&project.id),
-            page_json(&page, project_json(project, &org)),
-            None,
-        )
-        .await?;
+    change.emit(
+        types::PAGE_CREATED,
+        Some(&project.id),
+        page_json(&page, project_json(project, &org)),
+        None,
+    );
     Ok(page)
 }
 
@@ -157,14 +155,12 @@ pub async fn update_page(
         page_json(&after, project.clone()),
         page_json(&before, project),
     );
-    change
-        .emit(
-            types::PAGE_UPDATED,
-            Some(&after.project_id),
-            current,
-            Some(previous),
-        )
-        .await?;
+    change.emit(
+        types::PAGE_UPDATED,
+        Some(&after.project_id),
+        current,
+        Some(previous),
+    );
     change.commit().await?;
     Ok(after)
 }
@@ -177,14 +173,12 @@ pub async fn delete_page(app: &AppState, who: &Principal, id: &str) -> AppResult
     let project = project_for_read(&*change, who, &page.project_id).await?;
     page.clone().delete(&*change).await?;
     let json = page_json(&page, project_json(&project, &org));
-    change
-        .emit(
-            types::PAGE_DELETED,
-            Some(&page.project_id),
-            json.clone(),
-            Some(json),
-        )
-        .await?;
+    change.emit(
+        types::PAGE_DELETED,
+        Some(&page.project_id),
+        json.clone(),
+        Some(json),
+    );
     change.commit().await?;
     Ok(page)
 }

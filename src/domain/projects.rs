@@ -223,14 +223,12 @@ pub async fn update_project(
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
     let (current, previous) = (project_json(&after, &org), project_json(&before, &org));
-    change
-        .emit(
-            types::PROJECT_UPDATED,
-            Some(&after.id),
-            current,
-            Some(previous),
-        )
-        .await?;
+    change.emit(
+        types::PROJECT_UPDATED,
+        Some(&after.id),
+        current,
+        Some(previous),
+    );
     change.commit().await?;
     Ok(after)
 }
@@ -246,14 +244,12 @@ pub async fn delete_project(
     let project = project_for_admin(&*change, who, project_id).await?;
     project.clone().delete(&*change).await?;
     let json = project_json(&project, &org);
-    change
-        .emit(
-            types::PROJECT_DELETED,
-            Some(&project.id),
-            json.clone(),
-            Some(json),
-        )
-        .await?;
+    change.emit(
+        types::PROJECT_DELETED,
+        Some(&project.id),
+        json.clone(),
+        Some(json),
+    );
     change.commit().await?;
     Ok(project)
 }
@@ -281,9 +277,7 @@ pub async fn add_project_member(
     }
     insert_member(&change, &project.id, user_id).await?;
     let json = project_member_json(&project, &org, user_id);
-    change
-        .emit(types::PROJECT_MEMBER_ADDED, Some(&project.id), json, None)
-        .await?;
+    change.emit(types::PROJECT_MEMBER_ADDED, Some(&project.id), json, None);
     change.commit().await?;
     Ok(project)
 }
@@ -312,14 +306,12 @@ pub async fn remove_project_member(
         return Err(AppError::NotFound("project member"));
     }
     let json = project_member_json(&project, &org, user_id);
-    change
-        .emit(
-            types::PROJECT_MEMBER_REMOVED,
-            Some(&project.id),
-            json.clone(),
-            Some(json),
-        )
-        .await?;
+    change.emit(
+        types::PROJECT_MEMBER_REMOVED,
+        Some(&project.id),
+        json.clone(),
+        Some(json),
+    );
     change.commit().await?;
     Ok(project)
 }
@@ -477,14 +469,12 @@ async fn insert_project(
     for user_id in members {
         insert_member(change, &project.id, user_id).await?;
     }
-    change
-        .emit(
-            types::PROJECT_CREATED,
-            Some(&project.id),
-            project_json(&project, org),
-            None,
-        )
-        .await?;
+    change.emit(
+        types::PROJECT_CREATED,
+        Some(&project.id),
+        project_json(&project, org),
+        None,
+    );
     Ok(project)
 }
 

@@ -48,9 +48,7 @@ pub async fn create_quick_call(
     .insert(&*change)
     .await?;
     let payload = quick_call_json(&call, &call_url(app, &call), &org);
-    change
-        .emit(types::QUICK_CALL_CREATED, None, payload, None)
-        .await?;
+    change.emit(types::QUICK_CALL_CREATED, None, payload, None);
     change.commit().await?;
     Ok(call)
 }

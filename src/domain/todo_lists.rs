@@ -69,9 +69,7 @@ pub async fn create_todo_list(
     let project = project_for_read(&*change, who, project_id).await?;
     let list = insert_todo_list(&change, &project, title, Some(who.user_id.clone())).await?;
     let payload = list_payload(&*change, &list, &project).await?;
-    change
-        .emit(types::TODO_LIST_CREATED, Some(&project.id), payload, None)
-        .await?;
+    change.emit(types::TODO_LIST_CREATED, Some(&project.id), payload, None);
     change.commit().await?;
     Ok(list)
 }
@@ -116,14 +114,12 @@ pub async fn rename_todo_list(
         list_payload(&*change, &after, &project).await?,
         list_payload(&*change, &before, &project).await?,
     );
-    change
-        .emit(
-            types::TODO_LIST_NAME_CHANGED,
-            Some(&project.id),
-            current,
-            Some(previous),
-        )
-        .await?;
+    change.emit(
+        types::TODO_LIST_NAME_CHANGED,
+        Some(&project.id),
+        current,
+        Some(previous),
+    );
     change.commit().await?;
     Ok(after)
 }
@@ -139,14 +135,12 @@ pub async fn delete_todo_list(
     let (list, project) = list_for_read(&*change, who, id).await?;
     let payload = list_payload(&*change, &list, &project).await?;
     list.clone().delete(&*change).await?;
-    change
-        .emit(
-            types::TODO_LIST_DELETED,
-            Some(&project.id),
-            payload.clone(),
-            Some(payload),
-        )
-        .await?;
+    change.emit(
+        types::TODO_LIST_DELETED,
+        Some(&project.id),
+        payload.clone(),
+        Some(payload),
+    );
     change.commit().await?;
     Ok(list)
 }

@@ -167,9 +167,7 @@ async fn edit(
             }
         };
     let current = todo_payload_in(&*change, &todo, list_json).await?;
-    change
-        .emit(event_type, Some(&project.id), current, Some(previous))
-        .await?;
+    change.emit(event_type, Some(&project.id), current, Some(previous));
     change.commit().await?;
     Ok(todo)
 }

@@ -223,9 +223,7 @@ pub async fn insert_todo(
         &tags,
         list_payload(&**change, list, project).await?,
     );
-    change
-        .emit(types::TODO_CREATED, Some(&project.id), payload, None)
-        .await?;
+    change.emit(types::TODO_CREATED, Some(&project.id), payload, None);
     Ok(todo)
 }
 
@@ -283,14 +281,12 @@ pub async fn update_todo(
     let previous = todo_payload_in(&*change, &before, list_json.clone()).await?;
     let current = todo_payload_in(&*change, &after, list_json).await?;
     for event_type in changed {
-        change
-            .emit(
-                event_type,
-                Some(&project.id),
-                current.clone(),
-                Some(previous.clone()),
-            )
-            .await?;
+        change.emit(
+            event_type,
+            Some(&project.id),
+            current.clone(),
+            Some(previous.clone()),
+        );
     }
     change.commit().await?;
     Ok(after)
@@ -338,14 +334,12 @@ pub async fn move_todo(
     let after = active.update(&*change).await?;
     let previous = todo_payload(&*change, &before, &from_list, &project).await?;
     let current = todo_payload(&*change, &after, &to_list, &project).await?;
-    change
-        .emit(
-            types::TODO_MOVED,
-            Some(&project.id),
-            current,
-            Some(previous),
-        )
-        .await?;
+    change.emit(
+        types::TODO_MOVED,
+        Some(&project.id),
+        current,
+        Some(previous),
+    );
     change.commit().await?;
     Ok(after)
 }
@@ -356,14 +350,12 @@ pub async fn delete_todo(app: &AppState, who: &Principal, id: &str) -> AppResult
     let (todo, list, project) = todo_for_read(&*change, who, id).await?;
     let payload = todo_payload(&*change, &todo, &list, &project).await?;
     todo.clone().delete(&*change).await?;
-    change
-        .emit(
-            types::TODO_DELETED,
-            Some(&project.id),
-            payload.clone(),
-            Some(payload),
-        )
-        .await?;
+    change.emit(
+        types::TODO_DELETED,
+        Some(&project.id),
+        payload.clone(),
+        Some(payload),
+    );
     change.commit().await?;
     Ok(todo)
 }

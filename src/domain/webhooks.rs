@@ -202,9 +202,7 @@ pub async fn insert_webhook(
     }
     .insert(&**change)
     .await?;
-    change
-        .emit(types::WEBHOOK_CREATED, None, webhook_json(&created), None)
-        .await?;
+    change.emit(types::WEBHOOK_CREATED, None, webhook_json(&created), None);
     Ok(created)
 }
 
@@ -252,14 +250,12 @@ async fn save_update(
 ) -> AppResult<webhook::Model> {
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    change
-        .emit(
-            types::WEBHOOK_UPDATED,
-            None,
-            webhook_json(&after),
-            Some(webhook_json(before)),
-        )
-        .await?;
+    change.emit(
+        types::WEBHOOK_UPDATED,
+        None,
+        webhook_json(&after),
+        Some(webhook_json(before)),
+    );
     change.commit().await?;
     Ok(after)
 }
@@ -329,9 +325,7 @@ pub async fn delete_webhook(
     let webhook = webhook_for_admin(&*change, who, id).await?;
     webhook.clone().delete(&*change).await?;
     let json = webhook_json(&webhook);
-    change
-        .emit(types::WEBHOOK_DELETED, None, json.clone(), Some(json))
-        .await?;
+    change.emit(types::WEBHOOK_DELETED, None, json.clone(), Some(json));
     change.commit().await?;
     Ok(webhook)
 }

@@ -1,10 +1,7 @@
 use std::ops::Deref;
 
 use entity::{delivery, event, webhook};
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryTrait, sea_query::Query,
-};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, IntoActiveModel};
 use serde_json::Value;
 
 use crate::{
@@ -26,9 +23,6 @@ pub struct Change<'a> {
     /// Deliveries written directly (tests, redeliveries) rather than by the
     /// outbox's matching; queued with the rest after commit.
     deliveries: Vec<String>,
-    /// The organization's webhook version, as the last event's insert
-    /// read it (`None`: no event yet, or no webhook ever).
-    webhooks_version: Option<i64>,
 }
 
 impl<'a> Change<'a> {
@@ -51,25 +45,23 @@ impl<'a> Change<'a> {
             actor_id,
             recorded: Vec::new(),
             deliveries: Vec::new(),
-            webhooks_version: None,
         })
     }
 
-    /// Records an event in this transaction; on commit it is published and
-    /// delivered to every webhook that wants it.
-    pub async fn emit(
+    /// Records an event in this change; on commit it is written, published
+    /// and delivered to every webhook that wants it. Its row is written at
+    /// commit, together with the deliveries it owes (see
+    /// [`outbox::record_events`]): on PostgreSQL that is one statement for
+    /// both rather than one each.
+    pub fn emit(
         &mut self,
         event_type: &'static str,
         project_id: Option<&str>,
         current_value: Value,
         previous_value: Option<Value>,
-    ) -> AppResult<()> {
-        let (row, version) = self
-            .insert_event(event_type, project_id, current_value, previous_value)
-            .await?;
-        self.recorded.push(row);
-        self.webhooks_version = version;
-        Ok(())
+    ) {
+        let event = self.event(event_type, project_id, current_value, previous_value);
+        self.recorded.push(event);
     }
 
     /// Writes an event row that is neither published nor matched against
@@ -82,23 +74,24 @@ impl<'a> Change<'a> {
         current_value: Value,
         previous_value: Option<Value>,
     ) -> AppResult<event::Model> {
-        let (event, _) = self
-            .insert_event(event_type, project_id, current_value, previous_value)
+        let event = self.event(event_type, project_id, current_value, previous_value);
+        // Inserted as written rather than read back: reading it back would
+        // parse its JSON again.
+        event::Entity::insert(event.clone().into_active_model())
+            .exec_without_returning(&*self.txn)
             .await?;
         Ok(event)
     }
 
-    /// Inserts an event row; returns it and its organization's webhook
-    /// version as that statement saw it (read in the same
-    /// statement: no round trip of its own).
-    async fn insert_event(
+    /// An event of this change's organization and actor, made now.
+    fn event(
         &self,
         event_type: &'static str,
         project_id: Option<&str>,
         current_value: Value,
         previous_value: Option<Value>,
-    ) -> AppResult<(event::Model, Option<i64>)> {
-        let event = event::Model {
+    ) -> event::Model {
+        event::Model {
             id: ids::new_id(),
             organization_id: self.organization_id.clone(),
             project_id: project_id.map(str::to_owned),
@@ -107,21 +100,7 @@ impl<'a> Change<'a> {
             current_value,
             previous_value,
             created_at: ids::now(),
-        };
-        // The row is returned as written rather than read back: reading
-        // it back would parse its JSON again.
-        let mut insert = event::Entity::insert(event.clone().into_active_model());
-        insert
-            .query()
-            .returning(Query::returning().expr(outbox::webhooks_version_of(&self.organization_id)));
-        let version = self
-            .txn
-            .query_one(&*insert.query())
-            .await?
-            .map(|row| row.try_get_by_index::<Option<i64>>(0))
-            .transpose()?
-            .flatten();
-        Ok((event, version))
+        }
     }
 
     /// Owes `event` to `webhook` whatever its filters say.
@@ -143,18 +122,17 @@ impl<'a> Change<'a> {
         self.deliveries.extend(delivery_ids);
     }
 
-    /// Records the deliveries the events owe to webhooks (the outbox),
-    /// commits all of it at once, then publishes the events.
+    /// Writes the events and the deliveries they owe to webhooks (the
+    /// outbox), commits all of it at once, then publishes the events.
     pub async fn commit(self) -> AppResult<Vec<event::Model>> {
         let leased_until = self
             .app
             .queue
             .handover_lease()
             .map(|lease| ids::now() + ids::span(lease));
-        let owed = outbox::enqueue_deliveries(
+        let owed = outbox::record_events(
             &*self.txn,
             &self.organization_id,
-            self.webhooks_version,
             &self.recorded,
             leased_until,
         )

@@ -229,14 +229,12 @@ pub async fn create_channel(
     active.project_id = Set(project.id.clone());
     let created = active.insert(&*change).await?;
     let created = sync_webhook(&mut change, who, created, target).await?;
-    change
-        .emit(
-            types::INTEGRATION_POINT_CREATED,
-            Some(&created.project_id),
-            channel_event_json(&created),
-            None,
-        )
-        .await?;
+    change.emit(
+        types::INTEGRATION_POINT_CREATED,
+        Some(&created.project_id),
+        channel_event_json(&created),
+        None,
+    );
     change.commit().await?;
     Ok(created)
 }
@@ -269,14 +267,12 @@ pub async fn update_channel(
     let target = forwarding_target(app, &active).await?;
     let after = active.update(&*change).await?;
     let after = sync_webhook(&mut change, who, after, target).await?;
-    change
-        .emit(
-            types::INTEGRATION_POINT_UPDATED,
-            Some(&after.project_id),
-            channel_event_json(&after),
-            Some(channel_event_json(&before)),
-        )
-        .await?;
+    change.emit(
+        types::INTEGRATION_POINT_UPDATED,
+        Some(&after.project_id),
+        channel_event_json(&after),
+        Some(channel_event_json(&before)),
+    );
     change.commit().await?;
     Ok(after)
 }
@@ -296,14 +292,12 @@ pub async fn delete_channel(
     }
     found.clone().delete(&*change).await?;
     let json = channel_event_json(&found);
-    change
-        .emit(
-            types::INTEGRATION_POINT_DELETED,
-            Some(&found.project_id),
-            json.clone(),
-            Some(json),
-        )
-        .await?;
+    change.emit(
+        types::INTEGRATION_POINT_DELETED,
+        Some(&found.project_id),
+        json.clone(),
+        Some(json),
+    );
     change.commit().await?;
     Ok(found)
 }
