@@ -17,7 +17,7 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
     QueryTrait,
-    sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, WithClause},
+    sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, WithClause, WithQuery},
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -338,13 +338,18 @@ async fn record_all(
             .all(|o| o.attempt.succeeded() && !o.webhook_was_failing);
     if plain && app.db.get_database_backend() == DbBackend::Postgres {
         let (status_code, ids) = succeeded.pop_first().expect("one status code");
-        let logged = CommonTableExpression::new()
+        // Built in place: finishing sea-query's `&mut` builders with
+        // `to_owned()` would deep-copy every bound value.
+        let mut logged = CommonTableExpression::new();
+        logged
             .query(delivery_attempt::Entity::insert_many(attempts).into_query())
-            .table_name(Alias::new("logged"))
-            .to_owned();
-        let statement = settle_succeeded(status_code, ids, now)
-            .into_query()
-            .with(WithClause::new().cte(logged).to_owned());
+            .table_name(Alias::new("logged"));
+        let mut with = WithClause::new();
+        with.cte(logged);
+        let mut statement = WithQuery::new();
+        statement
+            .with_clause(with)
+            .query(settle_succeeded(status_code, ids, now).into_query());
         app.db.execute(&statement).await?;
         return Ok(settled);
     }

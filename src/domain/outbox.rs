@@ -11,7 +11,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QueryTrait,
     sea_query::{
         Alias, CommonTableExpression, Expr, ExprTrait, Query, SelectStatement, ValueTuple,
-        WithClause,
+        WithClause, WithQuery,
     },
 };
 use serde_json::json;
@@ -278,13 +278,15 @@ async fn insert_events_and_deliveries(
     version: i64,
     owed: &[Handoff],
 ) -> AppResult<Option<i64>> {
-    let new_events = CommonTableExpression::new()
+    // Built in place: sea-query's `&mut` builders would otherwise be
+    // finished with `to_owned()`, a deep copy of every bound value.
+    let mut new_events = CommonTableExpression::new();
+    new_events
         .query(
             event::Entity::insert_many(events.iter().map(|e| e.clone().into_active_model()))
                 .into_query(),
         )
-        .table_name(Alias::new("new_events"))
-        .to_owned();
+        .table_name(Alias::new("new_events"));
     // `INSERT … SELECT … FROM (VALUES …) WHERE <version unchanged>`: a
     // plain `VALUES` insert cannot be made conditional.
     let columns: Vec<delivery::Column> = delivery::Column::iter().collect();
@@ -298,34 +300,30 @@ async fn insert_events_and_deliveries(
         )
     });
     let owed_rows = Alias::new("owed");
-    let unchanged = Query::select()
+    let mut unchanged = Query::select();
+    unchanged
         .exprs(
             (1..=columns.len())
                 .map(|i| Expr::col((owed_rows.clone(), Alias::new(format!("column{i}"))))),
         )
         .from_values(rows, owed_rows.clone())
-        .and_where(webhooks_version_of(organization_id).eq(version))
-        .to_owned();
-    let new_deliveries = CommonTableExpression::new()
-        .query(
-            Query::insert()
-                .into_table(delivery::Entity)
-                .columns(columns.iter().copied())
-                .select_from(unchanged)
-                .expect("one value per column")
-                .to_owned(),
-        )
-        .table_name(Alias::new("new_deliveries"))
-        .to_owned();
-    let statement = Query::select()
-        .expr(webhooks_version_of(organization_id))
-        .to_owned()
-        .with(
-            WithClause::new()
-                .cte(new_events)
-                .cte(new_deliveries)
-                .to_owned(),
-        );
+        .and_where(webhooks_version_of(organization_id).eq(version));
+    let mut insert_owed = Query::insert();
+    insert_owed
+        .into_table(delivery::Entity)
+        .columns(columns.iter().copied())
+        .select_from(unchanged)
+        .expect("one value per column");
+    let mut new_deliveries = CommonTableExpression::new();
+    new_deliveries
+        .query(insert_owed)
+        .table_name(Alias::new("new_deliveries"));
+    let mut with = WithClause::new();
+    with.cte(new_events).cte(new_deliveries);
+    let mut version_seen = Query::select();
+    version_seen.expr(webhooks_version_of(organization_id));
+    let mut statement = WithQuery::new();
+    statement.with_clause(with).query(version_seen);
     version_read(conn.query_one(&statement).await?)
 }
 

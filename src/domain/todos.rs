@@ -7,7 +7,8 @@ use entity::{project, todo, todo_assignee, todo_list, todo_tag};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ModelTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::Query,
 };
 use serde_json::Value;
@@ -146,12 +147,20 @@ pub async fn create_todo(
     who: &Principal,
     input: NewTodo,
 ) -> AppResult<todo::Model> {
-    // The list is read before the write transaction begins, so that the
-    // read does not hold SQLite's one writer (every write queues behind
-    // it). Should the list be deleted meanwhile, the todo's insert fails on
-    // its foreign key: a conflict, and nothing is written.
-    let (list, project) = list_for_read(&app.db, who, &input.todo_list_id).await?;
-    let mut change = Change::begin(app, who).await?;
+    // On SQLite the list is read before the write transaction begins, so
+    // that the read does not hold the one writer (every write queues
+    // behind it); should the list be deleted meanwhile, the todo's insert
+    // fails on its foreign key: a conflict, and nothing is written. On
+    // PostgreSQL it is read inside: one pooled connection for the request
+    // rather than two, and sqlx pings each connection handed back.
+    let (list, project, mut change) = if app.db.get_database_backend() == DbBackend::Sqlite {
+        let (list, project) = list_for_read(&app.db, who, &input.todo_list_id).await?;
+        (list, project, Change::begin(app, who).await?)
+    } else {
+        let change = Change::begin(app, who).await?;
+        let (list, project) = list_for_read(&*change, who, &input.todo_list_id).await?;
+        (list, project, change)
+    };
     let todo = insert_todo(
         &mut change,
         &list,
