@@ -165,11 +165,11 @@ async fn enabled_webhooks(
     }
     // Not known: read the version as it is now, then the webhooks, with
     // none of this transaction's writes between them, and keep them under
-    // that version. (The version the event's insert read may predate a
-    // write of this transaction since, which a rollback can undo.) Read
-    // after the version, the rows are that version's or newer ones
-    // committed since, which a later change that reads the same version
-    // may use as well.
+    // that version. (The version the events' insert read is this
+    // transaction's own view: on PostgreSQL other transactions may have
+    // committed since.) Read after the version, the rows are that
+    // version's or newer ones committed since, which a later change that
+    // reads the same version may use as well.
     let current: Option<i64> = conn
         .query_one(&webhooks_version_query(organization_id))
         .await?
