@@ -9,8 +9,11 @@ use std::collections::BTreeSet;
 
 use entity::{project, project_member, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    ModelTrait, PaginatorTrait, QueryFilter, QuerySelect, sea_query::Query,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, ModelTrait,
+    PaginatorTrait, QueryFilter, QueryResult, QuerySelect, QueryTrait,
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use super::{
@@ -18,7 +21,6 @@ use super::{
     ids,
     json::project_json,
     pagination::{Direction, Page, PageRequest, fetch_page},
-    scoped::find_by_id,
 };
 use crate::{
     auth::Principal,
@@ -57,31 +59,61 @@ pub struct ProjectFilter {
     pub name: Option<String>,
 }
 
-/// A project the caller may see; anything else is not found.
+/// A project the caller may see; anything else is not found. The project
+/// and the caller's membership are read in one statement.
 pub async fn project_for_read(
     conn: &impl ConnectionTrait,
     who: &Principal,
     project_id: &str,
 ) -> AppResult<project::Model> {
-    let project = find_by_id::<project::Entity>(
-        conn,
-        project_id,
-        "project",
-        Some((project::Column::OrganizationId, &who.organization_id)),
-    )
-    .await?;
-    readable(conn, who, project).await
+    if !ids::is_valid(project_id) {
+        return Err(AppError::NotFound("project"));
+    }
+    let select = project::Entity::find_by_id(project_id.to_owned())
+        .filter(project::Column::OrganizationId.eq(&who.organization_id))
+        .expr_as(caller_is_member(who), CALLER_IS_MEMBER);
+    let row = conn
+        .query_one(&select.into_query())
+        .await?
+        .ok_or(AppError::NotFound("project"))?;
+    let project = project::Model::from_query_result(&row, "")?;
+    readable(who, project, &row)
 }
 
-/// `project`, already read from the caller's organization, if the caller
-/// may see it (the rule above); else `NOT_FOUND`.
-pub async fn readable(
-    conn: &impl ConnectionTrait,
+/// The column [`caller_is_member`] is selected as.
+pub const CALLER_IS_MEMBER: &str = "caller_is_member";
+
+/// Whether the caller is a member of the project the statement reads
+/// (`projects.id`): selected beside the project as [`CALLER_IS_MEMBER`],
+/// so that reading a project and checking who may see it is one
+/// statement, not two. Every write to a project's objects starts there.
+pub fn caller_is_member(who: &Principal) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(project_member::Entity)
+            .and_where(
+                Expr::col((project_member::Entity, project_member::Column::ProjectId))
+                    .equals((project::Entity, project::Column::Id)),
+            )
+            .and_where(
+                Expr::col((project_member::Entity, project_member::Column::UserId))
+                    .eq(&who.user_id),
+            )
+            .take(),
+    )
+}
+
+/// `project`, read from the caller's organization in the statement that
+/// returned `row` with its [`CALLER_IS_MEMBER`] column, if the caller may
+/// see it (the rule above); else `NOT_FOUND`.
+pub fn readable(
     who: &Principal,
     project: project::Model,
+    row: &QueryResult,
 ) -> AppResult<project::Model> {
     let open_to_all = project.kind == ROOM && (project.is_public || who.role.is_admin());
-    if open_to_all || is_member(conn, &project.id, &who.user_id).await? {
+    if open_to_all || row.try_get::<bool>("", CALLER_IS_MEMBER)? {
         Ok(project)
     } else {
         Err(AppError::NotFound("project"))

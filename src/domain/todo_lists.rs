@@ -4,7 +4,8 @@ use entity::{project, todo_list};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, ModelTrait,
+    QueryFilter, QuerySelect, QueryTrait, SelectA, SelectB,
 };
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ use super::{
     ids,
     json::{project_json, todo_list_json},
     pagination::{Page, PageRequest, fetch_page_by_position, insert_at_end},
-    projects::{project_for_read, readable},
+    projects::{CALLER_IS_MEMBER, caller_is_member, project_for_read, readable},
 };
 use crate::{
     auth::Principal,
@@ -31,19 +32,21 @@ pub async fn list_for_read(
     if !ids::is_valid(id) {
         return Err(AppError::NotFound("todo list"));
     }
-    // List and project in one statement: every todo write starts here,
-    // inside the write transaction, where each statement counts.
-    let found = todo_list::Entity::find_by_id(id.to_owned())
+    // List, project and the caller's membership in one statement: every
+    // todo write starts here, inside the write transaction, where each
+    // statement counts.
+    let select = todo_list::Entity::find_by_id(id.to_owned())
         .filter(todo_list::Column::OrganizationId.eq(&who.organization_id))
         .find_also_related(project::Entity)
-        .one(conn)
-        .await?;
-    let Some((list, Some(project))) = found else {
+        .expr_as(caller_is_member(who), CALLER_IS_MEMBER);
+    let Some(row) = conn.query_one(&select.into_query()).await? else {
         return Err(AppError::NotFound("todo list"));
     };
-    let project = readable(conn, who, project)
-        .await
-        .map_err(AppError::not_found_as("todo list"))?;
+    let list = todo_list::Model::from_query_result(&row, SelectA.as_str())?;
+    let Some(project) = project::Model::from_query_result_optional(&row, SelectB.as_str())? else {
+        return Err(AppError::NotFound("todo list"));
+    };
+    let project = readable(who, project, &row).map_err(AppError::not_found_as("todo list"))?;
     Ok((list, project))
 }
 
