@@ -15,9 +15,9 @@ use entity::{delivery, delivery_attempt, event, webhook};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryTrait,
-    sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, WithClause, WithQuery},
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    IntoActiveModel, Iterable, QueryFilter, QueryTrait,
+    sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Query, WithClause, WithQuery},
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -25,7 +25,7 @@ use super::{health, sender::Attempt};
 use crate::{
     domain::{
         ids,
-        outbox::{PENDING, SUCCEEDED, lease_free},
+        outbox::{self, PENDING, SUCCEEDED, lease_free},
     },
     error::{AppError, AppResult},
     events::Change,
@@ -180,8 +180,11 @@ async fn claim_all(
     // its own, with no BEGIN and COMMIT around it (two round trips fewer on
     // PostgreSQL; on SQLite the writer slot is held for one statement).
     // Ahead of the API's queued writes: every delivery waits for its lease.
-    let taken = {
-        let _slot = app.writer_slot_first().await;
+    // Each leased row comes back with its organization's webhook version
+    // (`outbox::webhooks_version_of_row`), so that its webhook can come from
+    // the organization's enabled webhooks as this process knows them at
+    // that version, without a read.
+    let mut lease =
         delivery::Entity::update_many()
             .col_expr(delivery::Column::LockedUntil, Expr::value(until))
             .filter(delivery::Column::Id.is_in(batch.iter().map(|c| c.delivery_id.clone())))
@@ -194,24 +197,59 @@ async fn claim_all(
             .filter(Condition::any().add(lease_free(now)).add(
                 delivery::Column::LockedUntil.is_in(batch.iter().filter_map(|c| c.handed_lease)),
             ))
-            .exec_with_returning(&app.db)
-            .await?
+            .into_query();
+    let columns = delivery::Column::iter().count();
+    lease.returning(
+        Query::returning().exprs(
+            delivery::Column::iter()
+                .map(Expr::col)
+                .chain([outbox::webhooks_version_of_row(delivery::Entity)]),
+        ),
+    );
+    let rows = {
+        let _slot = app.writer_slot_first().await;
+        app.db.query_all(&lease).await?
     };
-    // Their webhooks and events, one query each for the whole batch rather
-    // than one per attempt (a fan-out batch shares few events but many
-    // webhooks). These are reads; should one fail, the leases just taken
-    // lapse at `until` and the sweeper queues their deliveries again.
-    let webhook_ids = distinct(taken.iter().map(|d| &d.webhook_id));
-    let webhooks: HashMap<String, Arc<webhook::Model>> = match webhook_ids.is_empty() {
-        true => HashMap::new(),
-        false => webhook::Entity::find()
+    let mut taken = Vec::with_capacity(rows.len());
+    let mut versions: BTreeMap<String, i64> = BTreeMap::new();
+    for row in rows {
+        let delivery = delivery::Model::from_query_result(&row, "")?;
+        if let Some(version) = row.try_get_by_index::<Option<i64>>(columns)? {
+            versions.insert(delivery.organization_id.clone(), version);
+        }
+        taken.push(delivery);
+    }
+    // Their webhooks: known ones from memory (a read of the organization's
+    // enabled webhooks when its version is new to this process), the rest
+    // (disabled since, say) in one query for the batch. These are reads;
+    // should one fail, the leases just taken lapse at `until` and the
+    // sweeper queues their deliveries again.
+    let mut webhooks: HashMap<String, Arc<webhook::Model>> = HashMap::new();
+    for (organization_id, version) in &versions {
+        for known in outbox::enabled_webhooks(&app.db, organization_id, *version)
+            .await?
+            .iter()
+        {
+            webhooks.insert(known.webhook.id.clone(), known.webhook.clone());
+        }
+    }
+    let webhook_ids = distinct(
+        taken
+            .iter()
+            .map(|d| &d.webhook_id)
+            .filter(|id| !webhooks.contains_key(*id)),
+    );
+    if !webhook_ids.is_empty() {
+        for webhook in webhook::Entity::find()
             .filter(webhook::Column::Id.is_in(webhook_ids))
             .all(&app.db)
             .await?
-            .into_iter()
-            .map(|w| (w.id.clone(), Arc::new(w)))
-            .collect(),
-    };
+        {
+            webhooks.insert(webhook.id.clone(), Arc::new(webhook));
+        }
+    }
+    // Their events, one query for the whole batch (a fan-out batch shares
+    // few events), kept: events never change.
     let unread = distinct(
         taken
             .iter()

@@ -10,8 +10,8 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, Iterable,
     QueryFilter, QueryOrder, QueryTrait,
     sea_query::{
-        Alias, CommonTableExpression, Expr, ExprTrait, Query, SelectStatement, ValueTuple,
-        WithClause, WithQuery,
+        Alias, CommonTableExpression, Expr, ExprTrait, IntoIden, Query, SelectStatement,
+        ValueTuple, WithClause, WithQuery,
     },
 };
 use serde_json::json;
@@ -145,6 +145,26 @@ pub fn webhooks_version_of(organization_id: &str) -> Expr {
     )
 }
 
+/// The webhook version of the organization named in the `organization_id`
+/// column of the row a statement returns (`table`'s), as an expression for
+/// its RETURNING clause.
+pub fn webhooks_version_of_row(table: impl IntoIden) -> Expr {
+    Expr::SubQuery(
+        None,
+        Box::new(
+            Query::select()
+                .column("version")
+                .from("webhook_filter_versions")
+                .and_where(
+                    Expr::col(("webhook_filter_versions", "organization_id"))
+                        .equals((table, "organization_id")),
+                )
+                .take()
+                .into(),
+        ),
+    )
+}
+
 /// Each organization's enabled webhooks at the version they were read at.
 /// Versions are random and change on every write to any column of its
 /// webhooks, in any process (triggers keep them), so a version seen again
@@ -153,7 +173,7 @@ static KNOWN_WEBHOOKS: LazyLock<Memo<(i64, Arc<Vec<KnownWebhook>>)>> = LazyLock:
 
 /// The organization's enabled webhooks at `version`: from memory when this
 /// process has read them at that version, else read on `conn`.
-async fn enabled_webhooks(
+pub async fn enabled_webhooks(
     conn: &impl ConnectionTrait,
     organization_id: &str,
     version: i64,
