@@ -127,13 +127,14 @@ pub fn new_delivery(
     }
 }
 
-/// Reads the organization's webhook version.
-fn webhooks_version_query(organization_id: &str) -> SelectStatement {
+/// Reads the webhook version of the organization `organization` names (a
+/// value, or a column of the enclosing statement).
+fn webhooks_version_query(organization: impl Into<Expr>) -> SelectStatement {
     Query::select()
         .column("version")
         .from("webhook_filter_versions")
-        .and_where(Expr::col("organization_id").eq(organization_id))
-        .to_owned()
+        .and_where(Expr::col(("webhook_filter_versions", "organization_id")).eq(organization))
+        .take()
 }
 
 /// The organization's webhook version, as an expression for the RETURNING
@@ -146,22 +147,12 @@ pub fn webhooks_version_of(organization_id: &str) -> Expr {
 }
 
 /// The webhook version of the organization named in the `organization_id`
-/// column of the row a statement returns (`table`'s), as an expression for
-/// its RETURNING clause.
+/// column of each row a statement returns (`table`'s), as an expression
+/// for its RETURNING clause.
 pub fn webhooks_version_of_row(table: impl IntoIden) -> Expr {
     Expr::SubQuery(
         None,
-        Box::new(
-            Query::select()
-                .column("version")
-                .from("webhook_filter_versions")
-                .and_where(
-                    Expr::col(("webhook_filter_versions", "organization_id"))
-                        .equals((table, "organization_id")),
-                )
-                .take()
-                .into(),
-        ),
+        Box::new(webhooks_version_query(Expr::col((table, "organization_id"))).into()),
     )
 }
 
