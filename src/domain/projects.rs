@@ -21,6 +21,7 @@ use super::{
     ids,
     json::project_json,
     pagination::{Direction, Page, PageRequest, fetch_page},
+    scoped::select_by_id,
 };
 use crate::{
     auth::Principal,
@@ -66,12 +67,12 @@ pub async fn project_for_read(
     who: &Principal,
     project_id: &str,
 ) -> AppResult<project::Model> {
-    if !ids::is_valid(project_id) {
-        return Err(AppError::NotFound("project"));
-    }
-    let select = project::Entity::find_by_id(project_id.to_owned())
-        .filter(project::Column::OrganizationId.eq(&who.organization_id))
-        .expr_as(caller_is_member(who), CALLER_IS_MEMBER);
+    let select = select_by_id::<project::Entity>(
+        project_id,
+        "project",
+        Some((project::Column::OrganizationId, &who.organization_id)),
+    )?
+    .expr_as(caller_is_member(who), CALLER_IS_MEMBER);
     let row = conn
         .query_one(&select.into_query())
         .await?

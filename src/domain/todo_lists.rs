@@ -15,6 +15,7 @@ use super::{
     json::{project_json, todo_list_json},
     pagination::{Page, PageRequest, fetch_page_by_position, insert_at_end},
     projects::{CALLER_IS_MEMBER, caller_is_member, project_for_read, readable},
+    scoped::select_by_id,
 };
 use crate::{
     auth::Principal,
@@ -29,16 +30,16 @@ pub async fn list_for_read(
     who: &Principal,
     id: &str,
 ) -> AppResult<(todo_list::Model, project::Model)> {
-    if !ids::is_valid(id) {
-        return Err(AppError::NotFound("todo list"));
-    }
     // List, project and the caller's membership in one statement: every
     // todo write starts here, inside the write transaction, where each
     // statement counts.
-    let select = todo_list::Entity::find_by_id(id.to_owned())
-        .filter(todo_list::Column::OrganizationId.eq(&who.organization_id))
-        .find_also_related(project::Entity)
-        .expr_as(caller_is_member(who), CALLER_IS_MEMBER);
+    let select = select_by_id::<todo_list::Entity>(
+        id,
+        "todo list",
+        Some((todo_list::Column::OrganizationId, &who.organization_id)),
+    )?
+    .find_also_related(project::Entity)
+    .expr_as(caller_is_member(who), CALLER_IS_MEMBER);
     let Some(row) = conn.query_one(&select.into_query()).await? else {
         return Err(AppError::NotFound("todo list"));
     };
