@@ -89,6 +89,19 @@ pub struct Settings {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
 
+    /// Requests one server process works on at once. Past it, a request is
+    /// refused at once with 503 and `Retry-After` rather than queued: an
+    /// overloaded server answers quickly and keeps its memory bounded.
+    /// Health checks and metrics are never refused.
+    #[arg(
+        long,
+        env = "MAX_INFLIGHT_REQUESTS",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub max_inflight_requests: u32,
+
     /// Deepest GraphQL selection accepted.
     #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 12, global = true)]
     pub graphql_max_depth: usize,

@@ -1,8 +1,8 @@
 //! The one error type of the domain, mapped once to HTTP statuses and to
 //! GraphQL `extensions.code`.
 
-use actix_web::{HttpResponse, ResponseError, http::StatusCode};
-use sea_orm::DbErr;
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError, http::StatusCode};
+use sea_orm::{ConnAcquireErr, DbErr};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -21,6 +21,11 @@ pub enum AppError {
     MalformedRequest(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// The server is too busy to take this request now (too many requests
+    /// in flight, no database connection free in time); retrying later
+    /// may succeed. Nothing was changed.
+    #[error("{0}")]
+    Unavailable(&'static str),
     /// Anything the caller cannot fix. The cause is logged, never returned.
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
@@ -70,6 +75,7 @@ impl AppError {
             Self::Conflict(_) => "CONFLICT",
             Self::MalformedRequest(_) => "BAD_REQUEST",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -83,8 +89,21 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MalformedRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// A response with this error's status and headers, for each route
+    /// family to put its own error body in.
+    pub fn response(&self) -> HttpResponseBuilder {
+        let mut response = HttpResponse::build(self.status());
+        if let Self::Unavailable(_) = self {
+            // About what a busy server needs to work off what it already
+            // took; clients that honour it spread their retries.
+            response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+        }
+        response
     }
 
     /// Logs the cause chain of internal errors; called wherever an error
@@ -98,6 +117,11 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if let DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) = err {
+            return Self::Unavailable(
+                "the server is busy: no database connection came free in time",
+            );
+        }
         match err.sql_err() {
             // Every reference is checked before it is written; a write
             // that still breaks one raced a delete of what it refers to.
@@ -122,7 +146,7 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        HttpResponse::build(self.status()).json(ErrorList::from(self))
+        self.response().json(ErrorList::from(self))
     }
 }
 
@@ -142,7 +166,8 @@ pub struct ErrorItem {
 #[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorExtensions {
     /// `UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, `BAD_USER_INPUT`,
-    /// `CONFLICT`, `BAD_REQUEST`, `PAYLOAD_TOO_LARGE` or `INTERNAL`.
+    /// `CONFLICT`, `BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, `UNAVAILABLE` or
+    /// `INTERNAL`.
     pub code: String,
 }
 
@@ -187,5 +212,30 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(AppError::from(other).code(), "INTERNAL");
+    }
+
+    #[tokio::test]
+    async fn no_free_connection_in_time_is_a_503_to_retry() {
+        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+        options
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_millis(50));
+        let db = sea_orm::Database::connect(options).await.unwrap();
+        let holding = sea_orm::TransactionTrait::begin(&db).await.unwrap();
+        let err = AppError::from(db.execute_unprepared("SELECT 1").await.unwrap_err());
+        assert_eq!(err.code(), "UNAVAILABLE", "{err}");
+        let response = err.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response
+                .headers()
+                .get("retry-after")
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            "1"
+        );
+        holding.rollback().await.unwrap();
+        db.execute_unprepared("SELECT 1").await.unwrap();
     }
 }

@@ -36,6 +36,8 @@ pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<HttpLabels, Counter>,
     pub http_duration: Family<HttpLabels, Histogram>,
+    /// Requests admitted and not yet answered (see `http::admission`).
+    pub http_requests_in_flight: Gauge,
     pub delivery_attempts: Family<OutcomeLabels, Counter>,
     pub delivery_attempt_duration: Histogram,
     /// Pending deliveries that are due (measured by the sweeper).
@@ -65,6 +67,12 @@ impl Default for Metrics {
             "http_request_duration_seconds",
             "Time to serve an HTTP request",
             http_duration.clone(),
+        );
+        let http_requests_in_flight = Gauge::default();
+        registry.register(
+            "http_requests_in_flight",
+            "HTTP requests admitted and not yet answered",
+            http_requests_in_flight.clone(),
         );
         let delivery_attempts = Family::<OutcomeLabels, Counter>::default();
         let delivery_attempt_duration = Histogram::new(
@@ -102,6 +110,7 @@ impl Default for Metrics {
             registry,
             http_requests,
             http_duration,
+            http_requests_in_flight,
             delivery_attempts,
             delivery_attempt_duration,
             delivery_queue_depth,

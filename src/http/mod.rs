@@ -1,5 +1,6 @@
 //! HTTP: the actix-web server and its routes.
 
+mod admission;
 mod body;
 mod compat;
 mod graphql;
@@ -22,10 +23,17 @@ pub fn server(
 ) -> std::io::Result<Server> {
     let app_data = web::Data::new(app);
     let schema = web::Data::new(schema);
+    let admission = web::Data::new(admission::Admission::new(
+        app_data.settings.max_inflight_requests,
+        app_data.metrics.http_requests_in_flight.clone(),
+    ));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_data.clone())
             .app_data(schema.clone())
+            .app_data(admission.clone())
+            // Inside the metrics: refused requests are counted as 503s.
+            .wrap(middleware::from_fn(admission::admit))
             .wrap(middleware::from_fn(crate::metrics::track))
             .wrap(TracingLogger::default())
             .configure(routes)

@@ -400,6 +400,31 @@ impl TestApp {
         db.close().await.ok();
     }
 
+    /// Blocks every write to `table` (on SQLite, every write) from another
+    /// connection until [`TestApp::release_writes`], as a long transaction
+    /// of another process would.
+    pub async fn hold_writes(&self, table: &str) -> sea_orm::DatabaseConnection {
+        let mut options = sea_orm::ConnectOptions::new(self.database_url.clone());
+        options.max_connections(1);
+        let db = Database::connect(options).await.expect("connect");
+        if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            db.execute_unprepared("BEGIN IMMEDIATE")
+                .await
+                .expect("lock");
+        } else {
+            db.execute_unprepared("BEGIN").await.expect("begin");
+            db.execute_unprepared(&format!("LOCK TABLE {table} IN SHARE MODE"))
+                .await
+                .expect("lock");
+        }
+        db
+    }
+
+    pub async fn release_writes(&self, db: sea_orm::DatabaseConnection) {
+        db.execute_unprepared("COMMIT").await.expect("unlock");
+        db.close().await.ok();
+    }
+
     /// Counts rows of a table that satisfy an SQL condition.
     pub async fn count_where(&self, table: &str, condition: &str) -> i64 {
         let db = Database::connect(&self.database_url)

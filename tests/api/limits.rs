@@ -109,3 +109,74 @@ async fn an_unknown_route_is_a_json_404() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(code_of(&body).as_deref(), Some("NOT_FOUND"));
 }
+
+#[tokio::test]
+async fn past_its_inflight_limit_the_server_refuses_with_503_and_changes_nothing() {
+    let app = spawn_app_with(&["--max-inflight-requests", "1"]).await;
+    let owner = app.register("busy").await;
+    let create = "mutation($n: String!) { createProject(input: {name: $n}) { id } }";
+
+    // A write held up by another connection's lock keeps the one permit.
+    let lock = app.hold_writes("projects").await;
+    let first = tokio::spawn({
+        let (client, address, token) =
+            (app.client.clone(), app.address.clone(), owner.token.clone());
+        async move {
+            client
+                .post(format!("{address}/graphql"))
+                .bearer_auth(token)
+                .json(&json!({ "query": create, "variables": { "n": "first" } }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !app
+        .metrics()
+        .await
+        .contains("junction_http_requests_in_flight 1\n")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first write never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    let refused = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&owner.token)
+        .json(&json!({ "query": create, "variables": { "n": "second" } }))
+        // Refused at once, not queued behind the lock.
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .expect("an answer without waiting for the lock");
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(code_of(&body).as_deref(), Some("UNAVAILABLE"), "{body}");
+    // Probes are answered whatever the load.
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+
+    app.release_writes(lock).await;
+    let first = first.await.unwrap();
+    assert!(first["data"]["createProject"]["id"].is_string(), "{first}");
+    assert_eq!(app.count_where("projects", "name = 'second'").await, 0);
+    assert!(app.metrics().await.contains(
+        r#"junction_http_requests_total{method="POST",route="/graphql",status="503"} 1"#
+    ));
+    // The permit came back: the server admits again.
+    app.create_project(&owner, "third").await;
+}

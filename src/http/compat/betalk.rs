@@ -42,6 +42,7 @@ impl BeTalkError {
             }
             AppError::Conflict(_) => "RESPONSE_ERROR_CONFLICT",
             AppError::PayloadTooLarge(_) => "RESPONSE_ERROR_TOO_LARGE",
+            AppError::Unavailable(_) => "RESPONSE_ERROR_UNAVAILABLE",
             AppError::Internal(_) => "RESPONSE_ERROR_SERVER",
         }
     }
@@ -62,7 +63,7 @@ impl ResponseError for BeTalkError {
 
     fn error_response(&self) -> HttpResponse {
         self.0.log();
-        HttpResponse::build(self.0.status()).json(BeTalkErrorBody {
+        self.0.response().json(BeTalkErrorBody {
             code: self.code(),
             message: self.0.to_string(),
         })

@@ -63,7 +63,7 @@ impl ResponseError for PointError {
 
     fn error_response(&self) -> HttpResponse {
         self.0.log();
-        HttpResponse::build(self.0.status()).json(PointErrorBody {
+        self.0.response().json(PointErrorBody {
             error_code: 1000 + self.0.status().as_u16(),
             error_message: self.0.to_string(),
         })
