@@ -39,6 +39,13 @@ pub struct Settings {
     #[arg(long, env = "REDIS_PREFIX", default_value = "junction:", global = true)]
     pub redis_prefix: String,
 
+    /// How long one Redis command may take, in milliseconds, before it
+    /// counts as failed. Redis can stall for a second (a fork for a
+    /// snapshot, a slow disk under its log); a failed queue push leaves the
+    /// delivery to the sweeper, so this is generous.
+    #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = 5_000, global = true)]
+    pub redis_timeout_ms: u64,
+
     /// Address the HTTP server listens on.
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8080", global = true)]
     pub bind: String,

@@ -101,7 +101,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         Some(url) => {
             let client =
                 redis::Client::open(url.as_str()).with_context(|| format!("REDIS_URL {url:?}"))?;
-            let conn = redis::aio::ConnectionManager::new(client.clone())
+            // redis-rs gives up on a command after 500 ms by default.
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_response_timeout(Some(Duration::from_millis(settings.redis_timeout_ms)));
+            let conn = redis::aio::ConnectionManager::new_with_config(client.clone(), config)
                 .await
                 .with_context(|| format!("connecting to Redis at {}", db::redact(url)))?;
             let events = Bus::redis(

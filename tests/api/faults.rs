@@ -1,5 +1,6 @@
 //! Fault tests for delivery (they need Redis: TEST_REDIS_URL): a worker
-//! process killed mid-burst, and the queue wiped from Redis mid-burst.
+//! process killed mid-burst, the queue wiped from Redis mid-burst, and
+//! Redis stalled for a second.
 //! Every delivery must still arrive; duplicates only with the same
 //! `webhook-id`.
 
@@ -226,4 +227,93 @@ async fn a_stopped_worker_finishes_its_attempts_in_flight() {
         1,
         "the attempt in flight finished and was recorded before exit"
     );
+}
+
+/// A TCP proxy to Redis that can hold back what its clients send, as a
+/// Redis stalled by a snapshot's fork or a slow disk looks to them. Only
+/// the connections of the server under test go through it.
+struct StallingProxy {
+    url: String,
+    stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StallingProxy {
+    async fn start(redis: &str) -> Self {
+        use std::sync::{Arc, atomic::AtomicBool, atomic::Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let target = reqwest::Url::parse(redis).expect("TEST_REDIS_URL is a URL");
+        let upstream = format!(
+            "{}:{}",
+            target.host_str().unwrap_or("127.0.0.1"),
+            target.port().unwrap_or(6379)
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let stalled = Arc::new(AtomicBool::new(false));
+        let held = stalled.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let (mut from_client, mut to_client) = client.into_split();
+                let (mut from_server, mut to_server) = server.into_split();
+                let held = held.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                        while held.load(Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                        if to_server.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+                });
+            }
+        });
+        Self { url, stalled }
+    }
+
+    fn stall(&self, on: bool) {
+        self.stalled.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_redis_stalled_for_a_second_delays_a_delivery_but_loses_nothing() {
+    let Some(redis) = redis_url() else { return };
+    let proxy = StallingProxy::start(&redis).await;
+    let (app, owner) = spawn_with_prefix(
+        &unique_redis_prefix(),
+        &["--allow-private-targets", "--redis-url", &proxy.url],
+    )
+    .await;
+    let mut receiver = Receiver::start(Answer::Status(200, None)).await;
+    app.ok(
+        Some(&owner.token),
+        "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id } }",
+        json!({ "i": { "name": "stalled", "url": receiver.url, "events": ["PROJECT_CREATED"] } }),
+    )
+    .await;
+
+    // Longer than redis-rs' own 500 ms limit (which this test fails with,
+    // `--redis-timeout-ms 500`): the queue push, the event's publication
+    // and the workers' fetch all wait through it.
+    proxy.stall(true);
+    let unstall = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        proxy.stall(false);
+        proxy
+    });
+    let project = app.create_project(&owner, "made while Redis stalls").await;
+    // Queued at once, not left to the sweeper (a lost push waits out its
+    // 30 s grace).
+    let delivery = receiver.next(Duration::from_secs(10)).await;
+    assert_eq!(delivery.json()["event"], "PROJECT_CREATED");
+    assert_eq!(delivery.json()["currentValue"]["id"], project.as_str());
+    let _proxy = unstall.await.unwrap();
 }

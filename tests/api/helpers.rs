@@ -73,12 +73,11 @@ pub async fn spawn_on(
     }
     if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
         drop_stale_test_keys(&redis).await;
-        args.extend([
-            "--redis-url".into(),
-            redis,
-            "--redis-prefix".into(),
-            redis_prefix.to_owned(),
-        ]);
+        // A test may reach Redis another way (through a proxy).
+        if !extra.contains(&"--redis-url") {
+            args.extend(["--redis-url".into(), redis]);
+        }
+        args.extend(["--redis-prefix".into(), redis_prefix.to_owned()]);
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     let cli = Cli::try_parse_from(args).expect("test settings parse");
