@@ -1,3 +1,4 @@
+use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -179,4 +180,39 @@ async fn past_its_inflight_limit_the_server_refuses_with_503_and_changes_nothing
     ));
     // The permit came back: the server admits again.
     app.create_project(&owner, "third").await;
+}
+
+#[tokio::test]
+async fn an_open_subscription_does_not_hold_an_inflight_permit() {
+    let app = spawn_app_with(&["--max-inflight-requests", "1"]).await;
+    let owner = app.register("listening").await;
+    let mut events = crate::ws::subscribe(
+        &app,
+        &owner.token,
+        "subscription { events { type } }",
+        json!({}),
+    )
+    .await;
+    // The socket stays open; requests are still admitted beside it. (The
+    // server may take a moment to start the subscription: projects are
+    // made until one is seen.)
+    let mut event = None;
+    for n in 0..50 {
+        app.create_project(&owner, &format!("seen live {n}")).await;
+        let wait = std::time::Duration::from_millis(200);
+        if let Ok(next) = tokio::time::timeout(wait, events.next()).await {
+            event = Some(next.expect("the subscription runs").expect("a payload"));
+            break;
+        }
+    }
+    let event = event.expect("an event arrives");
+    assert_eq!(
+        event["data"]["events"]["type"], "PROJECT_CREATED",
+        "{event}"
+    );
+    assert!(
+        app.metrics()
+            .await
+            .contains("junction_http_requests_in_flight 0\n")
+    );
 }
