@@ -2,8 +2,8 @@
 //!
 //! Without a bound, a server asked for more than it can do queues every
 //! request it is sent: each waits for a database connection, holding its
-//! socket and buffers meanwhile (a PostgreSQL deployment asked for twice
-//! what it made grew past 900 MiB), and fails after the pool's acquire
+//! socket and buffers meanwhile (a server on PostgreSQL that a benchmark
+//! asked for twice what it made grew past 900 MiB), and fails after the pool's acquire
 //! timeout with nothing done. Past `MAX_INFLIGHT_REQUESTS` a request is
 //! refused at once with 503 and `Retry-After`, so what is admitted keeps a
 //! short queue and the caller learns to come back.
@@ -23,7 +23,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::error::AppError;
 
 /// The permits of one server process, shared by its HTTP workers.
-#[derive(Clone)]
 pub struct Admission {
     permits: Arc<Semaphore>,
     in_flight: Gauge,
