@@ -205,6 +205,8 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
         .unwrap_or(1000);
     arrivals.reset();
     let sent = Arc::new(AtomicUsize::new(0));
+    // Past what the server can take it refuses (503): counted, not made.
+    let failed = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
     let make = creating(&client, &base, &ws);
@@ -212,12 +214,15 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
     let mut i = 0;
     while started.elapsed() < seconds {
         tick.tick().await;
-        let (make, sent) = (make.clone(), sent.clone());
+        let (make, sent, failed) = (make.clone(), sent.clone(), failed.clone());
         i += 1;
         tasks.push(tokio::spawn(async move {
-            if make(1_000_000 + i).await {
-                sent.fetch_add(1, Ordering::SeqCst);
-            }
+            let counter = if make(1_000_000 + i).await {
+                sent
+            } else {
+                failed
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
         }));
     }
     for task in tasks {
@@ -227,7 +232,10 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
     let achieved = expected as f64 / started.elapsed().as_secs_f64();
     drained(&arrivals, expected).await;
     print_delivery(
-        &format!("  steady {rate}/s asked ({achieved:.0}/s made)"),
+        &format!(
+            "  steady {rate}/s asked ({achieved:.0}/s made, {} failed)",
+            failed.load(Ordering::SeqCst)
+        ),
         &arrivals,
         started,
         expected,
