@@ -118,6 +118,9 @@ impl AppError {
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         if let DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) = err {
+            // Inside a GraphQL response this is no 503 for the metrics to
+            // count, and past admission it means the database is stuck.
+            tracing::warn!("no database connection came free within the pool's acquire timeout");
             return Self::Unavailable(
                 "the server is busy: no database connection came free in time",
             );
