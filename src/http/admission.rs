@@ -58,12 +58,6 @@ impl Admission {
     }
 }
 
-/// Operators' probes answer whatever the load: a busy server is alive,
-/// and its metrics are how one sees that it is busy.
-fn always_admitted(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics")
-}
-
 /// actix middleware: runs the request under a permit, or refuses it. A
 /// WebSocket holds its permit only until its upgrade is answered.
 pub async fn admit(
@@ -71,8 +65,10 @@ pub async fn admit(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let mut admitted = None;
+    // Operators' probes answer whatever the load: a busy server is
+    // alive, and its metrics are how one sees that it is busy.
     if let Some(admission) = req.app_data::<web::Data<Admission>>()
-        && !always_admitted(req.path())
+        && !super::health::is_probe(req.path())
     {
         admitted = admission.try_admit();
         if admitted.is_none() {

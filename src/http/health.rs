@@ -6,10 +6,19 @@ use serde_json::json;
 use super::resource;
 use crate::state::AppState;
 
+const HEALTHZ: &str = "/healthz";
+const READYZ: &str = "/readyz";
+const METRICS: &str = "/metrics";
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz", "GET").route(web::get().to(healthz)))
-        .service(resource("/readyz", "GET").route(web::get().to(readyz)))
-        .service(resource("/metrics", "GET").route(web::get().to(metrics)));
+    cfg.service(resource(HEALTHZ, "GET").route(web::get().to(healthz)))
+        .service(resource(READYZ, "GET").route(web::get().to(readyz)))
+        .service(resource(METRICS, "GET").route(web::get().to(metrics)));
+}
+
+/// Whether `path` is one of these operators' routes.
+pub(super) fn is_probe(path: &str) -> bool {
+    [HEALTHZ, READYZ, METRICS].contains(&path)
 }
 
 /// The process is up and serving.

@@ -22,12 +22,7 @@ async fn register_then_me_with_the_session_token() {
 #[tokio::test]
 async fn graphiql_is_served_on_get() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(format!("{}/graphql", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/graphql").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]

@@ -224,13 +224,7 @@ async fn send_message_errors_are_clear_and_send_nothing() {
         let reply: Value = r.json().await.unwrap();
         assert_eq!(reply["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
     }
-    let r = cam
-        .app
-        .client
-        .get(format!("{}/getConferenceRooms", cam.app.address))
-        .send()
-        .await
-        .unwrap();
+    let r = cam.app.get("/getConferenceRooms").await;
     assert_eq!(r.status(), 401);
 }
 

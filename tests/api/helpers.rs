@@ -256,16 +256,18 @@ impl TestApp {
         (status, response.json().await.expect("JSON body"))
     }
 
-    /// The `/metrics` text.
-    pub async fn metrics(&self) -> String {
+    /// A plain GET of `path` (no credentials).
+    pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
-            .get(format!("{}/metrics", self.address))
+            .get(format!("{}{path}", self.address))
             .send()
             .await
             .expect("request sent")
-            .text()
-            .await
-            .expect("text body")
+    }
+
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics").await.text().await.expect("text body")
     }
 
     /// Runs an operation that must succeed; returns `data`.

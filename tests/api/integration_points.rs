@@ -356,13 +356,7 @@ async fn bad_parameters_are_refused_with_a_clear_message_and_change_nothing() {
     assert_eq!(p.app.count_rows("integration_points").await, 1);
     assert_eq!(p.app.count_rows("webhooks").await, 0);
 
-    let r = p
-        .app
-        .client
-        .get(format!("{}{BASE}", p.app.address))
-        .send()
-        .await
-        .unwrap();
+    let r = p.app.get(BASE).await;
     assert_eq!(r.status(), 401);
     assert_eq!(r.json::<Value>().await.unwrap()["error_code"], 1401);
     let (member, _) = p.app.add_member(&p.admin, "points-member", "MEMBER").await;

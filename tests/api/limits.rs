@@ -100,12 +100,7 @@ async fn a_page_size_over_the_maximum_is_bad_user_input() {
 #[tokio::test]
 async fn an_unknown_route_is_a_json_404() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(format!("{}/no/such/route", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/no/such/route").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let body: Value = response.json().await.unwrap();
     assert_eq!(code_of(&body).as_deref(), Some("NOT_FOUND"));
@@ -163,12 +158,7 @@ async fn past_its_inflight_limit_the_server_refuses_with_503_and_changes_nothing
     let body: Value = refused.json().await.unwrap();
     assert_eq!(code_of(&body).as_deref(), Some("UNAVAILABLE"), "{body}");
     // Probes are answered whatever the load.
-    let health = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), StatusCode::OK);
 
     app.release_writes(lock).await;

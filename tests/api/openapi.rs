@@ -7,12 +7,7 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn the_openapi_document_lists_every_rest_route_with_its_errors() {
     let app = spawn_app().await;
-    let r = app
-        .client
-        .get(format!("{}/openapi.json", app.address))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get("/openapi.json").await;
     assert_eq!(r.status(), 200);
     let doc: Value = r.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));

@@ -519,12 +519,7 @@ async fn handshakes_are_answered_and_create_nothing() {
         json!({ "service": "mailchimp", "action": "chat" }),
     )
     .await;
-    let response = app
-        .client
-        .get(format!("{}{path}", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get(&path).await;
     assert_eq!(response.status(), 200);
     assert_eq!(app.count_rows("messages").await, 0);
 }
