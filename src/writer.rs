@@ -2,15 +2,17 @@
 //! turn, the thread the API's writes run on, and group commit.
 
 use std::{
-    ops::Deref,
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    QueryResult, Statement,
+};
 use tokio::sync::{OwnedMutexGuard, watch};
 
 /// How many writers may share one SQLite transaction, and for how long
@@ -45,26 +47,99 @@ struct WriterThread {
 /// committed once for all of them.
 struct Group {
     txn: DatabaseTransaction,
-    /// Members that released their savepoint and wait for the commit.
+    /// What the last member to work left of its savepoint.
+    left: std::sync::Mutex<Left>,
+    /// Members so far, to name their savepoints in turn.
+    members: usize,
+    /// Members that are done and wait for the commit.
     deferred: usize,
     started: Instant,
     /// The commit's outcome, for the deferred members.
     done: watch::Sender<Option<Result<(), String>>>,
 }
 
+/// The names members' savepoints take in turn. At most two are open at a
+/// time, the last member's (released with the next member's first
+/// statement) and the working member's, and they differ: `ROLLBACK TO`
+/// reaches only the failing member's own work, and a failing member whose
+/// savepoint was never opened (its first statement never ran) finds none
+/// to roll back to rather than its predecessor's.
+const SAVEPOINTS: [&str; 2] = ["member_a", "member_b"];
+
+/// What a member left of its savepoint, for the next statement on the
+/// group's transaction to close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Left {
+    /// No savepoint is open.
+    Nothing,
+    /// The member succeeded: its savepoint is to be released.
+    Release(&'static str),
+    /// The member failed or was dropped: its work is to be undone.
+    RollBack(&'static str),
+}
+
+impl Left {
+    /// The statements that close what was left and open `savepoint`, to
+    /// run just before the next member's first statement.
+    fn then_open(self, savepoint: &str) -> String {
+        let close = match self {
+            Left::Nothing => String::new(),
+            Left::Release(last) => format!("RELEASE {last}; "),
+            // A group with a failed member is committed, not handed on;
+            // were it handed on, a savepoint found missing would fail the
+            // next member, which is safe.
+            Left::RollBack(last) => format!("ROLLBACK TO {last}; RELEASE {last}; "),
+        };
+        format!("{close}SAVEPOINT {savepoint}; ")
+    }
+}
+
 impl Group {
     async fn begin(db: &DatabaseConnection) -> Result<Self, DbErr> {
         Ok(Self {
             txn: crate::db::begin_write(db).await?,
+            left: std::sync::Mutex::new(Left::Nothing),
+            members: 0,
             deferred: 0,
             started: Instant::now(),
             done: watch::channel(None).0,
         })
     }
 
-    /// Commits every member's work and tells the deferred members.
+    fn leave(&self, left: Left) {
+        *self.left.lock().expect("savepoint state lock") = left;
+    }
+
+    /// Takes what the last member left, for a statement to close it.
+    fn take_left(&self) -> Left {
+        std::mem::replace(
+            &mut *self.left.lock().expect("savepoint state lock"),
+            Left::Nothing,
+        )
+    }
+
+    /// Commits every member's work and tells the deferred members. A
+    /// failed member's work is undone first; should that fail, nothing is
+    /// committed.
     async fn commit(self) -> Result<(), DbErr> {
-        let committed = self.txn.commit().await;
+        let committed = match self.take_left() {
+            Left::RollBack(savepoint) => {
+                let undone = self
+                    .txn
+                    .execute_unprepared(&format!("ROLLBACK TO {savepoint}; RELEASE {savepoint}"))
+                    .await;
+                match undone {
+                    Ok(_) => self.txn.commit().await,
+                    // Never opened: the member's first statement never ran.
+                    Err(error) if error.to_string().contains("no such savepoint") => {
+                        self.txn.commit().await
+                    }
+                    // Dropping the transaction rolls every member back.
+                    Err(error) => Err(error),
+                }
+            }
+            Left::Nothing | Left::Release(_) => self.txn.commit().await,
+        };
         let outcome = committed.as_ref().map(|_| ()).map_err(DbErr::to_string);
         self.done.send_replace(Some(outcome));
         committed
@@ -137,8 +212,8 @@ impl SqliteWriter {
     /// Group commit. A commit writes every page the transaction dirtied to
     /// the WAL, and consecutive writes mostly dirty the same pages (the last
     /// leaf of each table and index they append to). A writer that releases
-    /// its savepoint while another waits in line leaves the transaction
-    /// open for it and waits for the commit; the last of the line (or of
+    /// its work while another waits in line leaves the transaction open
+    /// for it and waits for the commit; the last of the line (or of
     /// [`GROUP_MEMBERS`], or after [`GROUP_AGE`]) commits for all. Each
     /// writer's work stays its own: an error rolls back to its savepoint
     /// only. Nobody hears of success before the commit that makes the work
@@ -151,16 +226,23 @@ impl SqliteWriter {
             group: None,
             slot: Some(slot),
         };
-        // Should BEGIN or SAVEPOINT fail, dropping `member` still commits
-        // the work of those who deferred to it.
-        member.group = Some(match open {
+        // Should BEGIN fail, dropping `member` still commits the work of
+        // those who deferred to it.
+        let mut group = match open {
             Some(group) => group,
             None => Group::begin(db).await?,
-        });
-        let savepoint = member.group().txn.begin().await?;
+        };
+        let savepoint = SAVEPOINTS[group.members % SAVEPOINTS.len()];
+        group.members += 1;
+        member.group = Some(group);
+        // The savepoint opens with the member's first statement (see
+        // `WriteTxn`'s `ConnectionTrait`).
         Ok(WriteTxn {
-            txn: Some(savepoint),
+            txn: None,
             member: Some(member),
+            savepoint,
+            opened: AtomicBool::new(false),
+            opening: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -275,11 +357,27 @@ impl Drop for Member {
 
 /// A write transaction. On SQLite it holds the writer slot until it
 /// commits or is dropped, and is a savepoint of a group transaction.
+///
+/// Its savepoint costs no statement of its own: `SAVEPOINT` travels with
+/// the member's first query, and what the member leaves (a release, or a
+/// rollback if it failed) with the next member's first query or with the
+/// group's commit. Each statement on SQLite is a hop to the connection's
+/// thread and back while every other writer waits for the slot, so the
+/// two a member's own `SAVEPOINT` and `RELEASE` took were two of five for
+/// a `createTodo` with its event and delivery.
 pub struct WriteTxn {
-    /// `Some` until commit; a savepoint on SQLite.
+    /// The transaction, on databases other than SQLite.
     txn: Option<DatabaseTransaction>,
     /// `None` on databases other than SQLite.
     member: Option<Member>,
+    /// The member's savepoint's name.
+    savepoint: &'static str,
+    /// Whether the member's savepoint was opened (or its first statement
+    /// was sent with it, which either opened it or failed the group).
+    opened: AtomicBool,
+    /// Held while the first statement is sent, so that two at once cannot
+    /// both open a savepoint.
+    opening: tokio::sync::Mutex<()>,
 }
 
 impl WriteTxn {
@@ -288,24 +386,75 @@ impl WriteTxn {
         Self {
             txn: Some(txn),
             member: None,
+            savepoint: "",
+            opened: AtomicBool::new(true),
+            opening: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The transaction statements run in: this one's, or the group's.
+    fn conn(&self) -> &DatabaseTransaction {
+        match (&self.txn, &self.member) {
+            (Some(txn), _) => txn,
+            (None, Some(member)) => &member.group().txn,
+            (None, None) => unreachable!("a transaction is used before it commits"),
+        }
+    }
+
+    /// Runs `statement` (a query), opening the member's savepoint in the
+    /// same round trip if it is not open yet.
+    async fn with_savepoint<T, F>(
+        &self,
+        mut statement: Statement,
+        run: impl FnOnce(Statement) -> F,
+    ) -> Result<T, DbErr>
+    where
+        F: Future<Output = Result<T, DbErr>>,
+    {
+        if self.opened.load(Ordering::Acquire) {
+            return run(statement).await;
+        }
+        let _opening = self.opening.lock().await;
+        if !self.opened.load(Ordering::Acquire) {
+            let member = self.member.as_ref().expect("only members open savepoints");
+            statement.sql = member.group().take_left().then_open(self.savepoint) + &statement.sql;
+            self.opened.store(true, Ordering::Release);
+        }
+        run(statement).await
+    }
+
+    /// Opens the member's savepoint with a statement of its own, before a
+    /// statement whose count of changed rows is wanted: SQLite would add
+    /// the last statement's count to it for each statement sent with it.
+    async fn open_alone(&self) -> Result<(), DbErr> {
+        if self.opened.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _opening = self.opening.lock().await;
+        if !self.opened.load(Ordering::Acquire) {
+            let member = self.member.as_ref().expect("only members open savepoints");
+            let open = member.group().take_left().then_open(self.savepoint);
+            self.opened.store(true, Ordering::Release);
+            member.group().txn.execute_unprepared(&open).await?;
+        }
+        Ok(())
     }
 
     /// Commits, and hands SQLite's writer slot to the next writer at once,
     /// before the caller goes on to queue jobs or publish events. On SQLite
     /// it returns once the group's transaction has committed.
     pub async fn commit(mut self) -> Result<(), DbErr> {
-        let txn = self.txn.take().expect("a transaction commits once");
         let Some(mut member) = self.member.take() else {
+            let txn = self.txn.take().expect("a transaction commits once");
             return txn.commit().await;
         };
-        // RELEASE: on failure SQLite has rolled back to the savepoint, and
-        // dropping `member` commits for the members that deferred.
-        txn.commit().await?;
         let mut group = member
             .group
             .take()
             .expect("a working member holds its group");
+        if self.opened.load(Ordering::Acquire) {
+            group.leave(Left::Release(self.savepoint));
+        }
         if !group.may_wait(&member.writer) {
             let committed = group.commit().await;
             drop(member);
@@ -328,19 +477,47 @@ impl WriteTxn {
 
 impl Drop for WriteTxn {
     fn drop(&mut self) {
-        // The savepoint first: its rollback is queued on the connection
-        // before anything the member's drop starts (a group's commit).
+        // Uncommitted: the member's work is undone before anything else
+        // runs on the group's transaction (a commit the member's drop
+        // starts, or the next member's first statement).
+        if let Some(group) = self.member.as_ref().and_then(|m| m.group.as_ref())
+            && self.opened.load(Ordering::Acquire)
+        {
+            group.leave(Left::RollBack(self.savepoint));
+        }
         drop(self.txn.take());
         drop(self.member.take());
     }
 }
 
-impl Deref for WriteTxn {
-    type Target = DatabaseTransaction;
-    fn deref(&self) -> &DatabaseTransaction {
-        self.txn
-            .as_ref()
-            .expect("a transaction is used before it commits")
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.conn().get_database_backend()
+    }
+
+    async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
+        self.open_alone().await?;
+        self.conn().execute_raw(statement).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.open_alone().await?;
+        self.conn().execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.with_savepoint(statement, |s| self.conn().query_one_raw(s))
+            .await
+    }
+
+    async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.with_savepoint(statement, |s| self.conn().query_all_raw(s))
+            .await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.conn().support_returning()
     }
 }
 
@@ -371,6 +548,19 @@ mod tests {
         txn.execute_unprepared(&format!("INSERT INTO t (v) VALUES ({v})"))
             .await
             .unwrap();
+    }
+
+    /// An insert as a query (sea-orm's inserts on SQLite use RETURNING):
+    /// a member's first one carries its savepoint.
+    async fn insert_returning(txn: &WriteTxn, v: i64) -> Result<i64, sea_orm::DbErr> {
+        let row = txn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                format!("INSERT INTO t (v) VALUES ({v}) RETURNING v"),
+            ))
+            .await?
+            .expect("RETURNING gives the row");
+        row.try_get_by_index(0)
     }
 
     /// The committed rows, read beside the writers.
@@ -470,6 +660,50 @@ mod tests {
         insert(&third, 3).await;
         third.commit().await.unwrap();
         assert_eq!(committed(&db).await, [1, 3]);
+    }
+
+    #[tokio::test]
+    async fn savepoints_travel_with_queries_and_still_undo_only_their_member() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        db.execute_unprepared("CREATE UNIQUE INDEX t_v ON t (v)")
+            .await
+            .unwrap();
+        let writer = Arc::new(SqliteWriter::default());
+        // Twice, a member that succeeds and leaves the commit to the next,
+        // then one that fails: after writing, then on its first statement.
+        for (good, fails_after) in [(1, Some(2)), (3, None)] {
+            let member = writer.begin(&db).await.unwrap();
+            assert_eq!(insert_returning(&member, good).await.unwrap(), good);
+            let stand_in = super::Waiting::count(&writer);
+            let member = tokio::spawn(member.commit());
+            let failing = writer.begin(&db).await.unwrap();
+            if let Some(v) = fails_after {
+                assert_eq!(insert_returning(&failing, v).await.unwrap(), v);
+            }
+            assert!(insert_returning(&failing, good).await.is_err());
+            drop(stand_in);
+            drop(failing);
+            within(member).await.unwrap();
+        }
+        assert_eq!(committed(&db).await, [1, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_member_whose_savepoint_never_opened_leaves_the_last_ones_work() {
+        let (_dir, db, writer, first) = first_writer().await;
+        let (stand_in, first) = deferred_to_a_stand_in(&writer, first).await;
+        let second = writer.begin(&db).await.unwrap();
+        // As if its first statement had been sent and then dropped before
+        // it reached SQLite: there is no savepoint of its own to roll back
+        // to, and the one before it (the first member's) must not be used.
+        second
+            .opened
+            .store(true, std::sync::atomic::Ordering::Release);
+        drop(stand_in);
+        drop(second);
+        within(first).await.unwrap();
+        assert_eq!(committed(&db).await, [1]);
     }
 
     /// A first writer that left the commit to a writer in line, and a

@@ -248,7 +248,7 @@ impl Deliverer {
         active.locked_until = Set(None);
         active.last_error = Set(Some(why.to_owned()));
         active.updated_at = Set(ids::now());
-        let settled = active.update(&*txn).await?;
+        let settled = active.update(&txn).await?;
         txn.commit().await?;
         self.app.deliveries.publish(&[settled]).await;
         Ok(Outcome::Failed)

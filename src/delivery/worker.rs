@@ -222,7 +222,7 @@ pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
             .col_expr(delivery::Column::NextAttemptAt, Expr::value(ids::now()))
             .filter(delivery::Column::Id.is_in(lost.iter().cloned()))
             .filter(status_is(PENDING))
-            .exec(&*txn)
+            .exec(&txn)
             .await?;
         txn.commit().await?;
         tracing::info!(
@@ -284,7 +284,7 @@ pub async fn prune_once(app: &AppState) -> crate::error::AppResult<u64> {
             .filter(delivery::Column::Id.is_in(batch))
             // Unless redelivered since the read.
             .filter(expired(cutoff))
-            .exec(&*txn)
+            .exec(&txn)
             .await?
             .rows_affected;
         txn.commit().await?;

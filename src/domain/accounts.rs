@@ -35,7 +35,7 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
     let now = ids::now();
 
     let write = app.begin_write().await?;
-    let txn = &*write;
+    let txn = &write;
     let organization = organization::ActiveModel {
         id: Set(ids::new_id()),
         name: Set(org_name),

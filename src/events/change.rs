@@ -1,7 +1,7 @@
 use std::ops::Deref;
 
 use entity::{delivery, event, webhook};
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
 use serde_json::Value;
 
 use crate::{
@@ -78,7 +78,7 @@ impl<'a> Change<'a> {
         // Inserted as written rather than read back: reading it back would
         // parse its JSON again.
         event::Entity::insert(event.clone().into_active_model())
-            .exec_without_returning(&*self.txn)
+            .exec_without_returning(&self.txn)
             .await?;
         Ok(event)
     }
@@ -111,7 +111,7 @@ impl<'a> Change<'a> {
     ) -> AppResult<delivery::Model> {
         let row = outbox::new_delivery(&webhook.id, &webhook.organization_id, event, None)
             .into_active_model()
-            .insert(&*self.txn)
+            .insert(&self.txn)
             .await?;
         self.deliveries.push(row.id.clone());
         Ok(row)
@@ -131,7 +131,7 @@ impl<'a> Change<'a> {
             .handover_lease()
             .map(|lease| ids::now() + ids::span(lease));
         let owed = outbox::record_events(
-            &*self.txn,
+            &self.txn,
             &self.organization_id,
             &self.recorded,
             leased_until,
@@ -156,7 +156,7 @@ impl<'a> Change<'a> {
 }
 
 impl Deref for Change<'_> {
-    type Target = DatabaseTransaction;
+    type Target = WriteTxn;
     fn deref(&self) -> &Self::Target {
         &self.txn
     }
