@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, Iterable,
-    QueryFilter, QueryOrder, QueryTrait,
+    QueryFilter, QueryOrder, QueryTrait, Statement,
     sea_query::{
         Alias, CommonTableExpression, Expr, ExprTrait, IntoIden, Query, SelectStatement,
         ValueTuple, WithClause, WithQuery,
@@ -214,12 +214,12 @@ const EVENTS_PER_STATEMENT: usize = 1000;
 /// `DeliveryQueue::handover_lease`); returns the deliveries with their
 /// events and webhooks, to be queued once the transaction commits.
 ///
-/// On PostgreSQL, when this process knows the organization's webhooks,
-/// the events and their deliveries go in one statement whose delivery part
-/// writes only if the webhooks are still at the version they were read at:
-/// a change then costs one statement here rather than two. Otherwise, or
-/// when they changed meanwhile, the events are written first and their
-/// statement reads the version the deliveries are matched at.
+/// When this process knows the organization's webhooks, the events and
+/// their deliveries go in one round trip whose delivery part writes only
+/// if the webhooks are still at the version they were read at: a change
+/// then costs one round trip here rather than two. Otherwise, or when they
+/// changed meanwhile, the events are written first and their statement
+/// reads the version the deliveries are matched at.
 pub async fn record_events(
     conn: &impl ConnectionTrait,
     organization_id: &str,
@@ -229,8 +229,7 @@ pub async fn record_events(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    if conn.get_database_backend() == DbBackend::Postgres
-        && events.len() <= EVENTS_PER_STATEMENT
+    if events.len() <= EVENTS_PER_STATEMENT
         && let Some((version, webhooks)) = KNOWN_WEBHOOKS.get(organization_id)
     {
         let owed = owed_deliveries(&webhooks, events, leased_until);
@@ -277,11 +276,12 @@ fn version_read(row: Option<sea_orm::QueryResult>) -> AppResult<Option<i64>> {
         .flatten())
 }
 
-/// PostgreSQL: inserts `events` and, if the organization's webhooks are
-/// still at `version`, the deliveries `owed`, in one statement (two
+/// Inserts `events` and, if the organization's webhooks are still at
+/// `version`, the deliveries `owed`, in one round trip; returns the
+/// version it saw. On PostgreSQL that is one statement (two
 /// data-modifying `WITH` parts; the deliveries' foreign keys to the events
-/// are checked at the statement's end, when both are written). Returns the
-/// version the statement saw.
+/// are checked at the statement's end, when both are written). SQLite has
+/// no data-modifying `WITH`, but takes the three statements in one string.
 async fn insert_events_and_deliveries(
     conn: &impl ConnectionTrait,
     organization_id: &str,
@@ -289,15 +289,9 @@ async fn insert_events_and_deliveries(
     version: i64,
     owed: &[Handoff],
 ) -> AppResult<Option<i64>> {
-    // Built in place: sea-query's `&mut` builders would otherwise be
-    // finished with `to_owned()`, a deep copy of every bound value.
-    let mut new_events = CommonTableExpression::new();
-    new_events
-        .query(
-            event::Entity::insert_many(events.iter().map(|e| e.clone().into_active_model()))
-                .into_query(),
-        )
-        .table_name(Alias::new("new_events"));
+    let insert_events =
+        event::Entity::insert_many(events.iter().map(|e| e.clone().into_active_model()))
+            .into_query();
     // `INSERT … SELECT … FROM (VALUES …) WHERE <version unchanged>`: a
     // plain `VALUES` insert cannot be made conditional.
     let columns: Vec<delivery::Column> = delivery::Column::iter().collect();
@@ -325,17 +319,41 @@ async fn insert_events_and_deliveries(
         .columns(columns.iter().copied())
         .select_from(unchanged)
         .expect("one value per column");
-    let mut new_deliveries = CommonTableExpression::new();
-    new_deliveries
-        .query(insert_owed)
-        .table_name(Alias::new("new_deliveries"));
-    let mut with = WithClause::new();
-    with.cte(new_events).cte(new_deliveries);
     let mut version_seen = Query::select();
     version_seen.expr(webhooks_version_of(organization_id));
-    let mut statement = WithQuery::new();
-    statement.with_clause(with).query(version_seen);
-    version_read(conn.query_one(&statement).await?)
+    let backend = conn.get_database_backend();
+    let row = if backend == DbBackend::Sqlite {
+        let (mut sql, mut values) = (String::new(), Vec::new());
+        for (part, part_values) in [
+            backend.build(&insert_events),
+            backend.build(&insert_owed),
+            backend.build(&version_seen),
+        ]
+        .into_iter()
+        .map(|statement| (statement.sql, statement.values))
+        {
+            sql.push_str(&part);
+            sql.push_str("; ");
+            values.extend(part_values.map(|v| v.0).unwrap_or_default());
+        }
+        conn.query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?
+    } else {
+        let mut new_events = CommonTableExpression::new();
+        new_events
+            .query(insert_events)
+            .table_name(Alias::new("new_events"));
+        let mut new_deliveries = CommonTableExpression::new();
+        new_deliveries
+            .query(insert_owed)
+            .table_name(Alias::new("new_deliveries"));
+        let mut with = WithClause::new();
+        with.cte(new_events).cte(new_deliveries);
+        let mut statement = WithQuery::new();
+        statement.with_clause(with).query(version_seen);
+        conn.query_one(&statement).await?
+    };
+    version_read(row)
 }
 
 /// The deliveries `events` owe to `webhooks`: one per event and webhook
