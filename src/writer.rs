@@ -401,6 +401,22 @@ impl WriteTxn {
         }
     }
 
+    /// The statements that open the member's savepoint, if it is not open
+    /// yet, with a guard to hold until they are sent: two statements at
+    /// once must not both open one.
+    async fn opening(&self) -> Option<(tokio::sync::MutexGuard<'_, ()>, String)> {
+        if self.opened.load(Ordering::Acquire) {
+            return None;
+        }
+        let guard = self.opening.lock().await;
+        if self.opened.load(Ordering::Acquire) {
+            return None;
+        }
+        let member = self.member.as_ref().expect("only members open savepoints");
+        self.opened.store(true, Ordering::Release);
+        Some((guard, member.group().take_left().then_open(self.savepoint)))
+    }
+
     /// Runs `statement` (a query), opening the member's savepoint in the
     /// same round trip if it is not open yet.
     async fn with_savepoint<T, F>(
@@ -411,15 +427,10 @@ impl WriteTxn {
     where
         F: Future<Output = Result<T, DbErr>>,
     {
-        if self.opened.load(Ordering::Acquire) {
+        let Some((_opening, open)) = self.opening().await else {
             return run(statement).await;
-        }
-        let _opening = self.opening.lock().await;
-        if !self.opened.load(Ordering::Acquire) {
-            let member = self.member.as_ref().expect("only members open savepoints");
-            statement.sql = member.group().take_left().then_open(self.savepoint) + &statement.sql;
-            self.opened.store(true, Ordering::Release);
-        }
+        };
+        statement.sql = open + &statement.sql;
         run(statement).await
     }
 
@@ -427,15 +438,8 @@ impl WriteTxn {
     /// statement whose count of changed rows is wanted: SQLite would add
     /// the last statement's count to it for each statement sent with it.
     async fn open_alone(&self) -> Result<(), DbErr> {
-        if self.opened.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        let _opening = self.opening.lock().await;
-        if !self.opened.load(Ordering::Acquire) {
-            let member = self.member.as_ref().expect("only members open savepoints");
-            let open = member.group().take_left().then_open(self.savepoint);
-            self.opened.store(true, Ordering::Release);
-            member.group().txn.execute_unprepared(&open).await?;
+        if let Some((_opening, open)) = self.opening().await {
+            self.conn().execute_unprepared(&open).await?;
         }
         Ok(())
     }

@@ -34,15 +34,14 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
     let password_hash = password::hash(input.password).await?;
     let now = ids::now();
 
-    let write = app.begin_write().await?;
-    let txn = &write;
+    let txn = app.begin_write().await?;
     let organization = organization::ActiveModel {
         id: Set(ids::new_id()),
         name: Set(org_name),
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(txn)
+    .insert(&txn)
     .await?;
     let user = user::ActiveModel {
         id: Set(ids::new_id()),
@@ -52,7 +51,7 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(txn)
+    .insert(&txn)
     .await
     // Two registrations racing for one address: the unique index decides.
     .map_err(AppError::conflict_if_duplicate(
@@ -66,9 +65,9 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(txn)
+    .insert(&txn)
     .await?;
-    write.commit().await?;
+    txn.commit().await?;
 
     let token = app.jwt.issue(&user.id, &organization.id)?;
     Ok(Session {

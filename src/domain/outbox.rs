@@ -324,17 +324,14 @@ async fn insert_events_and_deliveries(
     let backend = conn.get_database_backend();
     let row = if backend == DbBackend::Sqlite {
         let (mut sql, mut values) = (String::new(), Vec::new());
-        for (part, part_values) in [
+        for part in [
             backend.build(&insert_events),
             backend.build(&insert_owed),
             backend.build(&version_seen),
-        ]
-        .into_iter()
-        .map(|statement| (statement.sql, statement.values))
-        {
-            sql.push_str(&part);
+        ] {
+            sql.push_str(&part.sql);
             sql.push_str("; ");
-            values.extend(part_values.map(|v| v.0).unwrap_or_default());
+            values.extend(part.values.map(|v| v.0).unwrap_or_default());
         }
         conn.query_one_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?
