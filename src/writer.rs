@@ -211,9 +211,9 @@ impl SqliteWriter {
     ///
     /// Group commit. A commit writes every page the transaction dirtied to
     /// the WAL, and consecutive writes mostly dirty the same pages (the last
-    /// leaf of each table and index they append to). A writer that releases
-    /// its work while another waits in line leaves the transaction open
-    /// for it and waits for the commit; the last of the line (or of
+    /// leaf of each table and index they append to). A writer that finishes
+    /// while another waits in line leaves the transaction open for it and
+    /// waits for the commit; the last of the line (or of
     /// [`GROUP_MEMBERS`], or after [`GROUP_AGE`]) commits for all. Each
     /// writer's work stays its own: an error rolls back to its savepoint
     /// only. Nobody hears of success before the commit that makes the work
@@ -221,28 +221,26 @@ impl SqliteWriter {
     pub async fn begin(self: &Arc<Self>, db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
         let slot = self.take(false).await;
         let open = self.open.lock().expect("writer group lock").take();
-        let mut member = Member {
-            writer: self.clone(),
-            group: None,
-            slot: Some(slot),
-        };
-        // Should BEGIN fail, dropping `member` still commits the work of
-        // those who deferred to it.
+        // A group left open has members waiting on its commit and needs no
+        // BEGIN; only a new one, which nobody waits on yet, can fail here.
         let mut group = match open {
             Some(group) => group,
             None => Group::begin(db).await?,
         };
         let savepoint = SAVEPOINTS[group.members % SAVEPOINTS.len()];
         group.members += 1;
-        member.group = Some(group);
         // The savepoint opens with the member's first statement (see
         // `WriteTxn`'s `ConnectionTrait`).
         Ok(WriteTxn {
             txn: None,
-            member: Some(member),
-            savepoint,
-            opened: AtomicBool::new(false),
-            opening: tokio::sync::Mutex::new(()),
+            member: Some(Member {
+                writer: self.clone(),
+                group: Some(group),
+                slot: Some(slot),
+                savepoint,
+                opened: AtomicBool::new(false),
+                opening: tokio::sync::Mutex::new(()),
+            }),
         })
     }
 
@@ -320,6 +318,14 @@ struct Member {
     /// The group, while this member holds the slot.
     group: Option<Group>,
     slot: Option<OwnedMutexGuard<()>>,
+    /// The member's savepoint's name.
+    savepoint: &'static str,
+    /// Whether the member's savepoint was opened (or its first statement
+    /// was sent with it, which either opened it or failed the group).
+    opened: AtomicBool,
+    /// Held while the first statement is sent, so that two at once cannot
+    /// both open a savepoint.
+    opening: tokio::sync::Mutex<()>,
 }
 
 impl Member {
@@ -370,14 +376,6 @@ pub struct WriteTxn {
     txn: Option<DatabaseTransaction>,
     /// `None` on databases other than SQLite.
     member: Option<Member>,
-    /// The member's savepoint's name.
-    savepoint: &'static str,
-    /// Whether the member's savepoint was opened (or its first statement
-    /// was sent with it, which either opened it or failed the group).
-    opened: AtomicBool,
-    /// Held while the first statement is sent, so that two at once cannot
-    /// both open a savepoint.
-    opening: tokio::sync::Mutex<()>,
 }
 
 impl WriteTxn {
@@ -386,9 +384,6 @@ impl WriteTxn {
         Self {
             txn: Some(txn),
             member: None,
-            savepoint: "",
-            opened: AtomicBool::new(true),
-            opening: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -405,16 +400,19 @@ impl WriteTxn {
     /// yet, with a guard to hold until they are sent: two statements at
     /// once must not both open one.
     async fn opening(&self) -> Option<(tokio::sync::MutexGuard<'_, ()>, String)> {
-        if self.opened.load(Ordering::Acquire) {
+        let member = self.member.as_ref()?;
+        if member.opened.load(Ordering::Acquire) {
             return None;
         }
-        let guard = self.opening.lock().await;
-        if self.opened.load(Ordering::Acquire) {
+        let guard = member.opening.lock().await;
+        if member.opened.load(Ordering::Acquire) {
             return None;
         }
-        let member = self.member.as_ref().expect("only members open savepoints");
-        self.opened.store(true, Ordering::Release);
-        Some((guard, member.group().take_left().then_open(self.savepoint)))
+        member.opened.store(true, Ordering::Release);
+        Some((
+            guard,
+            member.group().take_left().then_open(member.savepoint),
+        ))
     }
 
     /// Runs `statement` (a query), opening the member's savepoint in the
@@ -456,8 +454,8 @@ impl WriteTxn {
             .group
             .take()
             .expect("a working member holds its group");
-        if self.opened.load(Ordering::Acquire) {
-            group.leave(Left::Release(self.savepoint));
+        if member.opened.load(Ordering::Acquire) {
+            group.leave(Left::Release(member.savepoint));
         }
         if !group.may_wait(&member.writer) {
             let committed = group.commit().await;
@@ -484,10 +482,11 @@ impl Drop for WriteTxn {
         // Uncommitted: the member's work is undone before anything else
         // runs on the group's transaction (a commit the member's drop
         // starts, or the next member's first statement).
-        if let Some(group) = self.member.as_ref().and_then(|m| m.group.as_ref())
-            && self.opened.load(Ordering::Acquire)
+        if let Some(member) = &self.member
+            && let Some(group) = &member.group
+            && member.opened.load(Ordering::Acquire)
         {
-            group.leave(Left::RollBack(self.savepoint));
+            group.leave(Left::RollBack(member.savepoint));
         }
         drop(self.txn.take());
         drop(self.member.take());
@@ -701,7 +700,8 @@ mod tests {
         // As if its first statement had been sent and then dropped before
         // it reached SQLite: there is no savepoint of its own to roll back
         // to, and the one before it (the first member's) must not be used.
-        second
+        let member = second.member.as_ref().unwrap();
+        member
             .opened
             .store(true, std::sync::atomic::Ordering::Release);
         drop(stand_in);
