@@ -20,7 +20,8 @@ pub struct Settings {
     )]
     pub database_url: String,
 
-    /// Most database connections one process opens.
+    /// Most database connections one process opens: half for transactions,
+    /// half for statements run on their own (see `db::Statements`).
     #[arg(
         long,
         env = "DATABASE_MAX_CONNECTIONS",

@@ -13,6 +13,9 @@ use sea_orm::{
 use crate::{config::Settings, writer::SqliteWriter};
 
 mod sqlite_allocator;
+mod statements;
+
+pub use statements::Statements;
 
 #[tracing::instrument(skip_all)]
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
@@ -21,7 +24,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     }
     let mut options = ConnectOptions::new(settings.database_url.clone());
     options
-        .max_connections(settings.database_max_connections)
+        .max_connections(transaction_connections(settings.database_max_connections))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
         // sqlx pings each connection when it is lent out and again when it
@@ -60,6 +63,19 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .await
         .with_context(|| format!("connecting to {}", redact(&settings.database_url)))?;
     Ok(db)
+}
+
+/// `DATABASE_MAX_CONNECTIONS` is a process's whole budget: half of it for
+/// transactions (sqlx's pool, sea-orm's [`DatabaseConnection`]), the rest
+/// for [`Statements`].
+fn transaction_connections(max: u32) -> u32 {
+    (max / 2).max(1)
+}
+
+/// The single statements' share of `DATABASE_MAX_CONNECTIONS` (see
+/// [`transaction_connections`]).
+pub fn statement_connections(max: u32) -> usize {
+    max.saturating_sub(transaction_connections(max)).max(1) as usize
 }
 
 /// How often the WAL is copied back into the database file.

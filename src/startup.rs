@@ -144,7 +144,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         false => None,
     };
     Ok(AppState {
-        db,
+        db: db::Statements::new(
+            &db,
+            db::statement_connections(settings.database_max_connections),
+        ),
+        transactions: db,
         jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),
         principals: Arc::new(PrincipalCache::new(Duration::from_millis(
             settings.auth_cache_ttl_ms,

@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::{
     auth::{PrincipalCache, jwt::JwtKeys},
     config::Settings,
+    db::Statements,
     delivery::queue::DeliveryQueue,
     events::{DeliveryBus, EventBus},
     metrics::Metrics,
@@ -15,7 +16,12 @@ use crate::{
 
 #[derive(Clone)]
 pub struct AppState {
-    pub db: DatabaseConnection,
+    /// Statements that run on their own: every read, and single-statement
+    /// writes (see [`Statements`]).
+    pub db: Statements,
+    /// sea-orm's connection over sqlx's pool, for transactions (see
+    /// [`Self::begin_write`]).
+    pub transactions: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub jwt: JwtKeys,
     /// Credentials checked recently (see [`PrincipalCache`]).
@@ -38,8 +44,10 @@ impl AppState {
     /// on SQLite [`SqliteWriter::begin`]).
     pub async fn begin_write(&self) -> Result<WriteTxn, sea_orm::DbErr> {
         match &self.sqlite_writer {
-            Some(writer) => writer.begin(&self.db).await,
-            None => Ok(WriteTxn::alone(crate::db::begin_write(&self.db).await?)),
+            Some(writer) => writer.begin(&self.transactions).await,
+            None => Ok(WriteTxn::alone(
+                crate::db::begin_write(&self.transactions).await?,
+            )),
         }
     }
 

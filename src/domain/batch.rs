@@ -8,12 +8,12 @@ use entity::{
     checklist, checklist_item, comment, message_read, project_member, todo_assignee, todo_list,
     todo_tag, user,
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::error::AppResult;
 
 pub async fn users_by_ids(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     ids: &[String],
 ) -> AppResult<HashMap<String, user::Model>> {
     let users = user::Entity::find()
@@ -24,7 +24,7 @@ pub async fn users_by_ids(
 }
 
 pub async fn todo_lists_by_ids(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     ids: &[String],
 ) -> AppResult<HashMap<String, todo_list::Model>> {
     let lists = todo_list::Entity::find()
@@ -47,7 +47,7 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>>
 /// are read once each, however many parents share them (a page of todos
 /// assigned to the same two people reads two users, not forty joined rows).
 async fn users_by_parent(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     pairs: Vec<(String, String)>,
 ) -> AppResult<HashMap<String, Vec<user::Model>>> {
     let mut ids: Vec<String> = pairs.iter().map(|(_, user)| user.clone()).collect();
@@ -65,7 +65,7 @@ async fn users_by_parent(
 
 /// Each todo's assignees with their users.
 pub async fn assignees_by_todo(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     todo_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<user::Model>>> {
     let pairs: Vec<(String, String)> = todo_assignee::Entity::find()
@@ -80,7 +80,7 @@ pub async fn assignees_by_todo(
 }
 
 pub async fn members_by_project(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     project_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<user::Model>>> {
     let pairs: Vec<(String, String)> = project_member::Entity::find()
@@ -98,7 +98,7 @@ pub async fn members_by_project(
 }
 
 pub async fn readers_by_message(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     message_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<message_read::Model>>> {
     let reads = message_read::Entity::find()
@@ -110,7 +110,7 @@ pub async fn readers_by_message(
 }
 
 pub async fn tags_by_todo(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     todo_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<String>>> {
     let tags = todo_tag::Entity::find()
@@ -125,7 +125,7 @@ pub async fn tags_by_todo(
 }
 
 pub async fn comments_by_todo(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     todo_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<comment::Model>>> {
     let comments = comment::Entity::find()
@@ -137,7 +137,7 @@ pub async fn comments_by_todo(
 }
 
 pub async fn checklists_by_todo(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     todo_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<checklist::Model>>> {
     let checklists = checklist::Entity::find()
@@ -149,7 +149,7 @@ pub async fn checklists_by_todo(
 }
 
 pub async fn items_by_checklist(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     checklist_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<checklist_item::Model>>> {
     let items = checklist_item::Entity::find()

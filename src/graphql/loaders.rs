@@ -6,9 +6,8 @@ use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{checklist, checklist_item, comment, message_read, todo_list, user};
-use sea_orm::DatabaseConnection;
 
-use crate::{domain::batch, error::AppError};
+use crate::{db::Statements, domain::batch, error::AppError};
 
 /// One loader per kind of nested look-up; cheap to clone (batched requests
 /// share one set).
@@ -35,8 +34,8 @@ pub struct LoaderSet {
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection) -> Self {
-        fn loader<K: Kind>(db: &DatabaseConnection) -> DataLoader<Batch<K>> {
+    pub fn new(db: &Statements) -> Self {
+        fn loader<K: Kind>(db: &Statements) -> DataLoader<Batch<K>> {
             DataLoader::new(
                 Batch {
                     db: db.clone(),
@@ -67,7 +66,7 @@ impl Loaders {
 
 /// A loader that runs one batch function of the domain.
 pub struct Batch<K> {
-    db: DatabaseConnection,
+    db: Statements,
     kind: std::marker::PhantomData<K>,
 }
 
@@ -75,7 +74,7 @@ pub struct Batch<K> {
 pub trait Kind: Send + Sync + 'static {
     type Value: Clone + Send + Sync + 'static;
     fn fetch(
-        db: &DatabaseConnection,
+        db: &Statements,
         keys: &[String],
     ) -> impl Future<Output = Result<HashMap<String, Self::Value>, AppError>> + Send;
 }
@@ -95,7 +94,7 @@ macro_rules! kind {
         impl Kind for $name {
             type Value = $value;
             fn fetch(
-                db: &DatabaseConnection,
+                db: &Statements,
                 keys: &[String],
             ) -> impl Future<Output = Result<HashMap<String, $value>, AppError>> + Send {
                 $fetch(db, keys)
@@ -128,32 +127,23 @@ pub fn loader_error(error: Arc<AppError>) -> async_graphql::Error {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    };
-
     use super::Loaders;
 
     #[tokio::test]
     async fn loads_issued_together_share_one_query() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let mut db = sea_orm::Database::connect(&url).await.unwrap();
+        let db = sea_orm::Database::connect(&url).await.unwrap();
         crate::db::migrate(&db).await.unwrap();
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
-        db.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::SeqCst);
-        });
+        let statements = crate::db::Statements::new(&db, 4);
 
-        let loaders = Loaders::new(&db);
+        let loaders = Loaders::new(&statements);
         let ids: Vec<String> = (0..20).map(|i| format!("user-{i}")).collect();
         let found =
             futures_util::future::join_all(ids.iter().map(|id| loaders.users.load_one(id.clone())))
                 .await;
 
         assert!(found.iter().all(|user| matches!(user, Ok(None))));
-        assert_eq!(statements.load(Ordering::SeqCst), 1);
+        assert_eq!(statements.run(), 1);
     }
 }

@@ -1,0 +1,304 @@
+//! Connections for statements that run on their own, outside any
+//! transaction: the reads of every request, and the delivery workers'
+//! single-statement writes.
+//!
+//! sqlx pings each connection handed back to its pool (sqlx-core 0.9
+//! offers no way out), and sea-orm hands one back after every statement
+//! run outside a transaction. On PostgreSQL that ping is a second round
+//! trip to the server per statement; on SQLite a second hop to the
+//! connection's thread and back. The ping exists to catch a connection
+//! left mid-statement by a cancelled future; here such a connection is
+//! never reused instead: it is marked before each statement and cleared
+//! once the statement has finished, and the pool drops a marked connection
+//! rather than lend it again.
+//!
+//! Transactions keep sqlx's pool (sea-orm's [`DatabaseConnection`]), whose
+//! ping is paid once per transaction.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use sea_orm::{
+    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
+    RuntimeErr, Statement,
+    sea_query::Values,
+    sqlx::{self, Executor, postgres::PgConnectOptions, sqlite::SqliteConnectOptions},
+};
+use sea_query_sqlx::SqlxValues;
+
+/// A pool of connections for single statements; cheap to clone.
+#[derive(Clone)]
+pub struct Statements {
+    pool: Pool,
+    returning: bool,
+    /// Statements run so far, for tests that count them.
+    run: Arc<AtomicU64>,
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(managed::Pool<Connect<SqliteConnectOptions>>),
+    Postgres(managed::Pool<Connect<PgConnectOptions>>),
+}
+
+/// Opens connections with the options sqlx's pool of the same database
+/// uses (SQLite's WAL and pragmas, PostgreSQL's URL).
+struct Connect<O>(O);
+
+/// A pooled connection, and whether a statement started on it has not
+/// finished (its future was dropped, or it failed below the database).
+struct Lent<C> {
+    conn: C,
+    unsettled: bool,
+}
+
+impl<O> managed::Manager for Connect<O>
+where
+    O: sqlx::ConnectOptions,
+    O::Connection: Sized + Send,
+{
+    type Type = Lent<O::Connection>;
+    type Error = sqlx::Error;
+
+    async fn create(&self) -> Result<Self::Type, sqlx::Error> {
+        Ok(Lent {
+            conn: self.0.connect().await?,
+            unsettled: false,
+        })
+    }
+
+    async fn recycle(&self, lent: &mut Self::Type, _: &Metrics) -> RecycleResult<sqlx::Error> {
+        if lent.unsettled {
+            return Err(RecycleError::message("a statement on it did not finish"));
+        }
+        Ok(())
+    }
+}
+
+impl Statements {
+    /// A pool of at most `size` connections to the database `db` is
+    /// connected to, opened as they are first needed.
+    pub fn new(db: &DatabaseConnection, size: usize) -> Self {
+        fn pool<O>(options: O, size: usize) -> managed::Pool<Connect<O>>
+        where
+            O: sqlx::ConnectOptions,
+            O::Connection: Sized + Send,
+        {
+            managed::Pool::builder(Connect(options))
+                .max_size(size.max(1))
+                // As long as sqlx's pool waits for a connection (db::connect).
+                .wait_timeout(Some(Duration::from_secs(10)))
+                .create_timeout(Some(Duration::from_secs(10)))
+                .runtime(deadpool::Runtime::Tokio1)
+                .build()
+                .expect("a runtime is given for the timeouts")
+        }
+        let pool = match db.get_database_backend() {
+            DbBackend::Sqlite => Pool::Sqlite(pool(
+                (*db.get_sqlite_connection_pool().connect_options()).clone(),
+                size,
+            )),
+            _ => Pool::Postgres(pool(
+                (*db.get_postgres_connection_pool().connect_options()).clone(),
+                size,
+            )),
+        };
+        Self {
+            pool,
+            returning: db.support_returning(),
+            run: Arc::default(),
+        }
+    }
+
+    /// How many statements have run through this pool (and its clones).
+    pub fn run(&self) -> u64 {
+        self.run.load(Ordering::Relaxed)
+    }
+}
+
+/// sea-orm's statement as sqlx's query, bound to its values.
+fn query<D>(statement: &Statement) -> sqlx::query::Query<'_, D, SqlxValues>
+where
+    D: sqlx::Database,
+    SqlxValues: for<'q> sqlx::IntoArguments<D>,
+{
+    sqlx::query_with(
+        sqlx::AssertSqlSafe(statement.sql.as_str()),
+        SqlxValues(statement.values.clone().unwrap_or(Values(Vec::new()))),
+    )
+}
+
+/// Runs `$run` on a connection of `$statements`' pool, named `$conn`,
+/// settling it afterwards; one expression for both databases, whose
+/// connection types differ.
+macro_rules! on_connection {
+    ($statements:expr, |$conn:ident| $run:expr) => {{
+        $statements.run.fetch_add(1, Ordering::Relaxed);
+        match &$statements.pool {
+            Pool::Sqlite(pool) => {
+                let mut lent = pool.get().await.map_err(pool_error)?;
+                lent.unsettled = true;
+                let $conn = &mut lent.conn;
+                let result = $run;
+                lent.unsettled = !settles(&result);
+                result
+            }
+            Pool::Postgres(pool) => {
+                let mut lent = pool.get().await.map_err(pool_error)?;
+                lent.unsettled = true;
+                let $conn = &mut lent.conn;
+                let result = $run;
+                lent.unsettled = !settles(&result);
+                result
+            }
+        }
+    }};
+}
+
+/// Whether a statement's outcome leaves its connection fit to lend again:
+/// the database's own refusals (a constraint, no such row) do; an I/O or
+/// protocol error may have left it anywhere.
+fn settles<T>(result: &Result<T, sqlx::Error>) -> bool {
+    matches!(
+        result,
+        Ok(_) | Err(sqlx::Error::Database(_) | sqlx::Error::RowNotFound)
+    )
+}
+
+/// As sea-orm reports sqlx's pool's failures, so that callers (and
+/// [`crate::error`]'s 503 for a pool that timed out) need not tell the
+/// pools apart.
+fn pool_error(error: managed::PoolError<sqlx::Error>) -> DbErr {
+    match error {
+        managed::PoolError::Backend(error) => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error))),
+        managed::PoolError::Timeout(_) => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        managed::PoolError::Closed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        other => DbErr::Conn(RuntimeErr::Internal(other.to_string())),
+    }
+}
+
+fn query_error(error: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(error)))
+}
+
+fn exec_error(error: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error)))
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Statements {
+    fn get_database_backend(&self) -> DbBackend {
+        match self.pool {
+            Pool::Sqlite(_) => DbBackend::Sqlite,
+            Pool::Postgres(_) => DbBackend::Postgres,
+        }
+    }
+
+    async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
+        on_connection!(self, |conn| query(&statement)
+            .execute(&mut *conn)
+            .await
+            .map(ExecResult::from))
+        .map_err(exec_error)
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        on_connection!(self, |conn| conn
+            .execute(sqlx::AssertSqlSafe(sql.to_owned()))
+            .await
+            .map(ExecResult::from))
+        .map_err(exec_error)
+    }
+
+    async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
+        on_connection!(self, |conn| query(&statement)
+            .fetch_optional(&mut *conn)
+            .await
+            .map(|row| row.map(QueryResult::from)))
+        .map_err(query_error)
+    }
+
+    async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        on_connection!(self, |conn| query(&statement)
+            .fetch_all(&mut *conn)
+            .await
+            .map(|rows| rows.into_iter().map(QueryResult::from).collect()))
+        .map_err(query_error)
+    }
+
+    fn support_returning(&self) -> bool {
+        self.returning
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+    use super::Statements;
+
+    /// A pool of one SQLite connection, marked by a temporary table that
+    /// only that connection sees.
+    async fn one_marked_connection(dir: &tempfile::TempDir) -> Statements {
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Database::connect(&url).await.unwrap();
+        let statements = Statements::new(&db, 1);
+        statements
+            .execute_unprepared("CREATE TEMP TABLE mark (x INTEGER)")
+            .await
+            .unwrap();
+        statements
+    }
+
+    async fn marked(statements: &Statements) -> bool {
+        statements
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT count(*) FROM mark",
+            ))
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_lent_again_after_its_statement_finished_or_was_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let statements = one_marked_connection(&dir).await;
+        assert!(marked(&statements).await);
+        let refused = statements
+            .execute_unprepared("INSERT INTO no_such_table VALUES (1)")
+            .await;
+        assert!(refused.is_err());
+        assert!(marked(&statements).await, "the same connection again");
+        assert_eq!(statements.run(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_statement_was_cut_off_is_not_lent_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let statements = one_marked_connection(&dir).await;
+        // Counting to fifty million takes SQLite seconds; the caller gives
+        // up after 20 ms, dropping the statement's future halfway.
+        let slow = statements.query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000000) \
+             SELECT count(*) FROM n",
+        ));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), slow)
+                .await
+                .is_err()
+        );
+        // The pool opened a new connection, which has no mark.
+        assert!(!marked(&statements).await);
+        assert!(statements.execute_unprepared("SELECT 1").await.is_ok());
+    }
+}
