@@ -25,7 +25,7 @@ pub struct Settings {
     #[arg(
         long,
         env = "DATABASE_MAX_CONNECTIONS",
-        default_value_t = 16,
+        default_value_t = 32,
         global = true
     )]
     pub database_max_connections: u32,
