@@ -90,14 +90,16 @@ impl Statements {
             O: sqlx::ConnectOptions,
             O::Connection: Sized + Send,
         {
-            managed::Pool::builder(Connect(options))
+            let pool = managed::Pool::builder(Connect(options))
                 .max_size(size.max(1))
                 // As long as sqlx's pool waits for a connection (db::connect).
                 .wait_timeout(Some(Duration::from_secs(10)))
                 .create_timeout(Some(Duration::from_secs(10)))
                 .runtime(deadpool::Runtime::Tokio1)
                 .build()
-                .expect("a runtime is given for the timeouts")
+                .expect("a runtime is given for the timeouts");
+            tokio::spawn(prune_forever(pool.weak()));
+            pool
         }
         let pool = match db.get_database_backend() {
             DbBackend::Sqlite => Pool::Sqlite(pool(
@@ -120,6 +122,30 @@ impl Statements {
     pub fn run(&self) -> u64 {
         self.run.load(Ordering::Relaxed)
     }
+}
+
+/// sqlx's pool's defaults, kept: a connection idle this long is closed,
+/// so a burst's connections do not stay open on the database server...
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// ...and one this old is replaced, so a server process's per-connection
+/// caches do not grow for the life of the pool.
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// Closes idle connections past [`IDLE_TIMEOUT`] or [`MAX_LIFETIME`] once
+/// a minute, until the pool is dropped.
+async fn prune_forever<M: managed::Manager>(pool: managed::WeakPool<M>) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(pool) = pool.upgrade() else { return };
+        prune(&pool, IDLE_TIMEOUT, MAX_LIFETIME);
+    }
+}
+
+/// Closes the idle connections unused for `idle` or older than `lifetime`.
+fn prune<M: managed::Manager>(pool: &managed::Pool<M>, idle: Duration, lifetime: Duration) {
+    pool.retain(|_, used| used.last_used() < idle && used.age() < lifetime);
 }
 
 /// sea-orm's statement as sqlx's query, bound to its values.
@@ -243,7 +269,7 @@ mod tests {
 
     use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
-    use super::Statements;
+    use super::{Pool, Statements, prune};
 
     /// A pool of one SQLite connection, marked by a temporary table that
     /// only that connection sees.
@@ -300,5 +326,24 @@ mod tests {
         // The pool opened a new connection, which has no mark.
         assert!(!marked(&statements).await);
         assert!(statements.execute_unprepared("SELECT 1").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn connections_idle_too_long_or_too_old_are_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let statements = one_marked_connection(&dir).await;
+        let Pool::Sqlite(pool) = &statements.pool else {
+            unreachable!()
+        };
+        let (minute, instant) = (Duration::from_secs(60), Duration::ZERO);
+        prune(pool, minute, minute);
+        assert_eq!(pool.status().size, 1, "used just now, and young");
+        assert!(marked(&statements).await);
+        prune(pool, instant, minute);
+        assert_eq!(pool.status().size, 0, "idle past the idle timeout");
+        assert!(!marked(&statements).await);
+        prune(pool, minute, instant);
+        assert_eq!(pool.status().size, 0, "older than the lifetime");
+        assert!(!marked(&statements).await);
     }
 }
