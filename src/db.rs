@@ -27,14 +27,13 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .max_connections(transaction_connections(settings.database_max_connections))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
-        // sqlx pings each connection when it is lent out and again when it
-        // comes back. The first ping doubles the round trips of every
-        // statement run outside a transaction; without it the read
-        // benchmark serves 14 % more on PostgreSQL and 8 % more on SQLite
-        // (where a round trip is a hop to the connection's thread). The
-        // ping on return still drops broken connections; after a database
-        // restart, a request may meet one and fail once, as with
-        // deadpool's default.
+        // This pool serves transactions (single statements have their own,
+        // see Statements). sqlx pings each connection when it is lent out
+        // and again when it comes back; the first ping would be one more
+        // round trip per transaction (when single statements still ran
+        // here, dropping it gained 14 % on PostgreSQL's reads). The ping on
+        // return still drops broken connections; after a database restart,
+        // a request may meet one and fail once, as with deadpool's default.
         .test_before_acquire(false);
     if settings.is_sqlite() {
         // WAL lets readers run beside the one writer; the busy timeout makes

@@ -160,30 +160,28 @@ where
     )
 }
 
-/// Runs `$run` on a connection of `$statements`' pool, named `$conn`,
-/// settling it afterwards; one expression for both databases, whose
-/// connection types differ.
+/// Runs `$run` on a connection of `$statements`' pool, named `$conn`; one
+/// expression for both databases, whose connection types differ.
 macro_rules! on_connection {
     ($statements:expr, |$conn:ident| $run:expr) => {{
         $statements.run.fetch_add(1, Ordering::Relaxed);
         match &$statements.pool {
-            Pool::Sqlite(pool) => {
-                let mut lent = pool.get().await.map_err(pool_error)?;
-                lent.unsettled = true;
-                let $conn = &mut lent.conn;
-                let result = $run;
-                lent.unsettled = !settles(&result);
-                result
-            }
-            Pool::Postgres(pool) => {
-                let mut lent = pool.get().await.map_err(pool_error)?;
-                lent.unsettled = true;
-                let $conn = &mut lent.conn;
-                let result = $run;
-                lent.unsettled = !settles(&result);
-                result
-            }
+            Pool::Sqlite(pool) => on_lent!(pool, |$conn| $run),
+            Pool::Postgres(pool) => on_lent!(pool, |$conn| $run),
         }
+    }};
+}
+
+/// Runs `$run` on a connection lent by `$pool`, marked unsettled until
+/// the statement's outcome says it may be lent again.
+macro_rules! on_lent {
+    ($pool:expr, |$conn:ident| $run:expr) => {{
+        let mut lent = $pool.get().await.map_err(pool_error)?;
+        lent.unsettled = true;
+        let $conn = &mut lent.conn;
+        let result = $run;
+        lent.unsettled = !settles(&result);
+        result
     }};
 }
 

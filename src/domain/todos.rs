@@ -151,8 +151,8 @@ pub async fn create_todo(
     // that the read does not hold the one writer (every write queues
     // behind it); should the list be deleted meanwhile, the todo's insert
     // fails on its foreign key: a conflict, and nothing is written. On
-    // PostgreSQL it is read inside: one pooled connection for the request
-    // rather than two, and sqlx pings each connection handed back.
+    // PostgreSQL it is read inside: one connection for the request rather
+    // than two.
     let (list, project, mut change) = if app.db.get_database_backend() == DbBackend::Sqlite {
         let (list, project) = list_for_read(&app.db, who, &input.todo_list_id).await?;
         (list, project, Change::begin(app, who).await?)
