@@ -148,15 +148,16 @@ fn prune<M: managed::Manager>(pool: &managed::Pool<M>, idle: Duration, lifetime:
     pool.retain(|_, used| used.last_used() < idle && used.age() < lifetime);
 }
 
-/// sea-orm's statement as sqlx's query, bound to its values.
-fn query<D>(statement: &Statement) -> sqlx::query::Query<'_, D, SqlxValues>
+/// sea-orm's statement as sqlx's query, bound to its values. Taken whole:
+/// sqlx copies SQL it is lent, and the values would be cloned.
+fn query<D>(statement: Statement) -> sqlx::query::Query<'static, D, SqlxValues>
 where
     D: sqlx::Database,
     SqlxValues: for<'q> sqlx::IntoArguments<D>,
 {
     sqlx::query_with(
-        sqlx::AssertSqlSafe(statement.sql.as_str()),
-        SqlxValues(statement.values.clone().unwrap_or(Values(Vec::new()))),
+        sqlx::AssertSqlSafe(statement.sql),
+        SqlxValues(statement.values.unwrap_or(Values(Vec::new()))),
     )
 }
 
@@ -225,7 +226,7 @@ impl ConnectionTrait for Statements {
     }
 
     async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
-        on_connection!(self, |conn| query(&statement)
+        on_connection!(self, |conn| query(statement)
             .execute(&mut *conn)
             .await
             .map(ExecResult::from))
@@ -241,7 +242,7 @@ impl ConnectionTrait for Statements {
     }
 
     async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
-        on_connection!(self, |conn| query(&statement)
+        on_connection!(self, |conn| query(statement)
             .fetch_optional(&mut *conn)
             .await
             .map(|row| row.map(QueryResult::from)))
@@ -249,7 +250,7 @@ impl ConnectionTrait for Statements {
     }
 
     async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        on_connection!(self, |conn| query(&statement)
+        on_connection!(self, |conn| query(statement)
             .fetch_all(&mut *conn)
             .await
             .map(|rows| rows.into_iter().map(QueryResult::from).collect()))
