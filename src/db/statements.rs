@@ -188,12 +188,19 @@ macro_rules! on_lent {
 
 /// Whether a statement's outcome leaves its connection fit to lend again:
 /// the database's own refusals (a constraint, no such row) do; an I/O or
-/// protocol error may have left it anywhere.
+/// protocol error may have left it anywhere. So may PostgreSQL's errors of
+/// classes 08 (connection exception) and 57 (operator intervention): a
+/// server shutting down or restarting answers each connection's next
+/// statement with 57P01 and then closes it, and sqlx's ping on hand-back
+/// used to catch that.
 fn settles<T>(result: &Result<T, sqlx::Error>) -> bool {
-    matches!(
-        result,
-        Ok(_) | Err(sqlx::Error::Database(_) | sqlx::Error::RowNotFound)
-    )
+    match result {
+        Ok(_) | Err(sqlx::Error::RowNotFound) => true,
+        Err(sqlx::Error::Database(error)) => !error
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|error| matches!(&error.code()[..2], "08" | "57")),
+        Err(_) => false,
+    }
 }
 
 /// As sea-orm reports sqlx's pool's failures, so that callers (and
@@ -344,5 +351,37 @@ mod tests {
         prune(pool, minute, instant);
         assert_eq!(pool.status().size, 0, "older than the lifetime");
         assert!(!marked(&statements).await);
+    }
+
+    /// A PostgreSQL server ending a connection (as on a restart) fails the
+    /// statement that meets it, and only that one. Runs when
+    /// TEST_DATABASE_URL names a PostgreSQL server.
+    #[tokio::test]
+    async fn a_connection_postgresql_ended_is_not_lent_again() {
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        let db = Database::connect(&url).await.unwrap();
+        let statements = Statements::new(&db, 1);
+        let backend = || async {
+            statements
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT pg_backend_pid()",
+                ))
+                .await
+                .map(|row| row.unwrap().try_get_by_index::<i32>(0).unwrap())
+        };
+        let first = backend().await.unwrap();
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend($1)",
+            [first.into()],
+        ))
+        .await
+        .unwrap();
+        assert!(backend().await.is_err(), "the ended connection's statement");
+        let next = backend().await.expect("a new connection");
+        assert_ne!(next, first);
     }
 }
