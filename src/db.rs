@@ -66,15 +66,19 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
 
 /// `DATABASE_MAX_CONNECTIONS` is a process's whole budget: half of it for
 /// transactions (sqlx's pool, sea-orm's [`DatabaseConnection`]), the rest
-/// for [`Statements`].
+/// for [`Statements`] (see [`statements`]).
 fn transaction_connections(max: u32) -> u32 {
     (max / 2).max(1)
 }
 
-/// The single statements' share of `DATABASE_MAX_CONNECTIONS` (see
-/// [`transaction_connections`]).
-pub fn statement_connections(max: u32) -> usize {
-    max.saturating_sub(transaction_connections(max)).max(1) as usize
+/// The pool for single statements to the database `db` is connected to,
+/// with the rest of `DATABASE_MAX_CONNECTIONS` (at least one).
+pub fn statements(db: &DatabaseConnection, settings: &Settings) -> Statements {
+    let max = settings.database_max_connections;
+    Statements::new(
+        db,
+        max.saturating_sub(transaction_connections(max)) as usize,
+    )
 }
 
 /// How often the WAL is copied back into the database file.

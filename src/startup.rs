@@ -144,10 +144,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         false => None,
     };
     Ok(AppState {
-        db: db::Statements::new(
-            &db,
-            db::statement_connections(settings.database_max_connections),
-        ),
+        db: db::statements(&db, &settings),
         transactions: db,
         jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),
         principals: Arc::new(PrincipalCache::new(Duration::from_millis(

@@ -82,8 +82,8 @@ where
 }
 
 impl Statements {
-    /// A pool of at most `size` connections to the database `db` is
-    /// connected to, opened as they are first needed.
+    /// A pool of at most `size` connections (at least one) to the database
+    /// `db` is connected to, opened as they are first needed.
     pub fn new(db: &DatabaseConnection, size: usize) -> Self {
         fn pool<O>(options: O, size: usize) -> managed::Pool<Connect<O>>
         where
