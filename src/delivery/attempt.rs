@@ -88,7 +88,11 @@ impl Deliverer {
     pub fn new(app: AppState) -> anyhow::Result<Self> {
         let timeout = app.settings.delivery_timeout();
         Ok(Self {
-            sender: Sender::new(timeout, app.settings.allow_private_targets)?,
+            sender: Sender::new(
+                timeout,
+                app.settings.allow_private_targets,
+                app.settings.worker_concurrency,
+            )?,
             committer: Committer::start(app.clone()),
             schedule: app.settings.retry_schedule.clone(),
             timeout,
