@@ -15,7 +15,7 @@ use crate::{config::Settings, writer::SqliteWriter};
 mod sqlite_allocator;
 mod statements;
 
-pub use statements::Statements;
+pub use statements::{Statements, Transaction};
 
 #[tracing::instrument(skip_all)]
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
@@ -24,11 +24,12 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     }
     let mut options = ConnectOptions::new(settings.database_url.clone());
     options
-        .max_connections(transaction_connections(settings.database_max_connections))
+        .max_connections(Budget::of(settings).sqlx)
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
-        // This pool serves transactions (single statements have their own,
-        // see Statements). sqlx pings each connection when it is lent out
+        // This pool serves SQLite's transactions (single statements, and
+        // PostgreSQL's transactions, have pools of their own: see Budget),
+        // migrations and health checks. sqlx pings each connection when it is lent out
         // and again when it comes back; the first ping would be one more
         // round trip per transaction (when single statements still ran
         // here, dropping it gained 14 % on PostgreSQL's reads). The ping on
@@ -64,21 +65,52 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     Ok(db)
 }
 
-/// `DATABASE_MAX_CONNECTIONS` is a process's whole budget: half of it for
-/// transactions (sqlx's pool, sea-orm's [`DatabaseConnection`]), the rest
-/// for [`Statements`] (see [`statements`]).
-fn transaction_connections(max: u32) -> u32 {
-    (max / 2).max(1)
+/// `DATABASE_MAX_CONNECTIONS` is a process's whole budget, split between
+/// three pools: sqlx's (sea-orm's [`DatabaseConnection`]), [`Statements`]
+/// for single statements, and on PostgreSQL another [`Statements`] for
+/// write transactions ([`write_connections`]). Half goes to single
+/// statements; the other half to transactions: on SQLite all of it to
+/// sqlx's pool, which they run on; on PostgreSQL all but one connection
+/// (sqlx's, for health checks and migrations) to the write pool.
+struct Budget {
+    sqlx: u32,
+    statements: u32,
+    writes: u32,
 }
 
-/// The pool for single statements to the database `db` is connected to,
-/// with the rest of `DATABASE_MAX_CONNECTIONS` (at least one).
+impl Budget {
+    fn of(settings: &Settings) -> Self {
+        let max = settings.database_max_connections;
+        let transactions = (max / 2).max(1);
+        let statements = max.saturating_sub(transactions).max(1);
+        match settings.is_sqlite() {
+            true => Self {
+                sqlx: transactions,
+                statements,
+                writes: 0,
+            },
+            false => Self {
+                sqlx: 1,
+                statements,
+                writes: transactions.saturating_sub(1).max(1),
+            },
+        }
+    }
+}
+
+/// The pool for single statements to the database `db` is connected to.
 pub fn statements(db: &DatabaseConnection, settings: &Settings) -> Statements {
-    let max = settings.database_max_connections;
-    Statements::new(
-        db,
-        max.saturating_sub(transaction_connections(max)) as usize,
-    )
+    Statements::new(db, Budget::of(settings).statements as usize)
+}
+
+/// PostgreSQL's pool for write transactions: their connections go back
+/// without sqlx's ping, a round trip per transaction. A pool apart from
+/// [`statements`], so that transactions waiting for a single statement's
+/// connection can never hold all of them. `None` on SQLite, whose writes
+/// go through its one writer.
+pub fn write_connections(db: &DatabaseConnection, settings: &Settings) -> Option<Statements> {
+    let writes = Budget::of(settings).writes;
+    (writes > 0).then(|| Statements::new(db, writes as usize))
 }
 
 /// How often the WAL is copied back into the database file.

@@ -145,6 +145,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     };
     Ok(AppState {
         db: db::statements(&db, &settings),
+        write_connections: db::write_connections(&db, &settings),
         transactions: db,
         jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),
         principals: Arc::new(PrincipalCache::new(Duration::from_millis(

@@ -19,9 +19,12 @@ pub struct AppState {
     /// Statements that run on their own: every read, and single-statement
     /// writes (see [`Statements`]).
     pub db: Statements,
-    /// sea-orm's connection over sqlx's pool, for transactions (see
-    /// [`Self::begin_write`]).
+    /// sea-orm's connection over sqlx's pool: SQLite's write transactions
+    /// (see [`Self::begin_write`]), health checks.
     pub transactions: DatabaseConnection,
+    /// PostgreSQL's write transactions, on connections lent without sqlx's
+    /// ping (see [`Statements::begin`]); `None` on SQLite.
+    pub write_connections: Option<Statements>,
     pub settings: Arc<Settings>,
     pub jwt: JwtKeys,
     /// Credentials checked recently (see [`PrincipalCache`]).
@@ -43,12 +46,11 @@ impl AppState {
     /// Begins a transaction that will write (see [`crate::db::begin_write`];
     /// on SQLite [`SqliteWriter::begin`]).
     pub async fn begin_write(&self) -> Result<WriteTxn, sea_orm::DbErr> {
-        match &self.sqlite_writer {
-            Some(writer) => writer.begin(&self.transactions).await,
-            None => Ok(WriteTxn::alone(
-                crate::db::begin_write(&self.transactions).await?,
-            )),
+        if let Some(writer) = &self.sqlite_writer {
+            return writer.begin(&self.transactions).await;
         }
+        let connections = self.write_connections.as_ref().unwrap_or(&self.db);
+        Ok(WriteTxn::alone(connections.begin().await?))
     }
 
     /// SQLite's writer slot, taken ahead of the API's queued writes (see

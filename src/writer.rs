@@ -369,6 +369,22 @@ impl Drop for Member {
     }
 }
 
+/// Where a [`WriteTxn`]'s statements run.
+enum Conn<'a> {
+    Alone(&'a crate::db::Transaction),
+    Group(&'a DatabaseTransaction),
+}
+
+/// Runs `$run` on `$conn`'s transaction, named `$txn`.
+macro_rules! on_conn {
+    ($conn:expr, |$txn:ident| $run:expr) => {
+        match $conn {
+            Conn::Alone($txn) => $run,
+            Conn::Group($txn) => $run,
+        }
+    };
+}
+
 /// A write transaction. On SQLite it holds the writer slot until it
 /// commits or is dropped, and is a savepoint of a group transaction.
 ///
@@ -381,14 +397,14 @@ impl Drop for Member {
 /// a `createTodo` with its event and delivery.
 pub struct WriteTxn {
     /// The transaction, on databases other than SQLite.
-    txn: Option<DatabaseTransaction>,
+    txn: Option<crate::db::Transaction>,
     /// `None` on databases other than SQLite.
     member: Option<Member>,
 }
 
 impl WriteTxn {
     /// A transaction of its own (databases other than SQLite).
-    pub fn alone(txn: DatabaseTransaction) -> Self {
+    pub fn alone(txn: crate::db::Transaction) -> Self {
         Self {
             txn: Some(txn),
             member: None,
@@ -396,10 +412,10 @@ impl WriteTxn {
     }
 
     /// The transaction statements run in: this one's, or the group's.
-    fn conn(&self) -> &DatabaseTransaction {
+    fn conn(&self) -> Conn<'_> {
         match (&self.txn, &self.member) {
-            (Some(txn), _) => txn,
-            (None, Some(member)) => &member.group().txn,
+            (Some(txn), _) => Conn::Alone(txn),
+            (None, Some(member)) => Conn::Group(&member.group().txn),
             (None, None) => unreachable!("a transaction is used before it commits"),
         }
     }
@@ -445,7 +461,7 @@ impl WriteTxn {
     /// the last statement's count to it for each statement sent with it.
     async fn open_alone(&self) -> Result<(), DbErr> {
         if let Some((_opening, open)) = self.opening().await {
-            self.conn().execute_unprepared(&open).await?;
+            on_conn!(self.conn(), |txn| txn.execute_unprepared(&open).await)?;
         }
         Ok(())
     }
@@ -504,31 +520,35 @@ impl Drop for WriteTxn {
 #[async_trait::async_trait]
 impl ConnectionTrait for WriteTxn {
     fn get_database_backend(&self) -> DbBackend {
-        self.conn().get_database_backend()
+        on_conn!(self.conn(), |txn| txn.get_database_backend())
     }
 
     async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
         self.open_alone().await?;
-        self.conn().execute_raw(statement).await
+        on_conn!(self.conn(), |txn| txn.execute_raw(statement).await)
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         self.open_alone().await?;
-        self.conn().execute_unprepared(sql).await
+        on_conn!(self.conn(), |txn| txn.execute_unprepared(sql).await)
     }
 
     async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.with_savepoint(statement, |s| self.conn().query_one_raw(s))
-            .await
+        self.with_savepoint(statement, |s| async move {
+            on_conn!(self.conn(), |txn| txn.query_one_raw(s).await)
+        })
+        .await
     }
 
     async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.with_savepoint(statement, |s| self.conn().query_all_raw(s))
-            .await
+        self.with_savepoint(statement, |s| async move {
+            on_conn!(self.conn(), |txn| txn.query_all_raw(s).await)
+        })
+        .await
     }
 
     fn support_returning(&self) -> bool {
-        self.conn().support_returning()
+        on_conn!(self.conn(), |txn| txn.support_returning())
     }
 }
 

@@ -12,8 +12,10 @@
 //! once the statement has finished, and the pool drops a marked connection
 //! rather than lend it again.
 //!
-//! Transactions keep sqlx's pool (sea-orm's [`DatabaseConnection`]), whose
-//! ping is paid once per transaction.
+//! A pool of its own also serves PostgreSQL's write transactions
+//! ([`Statements::begin`]), begun and ended with plain `BEGIN` and `COMMIT`
+//! for the same reason. SQLite's go through its one writer
+//! ([`crate::writer`]) on sqlx's pool.
 
 use std::{
     sync::{
@@ -45,6 +47,12 @@ pub struct Statements {
 enum Pool {
     Sqlite(managed::Pool<Connect<SqliteConnectOptions>>),
     Postgres(managed::Pool<Connect<PgConnectOptions>>),
+}
+
+/// A connection lent by a [`Pool`], held for a transaction.
+enum Object {
+    Sqlite(managed::Object<Connect<SqliteConnectOptions>>),
+    Postgres(managed::Object<Connect<PgConnectOptions>>),
 }
 
 /// Opens connections with the options sqlx's pool of the same database
@@ -79,6 +87,16 @@ where
         }
         Ok(())
     }
+}
+
+/// Runs `$run` on the [`Lent`] connection `$object` holds, named `$lent`.
+macro_rules! on_object {
+    ($object:expr, |$lent:ident| $run:expr) => {{
+        match $object {
+            Object::Sqlite($lent) => $run,
+            Object::Postgres($lent) => $run,
+        }
+    }};
 }
 
 impl Statements {
@@ -121,6 +139,133 @@ impl Statements {
     /// How many statements have run through this pool (and its clones).
     pub fn run(&self) -> u64 {
         self.run.load(Ordering::Relaxed)
+    }
+
+    /// Begins a transaction on a connection of this pool, held until the
+    /// transaction commits or is dropped (then rolled back).
+    pub async fn begin(&self) -> Result<Transaction, DbErr> {
+        let mut object = match &self.pool {
+            Pool::Sqlite(pool) => Object::Sqlite(pool.get().await.map_err(pool_error)?),
+            Pool::Postgres(pool) => Object::Postgres(pool.get().await.map_err(pool_error)?),
+        };
+        // Unsettled until the transaction has ended: a connection dropped
+        // with a transaction open, or whose ROLLBACK failed, is closed
+        // (which ends the transaction) rather than lent again.
+        let begun = on_object!(&mut object, |lent| {
+            lent.unsettled = true;
+            let begun = lent.conn.execute("BEGIN").await.map(drop);
+            lent.unsettled = !settles(&begun);
+            begun
+        });
+        begun.map_err(exec_error)?;
+        on_object!(&mut object, |lent| lent.unsettled = true);
+        Ok(Transaction {
+            lent: tokio::sync::Mutex::new(Some(object)),
+            backend: self.get_database_backend(),
+            returning: self.returning,
+        })
+    }
+}
+
+/// A transaction on a connection lent by [`Statements::begin`].
+pub struct Transaction {
+    /// `None` once committed.
+    lent: tokio::sync::Mutex<Option<Object>>,
+    backend: DbBackend,
+    returning: bool,
+}
+
+impl Transaction {
+    /// Commits; the connection goes back to its pool if the commit got an
+    /// answer from the database, whatever it was.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        let Some(mut object) = self.lent.lock().await.take() else {
+            return Err(ended());
+        };
+        on_object!(&mut object, |lent| {
+            let committed = lent.conn.execute("COMMIT").await;
+            lent.unsettled = !settles(&committed);
+            committed.map(drop).map_err(exec_error)
+        })
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        // Not committed: rolled back off the caller's path, then handed
+        // back. Without a runtime to do it on, the connection is closed.
+        let Some(mut object) = self.lent.get_mut().take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                on_object!(&mut object, |lent| {
+                    let rolled_back = lent.conn.execute("ROLLBACK").await;
+                    lent.unsettled = rolled_back.is_err();
+                });
+            });
+        }
+    }
+}
+
+fn ended() -> DbErr {
+    DbErr::Custom("the transaction has already ended".into())
+}
+
+/// Runs `$run` on the connection `$txn` holds, named `$conn`.
+macro_rules! in_transaction {
+    ($txn:expr, |$conn:ident| $run:expr) => {{
+        let mut held = $txn.lent.lock().await;
+        match held.as_mut() {
+            None => Err(ended()),
+            Some(object) => on_object!(object, |lent| {
+                let $conn = &mut lent.conn;
+                $run
+            }),
+        }
+    }};
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Transaction {
+    fn get_database_backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
+        in_transaction!(self, |conn| query(statement)
+            .execute(&mut *conn)
+            .await
+            .map(ExecResult::from)
+            .map_err(exec_error))
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        in_transaction!(self, |conn| conn
+            .execute(sqlx::AssertSqlSafe(sql.to_owned()))
+            .await
+            .map(ExecResult::from)
+            .map_err(exec_error))
+    }
+
+    async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
+        in_transaction!(self, |conn| query(statement)
+            .fetch_optional(&mut *conn)
+            .await
+            .map(|row| row.map(QueryResult::from))
+            .map_err(query_error))
+    }
+
+    async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        in_transaction!(self, |conn| query(statement)
+            .fetch_all(&mut *conn)
+            .await
+            .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+            .map_err(query_error))
+    }
+
+    fn support_returning(&self) -> bool {
+        self.returning
     }
 }
 
@@ -332,6 +477,46 @@ mod tests {
         // The pool opened a new connection, which has no mark.
         assert!(!marked(&statements).await);
         assert!(statements.execute_unprepared("SELECT 1").await.is_ok());
+    }
+
+    /// The values of table `t`, read on the pool.
+    async fn values(statements: &Statements) -> Vec<i64> {
+        statements
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT v FROM t ORDER BY v",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index(0).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_transaction_commits_or_is_rolled_back_and_its_connection_is_lent_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let statements = one_marked_connection(&dir).await;
+        statements
+            .execute_unprepared("CREATE TABLE t (v INTEGER)")
+            .await
+            .unwrap();
+        let dropped = statements.begin().await.unwrap();
+        dropped
+            .execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+        drop(dropped);
+        // The pool's one connection comes back once rolled back: a second
+        // BEGIN on it would fail were the first transaction still open.
+        let committed = statements.begin().await.unwrap();
+        committed
+            .execute_unprepared("INSERT INTO t VALUES (2)")
+            .await
+            .unwrap();
+        committed.commit().await.unwrap();
+        assert_eq!(values(&statements).await, [2]);
+        assert!(marked(&statements).await, "the same connection throughout");
     }
 
     #[tokio::test]
