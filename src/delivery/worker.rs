@@ -78,11 +78,21 @@ pub async fn run(app: AppState, stop: Stop) -> anyhow::Result<()> {
 }
 
 async fn handle(job: DeliveryJob, deliverer: Data<Arc<Deliverer>>) -> Result<(), BoxDynError> {
-    // The outcome lives in the database, never in apalis: an error here
-    // would only make apalis retry on its own schedule (STACK.md trap 4).
-    // A delivery left due is found again by the sweeper.
-    if let Err(e) = deliverer.attempt(&job).await {
-        tracing::error!(delivery = %job.delivery_id, error = %e, "delivery attempt failed to run");
+    // A task of its own: apalis polls all of a worker's jobs inside the
+    // worker's one future, so every attempt would otherwise run on one
+    // thread, whatever the cores. Once started, an attempt also runs to
+    // its end should apalis drop this future.
+    let deliverer = Arc::clone(&deliverer);
+    let attempt = tokio::spawn(async move {
+        // The outcome lives in the database, never in apalis: an error
+        // here would only make apalis retry on its own schedule (STACK.md
+        // trap 4). A delivery left due is found again by the sweeper.
+        if let Err(e) = deliverer.attempt(&job).await {
+            tracing::error!(delivery = %job.delivery_id, error = %e, "delivery attempt failed to run");
+        }
+    });
+    if let Err(e) = attempt.await {
+        tracing::error!(error = %e, "delivery attempt panicked");
     }
     Ok(())
 }
