@@ -10,11 +10,20 @@ use std::{
 
 use reqwest::{
     dns::{Addrs, Name, Resolve, Resolving},
-    header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT},
+    header::{CONTENT_TYPE, HeaderName, RETRY_AFTER, USER_AGENT},
     redirect,
 };
 
 use super::{schedule::parse_retry_after, signature, target};
+
+// HTTP/1 header names are case-insensitive; these go out in lower case,
+// as they always have (the http crate lower-cases every name).
+const JUNCTION_EVENT: HeaderName = HeaderName::from_static("x-junction-event");
+const JUNCTION_DELIVERY: HeaderName = HeaderName::from_static("x-junction-delivery");
+const JUNCTION_SIGNATURE: HeaderName = HeaderName::from_static("x-junction-signature");
+const WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
+const WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
+const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
 
 /// How much of a response body the delivery log keeps.
 pub const EXCERPT_BYTES: usize = 1024;
@@ -115,29 +124,30 @@ impl Sender {
             retry_after: None,
         };
         // IP literals skip the resolver; check them here.
-        match target::parse_target(out.url) {
-            Ok(url) => {
-                if let Some(Ok(ip)) = url
-                    .host_str()
-                    .map(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>())
-                    && !self.allow_private
-                    && !target::is_public(ip)
-                {
-                    return failed(format!("{ip} is not a public address"));
-                }
-            }
+        let url = match target::parse_target(out.url) {
+            Ok(url) => url,
             Err(e) => return failed(e.to_string()),
+        };
+        if let Some(Ok(ip)) = url
+            .host_str()
+            .map(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>())
+            && !self.allow_private
+            && !target::is_public(ip)
+        {
+            return failed(format!("{ip} is not a public address"));
         }
 
+        // Header names as constants: given as strings they are parsed, and
+        // copied, on every attempt.
         let mut request = self
             .client
-            .post(out.url)
+            .post(url)
             .header(CONTENT_TYPE, "application/json")
             .header(USER_AGENT, concat!("junction/", env!("CARGO_PKG_VERSION")))
-            .header("X-Junction-Event", out.event_type)
-            .header("X-Junction-Delivery", out.delivery_id)
-            .header("webhook-id", out.delivery_id)
-            .header("webhook-timestamp", out.timestamp.to_string());
+            .header(JUNCTION_EVENT, out.event_type)
+            .header(JUNCTION_DELIVERY, out.delivery_id)
+            .header(WEBHOOK_ID, out.delivery_id)
+            .header(WEBHOOK_TIMESTAMP, out.timestamp.to_string());
         if !out.secrets.is_empty() {
             // During a rotation both signatures go out, as Standard Webhooks
             // allows (space-separated); X-Junction-Signature lists them
@@ -155,8 +165,8 @@ impl Sender {
                 })
                 .collect();
             request = request
-                .header("X-Junction-Signature", junction.join(", "))
-                .header("webhook-signature", standard.join(" "));
+                .header(JUNCTION_SIGNATURE, junction.join(", "))
+                .header(WEBHOOK_SIGNATURE, standard.join(" "));
         }
         let mut response = match request.body(out.body.to_vec()).send().await {
             Ok(response) => response,
