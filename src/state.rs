@@ -43,12 +43,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Begins a transaction that will write (see [`crate::db::begin_write`];
-    /// on SQLite [`SqliteWriter::begin`]).
+    /// Begins a transaction that will write: on SQLite through its one
+    /// writer ([`SqliteWriter::begin`]), else on the write pool
+    /// ([`Statements::begin`]).
     pub async fn begin_write(&self) -> Result<WriteTxn, sea_orm::DbErr> {
         if let Some(writer) = &self.sqlite_writer {
             return writer.begin(&self.transactions).await;
         }
+        // Every state but SQLite's is built with a write pool; one without
+        // would share the single statements' pool.
         let connections = self.write_connections.as_ref().unwrap_or(&self.db);
         Ok(WriteTxn::alone(connections.begin().await?))
     }

@@ -148,17 +148,14 @@ impl Statements {
             Pool::Sqlite(pool) => Object::Sqlite(pool.get().await.map_err(pool_error)?),
             Pool::Postgres(pool) => Object::Postgres(pool.get().await.map_err(pool_error)?),
         };
-        // Unsettled until the transaction has ended: a connection dropped
-        // with a transaction open, or whose ROLLBACK failed, is closed
-        // (which ends the transaction) rather than lent again.
-        let begun = on_object!(&mut object, |lent| {
+        // Unsettled until the transaction has ended: a connection whose
+        // BEGIN failed, or dropped with a transaction open that its
+        // ROLLBACK could not end, is closed rather than lent again.
+        on_object!(&mut object, |lent| {
             lent.unsettled = true;
-            let begun = lent.conn.execute("BEGIN").await.map(drop);
-            lent.unsettled = !settles(&begun);
-            begun
-        });
-        begun.map_err(exec_error)?;
-        on_object!(&mut object, |lent| lent.unsettled = true);
+            lent.conn.execute("BEGIN").await.map(drop)
+        })
+        .map_err(exec_error)?;
         Ok(Transaction {
             lent: tokio::sync::Mutex::new(Some(object)),
             backend: self.get_database_backend(),
