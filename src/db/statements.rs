@@ -136,6 +136,13 @@ impl Statements {
         }
     }
 
+    fn backend(&self) -> DbBackend {
+        match self.pool {
+            Pool::Sqlite(_) => DbBackend::Sqlite,
+            Pool::Postgres(_) => DbBackend::Postgres,
+        }
+    }
+
     /// How many statements have run through this pool (and its clones).
     pub fn run(&self) -> u64 {
         self.run.load(Ordering::Relaxed)
@@ -158,7 +165,7 @@ impl Statements {
         .map_err(exec_error)?;
         Ok(Transaction {
             lent: tokio::sync::Mutex::new(Some(object)),
-            backend: self.get_database_backend(),
+            backend: self.backend(),
             returning: self.returning,
         })
     }
@@ -166,19 +173,25 @@ impl Statements {
 
 /// A transaction on a connection lent by [`Statements::begin`].
 pub struct Transaction {
-    /// `None` once committed.
+    /// `None` once committed (or dropped).
     lent: tokio::sync::Mutex<Option<Object>>,
     backend: DbBackend,
     returning: bool,
 }
 
 impl Transaction {
+    fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
     /// Commits; the connection goes back to its pool if the commit got an
     /// answer from the database, whatever it was.
-    pub async fn commit(self) -> Result<(), DbErr> {
-        let Some(mut object) = self.lent.lock().await.take() else {
-            return Err(ended());
-        };
+    pub async fn commit(mut self) -> Result<(), DbErr> {
+        let mut object = self
+            .lent
+            .get_mut()
+            .take()
+            .expect("a transaction holds its connection");
         on_object!(&mut object, |lent| {
             let committed = lent.conn.execute("COMMIT").await;
             lent.unsettled = !settles(&committed);
@@ -205,65 +218,17 @@ impl Drop for Transaction {
     }
 }
 
-fn ended() -> DbErr {
-    DbErr::Custom("the transaction has already ended".into())
-}
-
-/// Runs `$run` on the connection `$txn` holds, named `$conn`.
+/// Runs `$run` on the connection `$txn` holds, named `$conn`. (A
+/// transaction gives its connection up only as it ends, by value.)
 macro_rules! in_transaction {
     ($txn:expr, |$conn:ident| $run:expr) => {{
         let mut held = $txn.lent.lock().await;
-        match held.as_mut() {
-            None => Err(ended()),
-            Some(object) => on_object!(object, |lent| {
-                let $conn = &mut lent.conn;
-                $run
-            }),
-        }
+        let object = held.as_mut().expect("a transaction holds its connection");
+        on_object!(object, |lent| {
+            let $conn = &mut lent.conn;
+            $run
+        })
     }};
-}
-
-#[async_trait::async_trait]
-impl ConnectionTrait for Transaction {
-    fn get_database_backend(&self) -> DbBackend {
-        self.backend
-    }
-
-    async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
-        in_transaction!(self, |conn| query(statement)
-            .execute(&mut *conn)
-            .await
-            .map(ExecResult::from)
-            .map_err(exec_error))
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        in_transaction!(self, |conn| conn
-            .execute(sqlx::AssertSqlSafe(sql.to_owned()))
-            .await
-            .map(ExecResult::from)
-            .map_err(exec_error))
-    }
-
-    async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
-        in_transaction!(self, |conn| query(statement)
-            .fetch_optional(&mut *conn)
-            .await
-            .map(|row| row.map(QueryResult::from))
-            .map_err(query_error))
-    }
-
-    async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        in_transaction!(self, |conn| query(statement)
-            .fetch_all(&mut *conn)
-            .await
-            .map(|rows| rows.into_iter().map(QueryResult::from).collect())
-            .map_err(query_error))
-    }
-
-    fn support_returning(&self) -> bool {
-        self.returning
-    }
 }
 
 /// sqlx's pool's defaults, kept: a connection idle this long is closed,
@@ -365,51 +330,61 @@ fn exec_error(error: sqlx::Error) -> DbErr {
     DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error)))
 }
 
-#[async_trait::async_trait]
-impl ConnectionTrait for Statements {
-    fn get_database_backend(&self) -> DbBackend {
-        match self.pool {
-            Pool::Sqlite(_) => DbBackend::Sqlite,
-            Pool::Postgres(_) => DbBackend::Postgres,
+/// sea-orm's `ConnectionTrait` for `$type`, whose statements run on the
+/// connection `$lend!` lends: the same for single statements and for a
+/// transaction's.
+macro_rules! connection_trait {
+    ($type:ty, $lend:ident) => {
+        #[async_trait::async_trait]
+        impl ConnectionTrait for $type {
+            fn get_database_backend(&self) -> DbBackend {
+                self.backend()
+            }
+
+            async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
+                $lend!(self, |conn| query(statement)
+                    .execute(&mut *conn)
+                    .await
+                    .map(ExecResult::from))
+                .map_err(exec_error)
+            }
+
+            async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+                $lend!(self, |conn| conn
+                    .execute(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .await
+                    .map(ExecResult::from))
+                .map_err(exec_error)
+            }
+
+            async fn query_one_raw(
+                &self,
+                statement: Statement,
+            ) -> Result<Option<QueryResult>, DbErr> {
+                $lend!(self, |conn| query(statement)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map(|row| row.map(QueryResult::from)))
+                .map_err(query_error)
+            }
+
+            async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+                $lend!(self, |conn| query(statement)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map(|rows| rows.into_iter().map(QueryResult::from).collect()))
+                .map_err(query_error)
+            }
+
+            fn support_returning(&self) -> bool {
+                self.returning
+            }
         }
-    }
-
-    async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
-        on_connection!(self, |conn| query(statement)
-            .execute(&mut *conn)
-            .await
-            .map(ExecResult::from))
-        .map_err(exec_error)
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        on_connection!(self, |conn| conn
-            .execute(sqlx::AssertSqlSafe(sql.to_owned()))
-            .await
-            .map(ExecResult::from))
-        .map_err(exec_error)
-    }
-
-    async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
-        on_connection!(self, |conn| query(statement)
-            .fetch_optional(&mut *conn)
-            .await
-            .map(|row| row.map(QueryResult::from)))
-        .map_err(query_error)
-    }
-
-    async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        on_connection!(self, |conn| query(statement)
-            .fetch_all(&mut *conn)
-            .await
-            .map(|rows| rows.into_iter().map(QueryResult::from).collect()))
-        .map_err(query_error)
-    }
-
-    fn support_returning(&self) -> bool {
-        self.returning
-    }
+    };
 }
+
+connection_trait!(Statements, on_connection);
+connection_trait!(Transaction, in_transaction);
 
 #[cfg(test)]
 mod tests {
