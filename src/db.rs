@@ -12,9 +12,11 @@ use sea_orm::{
 
 use crate::{config::Settings, writer::SqliteWriter};
 
+mod rows;
 mod sqlite_allocator;
 mod statements;
 
+pub use rows::Rows;
 pub use statements::{Statements, Transaction};
 
 #[tracing::instrument(skip_all)]

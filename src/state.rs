@@ -53,7 +53,7 @@ impl AppState {
         // Every state but SQLite's is built with a write pool; one without
         // would share the single statements' pool.
         let connections = self.write_connections.as_ref().unwrap_or(&self.db);
-        Ok(WriteTxn::alone(connections.begin().await?))
+        Ok(WriteTxn::alone(connections.begin()))
     }
 
     /// SQLite's writer slot, taken ahead of the API's queued writes (see

@@ -15,6 +15,8 @@ use sea_orm::{
 };
 use tokio::sync::{OwnedMutexGuard, watch};
 
+use crate::db::Rows;
+
 /// How many writers may share one SQLite transaction, and for how long
 /// the first of them may wait for the commit (see [`SqliteWriter::begin`]).
 const GROUP_MEMBERS: usize = 32;
@@ -249,6 +251,7 @@ impl SqliteWriter {
                 opened: AtomicBool::new(false),
                 opening: tokio::sync::Mutex::new(()),
             }),
+            held: Default::default(),
         })
     }
 
@@ -400,6 +403,8 @@ pub struct WriteTxn {
     txn: Option<crate::db::Transaction>,
     /// `None` on databases other than SQLite.
     member: Option<Member>,
+    /// Inserts held back (see [`WriteTxn::insert_later`]).
+    held: std::sync::Mutex<Vec<Rows>>,
 }
 
 impl WriteTxn {
@@ -408,7 +413,40 @@ impl WriteTxn {
         Self {
             txn: Some(txn),
             member: None,
+            held: Default::default(),
         }
+    }
+
+    /// Holds `rows` back until the next statement or the commit, whichever
+    /// comes first, and writes them then, in the order they were held.
+    /// Rows whose insert returns nothing the caller needs, held back, may
+    /// join the statement that records the change's events (see
+    /// [`crate::events::Change::commit`]).
+    pub fn insert_later(&self, rows: Rows) {
+        if !rows.is_empty() {
+            self.held.lock().expect("held rows lock").push(rows);
+        }
+    }
+
+    /// The rows held back, no longer held.
+    pub fn take_held(&self) -> Vec<Rows> {
+        std::mem::take(&mut *self.held.lock().expect("held rows lock"))
+    }
+
+    /// Whether no statement has run in this transaction yet (it is not
+    /// begun); on SQLite, whose writers share a group's transaction, never.
+    pub fn untouched(&self) -> bool {
+        self.txn.as_ref().is_some_and(|txn| txn.untouched())
+    }
+
+    /// Writes the rows held back, before any other statement.
+    async fn write_held(&self) -> Result<(), DbErr> {
+        for rows in self.take_held() {
+            let insert = self.get_database_backend().build(&rows.insert());
+            self.open_alone().await?;
+            on_conn!(self.conn(), |txn| txn.execute_raw(insert).await)?;
+        }
+        Ok(())
     }
 
     /// The transaction statements run in: this one's, or the group's.
@@ -470,6 +508,7 @@ impl WriteTxn {
     /// before the caller goes on to queue jobs or publish events. On SQLite
     /// it returns once the group's transaction has committed.
     pub async fn commit(mut self) -> Result<(), DbErr> {
+        self.write_held().await?;
         let Some(mut member) = self.member.take() else {
             let txn = self.txn.take().expect("a transaction commits once");
             return txn.commit().await;
@@ -524,16 +563,19 @@ impl ConnectionTrait for WriteTxn {
     }
 
     async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
+        self.write_held().await?;
         self.open_alone().await?;
         on_conn!(self.conn(), |txn| txn.execute_raw(statement).await)
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.write_held().await?;
         self.open_alone().await?;
         on_conn!(self.conn(), |txn| txn.execute_unprepared(sql).await)
     }
 
     async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.write_held().await?;
         self.with_savepoint(statement, |s| async move {
             on_conn!(self.conn(), |txn| txn.query_one_raw(s).await)
         })
@@ -541,6 +583,7 @@ impl ConnectionTrait for WriteTxn {
     }
 
     async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.write_held().await?;
         self.with_savepoint(statement, |s| async move {
             on_conn!(self.conn(), |txn| txn.query_all_raw(s).await)
         })

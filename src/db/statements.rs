@@ -148,9 +148,43 @@ impl Statements {
         self.run.load(Ordering::Relaxed)
     }
 
-    /// Begins a transaction on a connection of this pool, held until the
+    /// A transaction on a connection of this pool. Nothing is sent yet: its
+    /// first statement takes the connection and begins it (see
+    /// [`Transaction::untouched`]), and the connection is held until the
     /// transaction commits or is dropped (then rolled back).
-    pub async fn begin(&self) -> Result<Transaction, DbErr> {
+    pub fn begin(&self) -> Transaction {
+        Transaction {
+            pool: self.pool.clone(),
+            lent: tokio::sync::Mutex::new(None),
+            backend: self.backend(),
+            returning: self.returning,
+        }
+    }
+}
+
+/// A transaction on a connection lent by [`Statements::begin`].
+pub struct Transaction {
+    pool: Pool,
+    /// `None` until the first statement (and once committed or dropped).
+    lent: tokio::sync::Mutex<Option<Object>>,
+    backend: DbBackend,
+    returning: bool,
+}
+
+impl Transaction {
+    fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    /// Whether no statement has run in it yet: it holds no connection, and
+    /// the work it was begun for may still go as one statement that
+    /// commits on its own.
+    pub fn untouched(&self) -> bool {
+        self.lent.try_lock().is_ok_and(|lent| lent.is_none())
+    }
+
+    /// Takes a connection and begins the transaction on it.
+    async fn open(&self) -> Result<Object, DbErr> {
         let mut object = match &self.pool {
             Pool::Sqlite(pool) => Object::Sqlite(pool.get().await.map_err(pool_error)?),
             Pool::Postgres(pool) => Object::Postgres(pool.get().await.map_err(pool_error)?),
@@ -163,35 +197,16 @@ impl Statements {
             lent.conn.execute("BEGIN").await.map(drop)
         })
         .map_err(exec_error)?;
-        Ok(Transaction {
-            lent: tokio::sync::Mutex::new(Some(object)),
-            backend: self.backend(),
-            returning: self.returning,
-        })
-    }
-}
-
-/// A transaction on a connection lent by [`Statements::begin`].
-pub struct Transaction {
-    /// `None` once committed (or dropped).
-    lent: tokio::sync::Mutex<Option<Object>>,
-    backend: DbBackend,
-    returning: bool,
-}
-
-impl Transaction {
-    fn backend(&self) -> DbBackend {
-        self.backend
+        Ok(object)
     }
 
     /// Commits; the connection goes back to its pool if the commit got an
-    /// answer from the database, whatever it was.
+    /// answer from the database, whatever it was. With no statement run,
+    /// there is nothing to commit.
     pub async fn commit(mut self) -> Result<(), DbErr> {
-        let mut object = self
-            .lent
-            .get_mut()
-            .take()
-            .expect("a transaction holds its connection");
+        let Some(mut object) = self.lent.get_mut().take() else {
+            return Ok(());
+        };
         on_object!(&mut object, |lent| {
             let committed = lent.conn.execute("COMMIT").await;
             lent.unsettled = !settles(&committed);
@@ -218,12 +233,16 @@ impl Drop for Transaction {
     }
 }
 
-/// Runs `$run` on the connection `$txn` holds, named `$conn`. (A
-/// transaction gives its connection up only as it ends, by value.)
+/// Runs `$run` on the connection `$txn` holds, named `$conn`, begun at
+/// the transaction's first statement. (A transaction gives its connection
+/// up only as it ends, by value.)
 macro_rules! in_transaction {
     ($txn:expr, |$conn:ident| $run:expr) => {{
         let mut held = $txn.lent.lock().await;
-        let object = held.as_mut().expect("a transaction holds its connection");
+        if held.is_none() {
+            *held = Some($txn.open().await?);
+        }
+        let object = held.as_mut().expect("opened just now");
         on_object!(object, |lent| {
             let $conn = &mut lent.conn;
             $run
@@ -473,20 +492,27 @@ mod tests {
             .execute_unprepared("CREATE TABLE t (v INTEGER)")
             .await
             .unwrap();
-        let dropped = statements.begin().await.unwrap();
+        // Begun, it holds no connection until its first statement: the
+        // pool's one connection still serves others.
+        let dropped = statements.begin();
+        assert!(dropped.untouched());
+        assert!(marked(&statements).await);
         dropped
             .execute_unprepared("INSERT INTO t VALUES (1)")
             .await
             .unwrap();
+        assert!(!dropped.untouched());
         drop(dropped);
         // The pool's one connection comes back once rolled back: a second
         // BEGIN on it would fail were the first transaction still open.
-        let committed = statements.begin().await.unwrap();
+        let committed = statements.begin();
         committed
             .execute_unprepared("INSERT INTO t VALUES (2)")
             .await
             .unwrap();
         committed.commit().await.unwrap();
+        // One that never ran a statement commits nothing, and needs none.
+        statements.begin().commit().await.unwrap();
         assert_eq!(values(&statements).await, [2]);
         assert!(marked(&statements).await, "the same connection throughout");
     }

@@ -72,7 +72,7 @@ pub async fn post_inbound(
                 text: Some(summary.details()).filter(|t| !t.is_empty()),
                 ..NewTodo::default()
             };
-            let todo = todos::insert_todo(&mut change, &list, project, None, input).await?;
+            let todo = todos::insert_todo(&mut change, &list, project, None, input, None).await?;
             ("todo", todo.id)
         }
         _ => {

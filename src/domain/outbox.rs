@@ -7,11 +7,11 @@ use entity::{delivery, delivery_attempt, event, webhook};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, Iterable,
-    QueryFilter, QueryOrder, QueryTrait, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QueryTrait, Statement,
     sea_query::{
         Alias, CommonTableExpression, Expr, ExprTrait, IntoIden, Query, SelectStatement,
-        ValueTuple, WithClause, WithQuery,
+        WithClause, WithQuery,
     },
 };
 use serde_json::json;
@@ -26,6 +26,7 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    db::Rows,
     delivery::queue::Handoff,
     error::{AppError, AppResult},
     events::{Change, types},
@@ -215,11 +216,9 @@ const EVENTS_PER_STATEMENT: usize = 1000;
 /// events and webhooks, to be queued once the transaction commits.
 ///
 /// When this process knows the organization's webhooks, the events and
-/// their deliveries go in one round trip whose delivery part writes only
-/// if the webhooks are still at the version they were read at: a change
-/// then costs one round trip here rather than two. Otherwise, or when they
-/// changed meanwhile, the events are written first and their statement
-/// reads the version the deliveries are matched at.
+/// their deliveries go in one round trip (see [`record_known`]).
+/// Otherwise, or when they changed meanwhile, the events are written first
+/// and their statement reads the version the deliveries are matched at.
 pub async fn record_events(
     conn: &impl ConnectionTrait,
     organization_id: &str,
@@ -229,26 +228,52 @@ pub async fn record_events(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    if events.len() <= EVENTS_PER_STATEMENT
-        && let Some((version, webhooks)) = KNOWN_WEBHOOKS.get(organization_id)
-    {
-        let owed = owed_deliveries(&webhooks, events, leased_until);
-        if !owed.is_empty() && owed.len() <= DELIVERIES_PER_STATEMENT {
-            let seen =
-                insert_events_and_deliveries(conn, organization_id, events, version, &owed).await?;
-            if seen == Some(version) {
-                return Ok(owed);
-            }
-            // The webhooks changed since they were read: the events are
-            // written, their deliveries are not; match them again.
-            return enqueue_deliveries(conn, organization_id, seen, events, leased_until).await;
-        }
+    if let Some(owed) = record_known(conn, organization_id, events, &[], leased_until).await? {
+        return Ok(owed);
     }
     let mut version = None;
     for chunk in events.chunks(EVENTS_PER_STATEMENT) {
         version = insert_events(conn, organization_id, chunk).await?;
     }
     enqueue_deliveries(conn, organization_id, version, events, leased_until).await
+}
+
+/// Writes `held` (rows a change held back), `events` and the deliveries
+/// they owe to the organization's webhooks as this process knows them, in
+/// one round trip whose every part writes only if the webhooks are still
+/// at the version they were known at. Run outside a transaction, on
+/// PostgreSQL, it is a whole change in one statement that commits on its
+/// own.
+///
+/// Returns the deliveries, or `None` when nothing was written: the
+/// webhooks are not known here or changed since, or there are too many
+/// rows for one statement.
+pub async fn record_known(
+    conn: &impl ConnectionTrait,
+    organization_id: &str,
+    events: &[event::Model],
+    held: &[Rows],
+    leased_until: Option<DateTime<Utc>>,
+) -> AppResult<Option<Vec<Handoff>>> {
+    if events.is_empty() || events.len() > EVENTS_PER_STATEMENT {
+        return Ok(None);
+    }
+    let Some((version, webhooks)) = KNOWN_WEBHOOKS.get(organization_id) else {
+        return Ok(None);
+    };
+    let owed = owed_deliveries(&webhooks, events, leased_until);
+    if owed.len() > DELIVERIES_PER_STATEMENT {
+        return Ok(None);
+    }
+    let mut rows = held.to_vec();
+    rows.push(Rows::of(
+        events.iter().map(|e| e.clone().into_active_model()),
+    ));
+    rows.push(Rows::of(
+        owed.iter().map(|h| h.delivery.clone().into_active_model()),
+    ));
+    let seen = insert_if_version(conn, organization_id, version, &rows).await?;
+    Ok((seen == Some(version)).then_some(owed))
 }
 
 /// Inserts `events`; returns their organization's webhook version as the
@@ -276,59 +301,32 @@ fn version_read(row: Option<sea_orm::QueryResult>) -> AppResult<Option<i64>> {
         .flatten())
 }
 
-/// Inserts `events` and, if the organization's webhooks are still at
-/// `version`, the deliveries `owed`, in one round trip; returns the
-/// version it saw. On PostgreSQL that is one statement (two
-/// data-modifying `WITH` parts; the deliveries' foreign keys to the events
-/// are checked at the statement's end, when both are written). SQLite has
-/// no data-modifying `WITH`, but takes the three statements in one string.
-async fn insert_events_and_deliveries(
+/// Inserts `rows`, each in turn, if the organization's webhooks are still
+/// at `version`, in one round trip; returns the version it saw. On
+/// PostgreSQL that is one statement (a data-modifying `WITH` part each;
+/// foreign keys between them, such as the deliveries' to the events, are
+/// checked at the statement's end, when all are written). SQLite has no
+/// data-modifying `WITH`, but takes the statements in one string.
+async fn insert_if_version(
     conn: &impl ConnectionTrait,
     organization_id: &str,
-    events: &[event::Model],
     version: i64,
-    owed: &[Handoff],
+    rows: &[Rows],
 ) -> AppResult<Option<i64>> {
-    let insert_events =
-        event::Entity::insert_many(events.iter().map(|e| e.clone().into_active_model()))
-            .into_query();
-    // `INSERT … SELECT … FROM (VALUES …) WHERE <version unchanged>`: a
-    // plain `VALUES` insert cannot be made conditional.
-    let columns: Vec<delivery::Column> = delivery::Column::iter().collect();
-    let rows = owed.iter().map(|handoff| {
-        let row = handoff.delivery.clone().into_active_model();
-        ValueTuple::Many(
-            columns
-                .iter()
-                .map(|column| row.get(*column).into_value().expect("every column is set"))
-                .collect(),
-        )
-    });
-    let owed_rows = Alias::new("owed");
-    let mut unchanged = Query::select();
-    unchanged
-        .exprs(
-            (1..=columns.len())
-                .map(|i| Expr::col((owed_rows.clone(), Alias::new(format!("column{i}"))))),
-        )
-        .from_values(rows, owed_rows.clone())
-        .and_where(webhooks_version_of(organization_id).eq(version));
-    let mut insert_owed = Query::insert();
-    insert_owed
-        .into_table(delivery::Entity)
-        .columns(columns.iter().copied())
-        .select_from(unchanged)
-        .expect("one value per column");
+    let unchanged = webhooks_version_of(organization_id).eq(version);
+    let inserts = rows
+        .iter()
+        .filter(|rows| !rows.is_empty())
+        .map(|rows| rows.insert_if(unchanged.clone()));
     let mut version_seen = Query::select();
     version_seen.expr(webhooks_version_of(organization_id));
     let backend = conn.get_database_backend();
     let row = if backend == DbBackend::Sqlite {
         let (mut sql, mut values) = (String::new(), Vec::new());
-        for part in [
-            backend.build(&insert_events),
-            backend.build(&insert_owed),
-            backend.build(&version_seen),
-        ] {
+        let parts = inserts
+            .map(|insert| backend.build(&insert))
+            .chain([backend.build(&version_seen)]);
+        for part in parts {
             sql.push_str(&part.sql);
             sql.push_str("; ");
             values.extend(part.values.map(|v| v.0).unwrap_or_default());
@@ -336,16 +334,13 @@ async fn insert_events_and_deliveries(
         conn.query_one_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?
     } else {
-        let mut new_events = CommonTableExpression::new();
-        new_events
-            .query(insert_events)
-            .table_name(Alias::new("new_events"));
-        let mut new_deliveries = CommonTableExpression::new();
-        new_deliveries
-            .query(insert_owed)
-            .table_name(Alias::new("new_deliveries"));
         let mut with = WithClause::new();
-        with.cte(new_events).cte(new_deliveries);
+        for (i, insert) in inserts.enumerate() {
+            let mut part = CommonTableExpression::new();
+            part.query(insert)
+                .table_name(Alias::new(format!("written_{i}")));
+            with.cte(part);
+        }
         let mut statement = WithQuery::new();
         statement.with_clause(with).query(version_seen);
         conn.query_one(&statement).await?

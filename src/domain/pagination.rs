@@ -208,6 +208,21 @@ where
         .order_by_desc(position_column)
 }
 
+/// The position after the last of `siblings`, as an expression: for a
+/// statement that reads (or inserts) where a new row goes.
+pub fn end_of<E, P>(siblings: Select<E>, position_column: P) -> Expr
+where
+    E: EntityTrait,
+    P: ColumnTrait,
+{
+    let last = last_position(siblings, position_column)
+        .limit(1)
+        .into_query();
+    Expr::SubQuery(None, Box::new(last.into()))
+        .if_null(0.0)
+        .add(POSITION_STEP)
+}
+
 /// Inserts `row` after the last of `siblings` (already filtered to one
 /// parent): where a new list, todo, checklist or item goes. Its position,
 /// one step past the last sibling's, is computed inside the INSERT rather
@@ -223,12 +238,7 @@ pub async fn insert_at_end<A>(
 where
     A: ActiveModelTrait + TryIntoModel<<A::Entity as EntityTrait>::Model>,
 {
-    let last = last_position(siblings, position_column)
-        .limit(1)
-        .into_query();
-    let end = Expr::SubQuery(None, Box::new(last.into()))
-        .if_null(0.0)
-        .add(POSITION_STEP);
+    let end = end_of(siblings, position_column);
     let (mut columns, mut values) = (Vec::new(), Vec::new());
     for column in <A::Entity as EntityTrait>::Column::iter() {
         if column.as_str() == position_column.as_str() {

@@ -1,11 +1,12 @@
 //! Todo lists: ordered columns of todos in a project.
 
-use entity::{project, todo_list};
+use entity::{project, todo, todo_list};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, ModelTrait,
     QueryFilter, QuerySelect, QueryTrait, SelectA, SelectB,
+    sea_query::{Expr, ExprTrait},
 };
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ use super::{
     accounts::{self, required_text},
     ids,
     json::{project_json, todo_list_json},
-    pagination::{Page, PageRequest, fetch_page_by_position, insert_at_end},
+    pagination::{Page, PageRequest, end_of, fetch_page_by_position, insert_at_end},
     projects::{CALLER_IS_MEMBER, caller_is_member, project_for_read, readable},
     scoped::select_by_id,
 };
@@ -30,16 +31,45 @@ pub async fn list_for_read(
     who: &Principal,
     id: &str,
 ) -> AppResult<(todo_list::Model, project::Model)> {
+    let (list, project, _) = read_list(conn, who, id, false).await?;
+    Ok((list, project))
+}
+
+/// As [`list_for_read`], with the position after the list's last todo
+/// (where a new todo goes) read in the same statement.
+pub async fn list_for_append(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    id: &str,
+) -> AppResult<(todo_list::Model, project::Model, f64)> {
+    let (list, project, end) = read_list(conn, who, id, true).await?;
+    Ok((list, project, end.expect("the end is read")))
+}
+
+const END_POSITION: &str = "end_position";
+
+async fn read_list(
+    conn: &impl ConnectionTrait,
+    who: &Principal,
+    id: &str,
+    with_end: bool,
+) -> AppResult<(todo_list::Model, project::Model, Option<f64>)> {
     // List, project and the caller's membership in one statement: every
-    // todo write starts here, inside the write transaction, where each
-    // statement counts.
-    let select = select_by_id::<todo_list::Entity>(
+    // todo write starts here, where each statement counts.
+    let mut select = select_by_id::<todo_list::Entity>(
         id,
         "todo list",
         Some((todo_list::Column::OrganizationId, &who.organization_id)),
     )?
     .find_also_related(project::Entity)
     .expr_as(caller_is_member(who), CALLER_IS_MEMBER);
+    if with_end {
+        let todos_of_list = todo::Entity::find().filter(
+            Expr::col((todo::Entity, todo::Column::TodoListId))
+                .equals((todo_list::Entity, todo_list::Column::Id)),
+        );
+        select = select.expr_as(end_of(todos_of_list, todo::Column::Position), END_POSITION);
+    }
     let Some(row) = conn.query_one(&select.into_query()).await? else {
         return Err(AppError::NotFound("todo list"));
     };
@@ -47,8 +77,11 @@ pub async fn list_for_read(
     let Some(project) = project::Model::from_query_result_optional(&row, SelectB.as_str())? else {
         return Err(AppError::NotFound("todo list"));
     };
+    let end = with_end
+        .then(|| row.try_get::<f64>("", END_POSITION))
+        .transpose()?;
     let project = readable(who, project, &row).map_err(AppError::not_found_as("todo list"))?;
-    Ok((list, project))
+    Ok((list, project, end))
 }
 
 /// The list's JSON with its project and company nested.

@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ModelTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, TryIntoModel,
     sea_query::Query,
 };
 use serde_json::Value;
@@ -19,10 +19,11 @@ use super::{
     json::todo_json,
     pagination::{Page, PageRequest, end_position, fetch_page_by_position, insert_at_end},
     scoped::find_by_id,
-    todo_lists::{list_for_read, list_payload},
+    todo_lists::{list_for_append, list_for_read, list_payload},
 };
 use crate::{
     auth::Principal,
+    db::Rows,
     error::{AppError, AppResult},
     events::{Change, types},
     state::AppState,
@@ -147,26 +148,30 @@ pub async fn create_todo(
     who: &Principal,
     input: NewTodo,
 ) -> AppResult<todo::Model> {
-    // On SQLite the list is read before the write transaction begins, so
-    // that the read does not hold the one writer (every write queues
-    // behind it); should the list be deleted meanwhile, the todo's insert
-    // fails on its foreign key: a conflict, and nothing is written. On
-    // PostgreSQL it is read inside: one connection for the request rather
-    // than two.
-    let (list, project, mut change) = if app.db.get_database_backend() == DbBackend::Sqlite {
+    // The list is read before the write transaction begins. On SQLite the
+    // read then does not hold the one writer (every write queues behind
+    // it), and the todo's insert finds its position under the writer. On
+    // PostgreSQL the same statement reads where the todo goes, and the
+    // todo's insert is held back: the transaction, begun at its first
+    // statement, may then have none, and the todo, its event and its
+    // deliveries go as one statement (see `Change::commit`). Should the
+    // list be deleted meanwhile, the insert fails on its foreign key: a
+    // conflict, and nothing is written.
+    let (list, project, end) = if app.db.get_database_backend() == DbBackend::Sqlite {
         let (list, project) = list_for_read(&app.db, who, &input.todo_list_id).await?;
-        (list, project, Change::begin(app, who).await?)
+        (list, project, None)
     } else {
-        let change = Change::begin(app, who).await?;
-        let (list, project) = list_for_read(&*change, who, &input.todo_list_id).await?;
-        (list, project, change)
+        let (list, project, end) = list_for_append(&app.db, who, &input.todo_list_id).await?;
+        (list, project, Some(end))
     };
+    let mut change = Change::begin(app, who).await?;
     let todo = insert_todo(
         &mut change,
         &list,
         &project,
         Some(who.user_id.clone()),
         input,
+        end,
     )
     .await?;
     change.commit().await?;
@@ -174,13 +179,17 @@ pub async fn create_todo(
 }
 
 /// Writes a todo at the end of `list`, its assignees and tags, and its
-/// `TODO_CREATED` event inside `change`.
+/// `TODO_CREATED` event inside `change`. `end`: the list's end as read
+/// before (see [`list_for_append`]), where the todo goes, its insert held
+/// back (see [`crate::writer::WriteTxn::insert_later`]); `None`: its
+/// insert finds the end itself, at once.
 pub async fn insert_todo(
     change: &mut Change<'_>,
     list: &todo_list::Model,
     project: &project::Model,
     created_by_id: Option<String>,
     input: NewTodo,
+    end: Option<f64>,
 ) -> AppResult<todo::Model> {
     let title = required_text("title", &input.title, 500)?;
     check_text("text", &input.text)?;
@@ -214,8 +223,20 @@ pub async fn insert_todo(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let siblings = todo::Entity::find().filter(todo::Column::TodoListId.eq(&list.id));
-    let todo = insert_at_end(&**change, row, siblings, todo::Column::Position).await?;
+    let todo = match end {
+        Some(end) => {
+            let row = todo::ActiveModel {
+                position: Set(end),
+                ..row
+            };
+            change.insert_later(Rows::of([row.clone()]));
+            row.try_into_model()?
+        }
+        None => {
+            let siblings = todo::Entity::find().filter(todo::Column::TodoListId.eq(&list.id));
+            insert_at_end(&**change, row, siblings, todo::Column::Position).await?
+        }
+    };
     for user_id in &assignees {
         super::todo_people::insert_assignee(change, &todo.id, user_id).await?;
     }

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::{
     auth::Principal,
+    delivery::queue::Handoff,
     domain::{ids, outbox},
     error::AppResult,
     state::AppState,
@@ -130,13 +131,18 @@ impl<'a> Change<'a> {
             .queue
             .handover_lease()
             .map(|lease| ids::now() + ids::span(lease));
-        let owed = outbox::record_events(
-            &self.txn,
-            &self.organization_id,
-            &self.recorded,
-            leased_until,
-        )
-        .await?;
+        let owed = match self.record_alone(leased_until).await? {
+            Some(owed) => owed,
+            None => {
+                outbox::record_events(
+                    &self.txn,
+                    &self.organization_id,
+                    &self.recorded,
+                    leased_until,
+                )
+                .await?
+            }
+        };
         let Self {
             app,
             txn,
@@ -152,6 +158,36 @@ impl<'a> Change<'a> {
         app.queue.push(&deliveries, None).await;
         app.events.publish(&recorded).await;
         Ok(recorded)
+    }
+
+    /// A change that has run no statement yet (PostgreSQL's transaction
+    /// begins at its first) and made only inserts it held back: those, its
+    /// events and their deliveries written as one statement that commits on
+    /// its own, without the transaction's `BEGIN` and `COMMIT`; two round
+    /// trips of the three such a change would cost. `None`: written
+    /// nothing, for the transaction to write all of it.
+    async fn record_alone(
+        &self,
+        leased_until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> AppResult<Option<Vec<Handoff>>> {
+        if !self.txn.untouched() {
+            return Ok(None);
+        }
+        let held = self.txn.take_held();
+        let owed = outbox::record_known(
+            &self.app.db,
+            &self.organization_id,
+            &self.recorded,
+            &held,
+            leased_until,
+        )
+        .await;
+        if !matches!(owed, Ok(Some(_))) {
+            for rows in held {
+                self.txn.insert_later(rows);
+            }
+        }
+        owed
     }
 }
 

@@ -332,3 +332,59 @@ async fn a_change_to_a_webhook_applies_from_the_next_event_whoever_wrote_it() {
         "filtered to another project by another process, the webhook gets nothing more"
     );
 }
+
+#[tokio::test]
+async fn a_todo_made_after_another_process_changed_the_webhooks_is_written_once_and_matched_anew() {
+    // On PostgreSQL a todo, its event and its deliveries go as one
+    // statement when the process knows the webhooks; changed since by
+    // another process, that statement writes nothing and the todo is
+    // written by the transaction instead: once, and matched against the
+    // webhooks as they are now.
+    let app = spawn_app_with(&["--allow-private-targets", "--in-process-workers", "false"]).await;
+    let owner = app.register("owner").await;
+    let project = app.create_project(&owner, "p").await;
+    let list = app
+        .ok(
+            Some(&owner.token),
+            "mutation($p: ID!) { createTodoList(projectId: $p, title: \"L\") { id } }",
+            json!({ "p": project }),
+        )
+        .await["createTodoList"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hook = create_webhook(
+        &app,
+        &owner.token,
+        json!({ "name": "todos", "url": "http://127.0.0.1:9/hook", "events": ["TODO_CREATED"] }),
+    )
+    .await;
+    let make_todo = async |title: &str| {
+        app.ok(
+            Some(&owner.token),
+            "mutation($l: ID!, $t: String!) { createTodo(input: {todoListId: $l, title: $t}) { id position } }",
+            json!({ "l": list, "t": title }),
+        )
+        .await["createTodo"]["position"]
+            .as_f64()
+            .unwrap()
+    };
+    let delivered = async || deliveries(&app, &owner.token, &hook).await.len();
+
+    assert_eq!(make_todo("first").await, 65535.0);
+    assert_eq!(delivered().await, 1);
+    app.execute_sql(&format!(
+        "UPDATE webhooks SET enabled = false WHERE id = '{hook}'"
+    ))
+    .await;
+    assert_eq!(make_todo("second").await, 131070.0);
+    assert_eq!(delivered().await, 1, "disabled by another process");
+    app.execute_sql(&format!(
+        "UPDATE webhooks SET enabled = true WHERE id = '{hook}'"
+    ))
+    .await;
+    assert_eq!(make_todo("third").await, 196605.0);
+    assert_eq!(delivered().await, 2, "enabled again by another process");
+    assert_eq!(app.count_rows("todos").await, 3);
+    assert_eq!(app.count_where("events", "type = 'TODO_CREATED'").await, 3);
+}
