@@ -160,8 +160,12 @@ pub fn webhooks_version_of_row(table: impl IntoIden) -> Expr {
 /// Each organization's enabled webhooks at the version they were read at.
 /// Versions are random and change on every write to any column of its
 /// webhooks, in any process (triggers keep them), so a version seen again
-/// means the same rows.
-static KNOWN_WEBHOOKS: LazyLock<Memo<(i64, Arc<Vec<KnownWebhook>>)>> = LazyLock::new(Memo::default);
+/// means the same rows. An organization that never had a webhook has no
+/// version (`None`) and no webhooks, until its first.
+static KNOWN_WEBHOOKS: LazyLock<Memo<Known>> = LazyLock::new(Memo::default);
+
+/// An organization's webhook version and its enabled webhooks at it.
+type Known = (Option<i64>, Arc<Vec<KnownWebhook>>);
 
 /// The organization's enabled webhooks at `version`: from memory when this
 /// process has read them at that version, else read on `conn`.
@@ -171,7 +175,7 @@ pub async fn enabled_webhooks(
     version: i64,
 ) -> AppResult<Arc<Vec<KnownWebhook>>> {
     if let Some((seen, webhooks)) = KNOWN_WEBHOOKS.get(organization_id)
-        && seen == version
+        && seen == Some(version)
     {
         return Ok(webhooks);
     }
@@ -197,9 +201,7 @@ pub async fn enabled_webhooks(
             .map(KnownWebhook::new)
             .collect(),
     );
-    if let Some(current) = current {
-        KNOWN_WEBHOOKS.put(organization_id.to_owned(), (current, webhooks.clone()));
-    }
+    KNOWN_WEBHOOKS.put(organization_id.to_owned(), (current, webhooks.clone()));
     Ok(webhooks)
 }
 
@@ -273,7 +275,7 @@ pub async fn record_known(
         owed.iter().map(|h| h.delivery.clone().into_active_model()),
     ));
     let seen = insert_if_version(conn, organization_id, version, &rows).await?;
-    Ok((seen == Some(version)).then_some(owed))
+    Ok((seen == version).then_some(owed))
 }
 
 /// Inserts `events`; returns their organization's webhook version as the
@@ -310,10 +312,13 @@ fn version_read(row: Option<sea_orm::QueryResult>) -> AppResult<Option<i64>> {
 async fn insert_if_version(
     conn: &impl ConnectionTrait,
     organization_id: &str,
-    version: i64,
+    version: Option<i64>,
     rows: &[Rows],
 ) -> AppResult<Option<i64>> {
-    let unchanged = webhooks_version_of(organization_id).eq(version);
+    let unchanged = match version {
+        Some(version) => webhooks_version_of(organization_id).eq(version),
+        None => webhooks_version_of(organization_id).is_null(),
+    };
     let inserts = rows
         .iter()
         .filter(|rows| !rows.is_empty())
@@ -391,6 +396,9 @@ async fn enqueue_deliveries(
     leased_until: Option<DateTime<Utc>>,
 ) -> AppResult<Vec<Handoff>> {
     let Some(version) = version else {
+        // Known from now on, for the next change's one round trip, whose
+        // statement checks that there is still no version.
+        KNOWN_WEBHOOKS.put(organization_id.to_owned(), (None, Arc::default()));
         return Ok(Vec::new());
     };
     let webhooks = enabled_webhooks(conn, organization_id, version).await?;

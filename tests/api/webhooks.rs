@@ -353,12 +353,6 @@ async fn a_todo_made_after_another_process_changed_the_webhooks_is_written_once_
         .as_str()
         .unwrap()
         .to_owned();
-    let hook = create_webhook(
-        &app,
-        &owner.token,
-        json!({ "name": "todos", "url": "http://127.0.0.1:9/hook", "events": ["TODO_CREATED"] }),
-    )
-    .await;
     let make_todo = async |title: &str| {
         app.ok(
             Some(&owner.token),
@@ -369,22 +363,30 @@ async fn a_todo_made_after_another_process_changed_the_webhooks_is_written_once_
             .as_f64()
             .unwrap()
     };
+    // Before the organization's first webhook, and after.
+    assert_eq!(make_todo("no webhooks").await, 65535.0);
+    assert_eq!(make_todo("still none").await, 131070.0);
+    let hook = create_webhook(
+        &app,
+        &owner.token,
+        json!({ "name": "todos", "url": "http://127.0.0.1:9/hook", "events": ["TODO_CREATED"] }),
+    )
+    .await;
     let delivered = async || deliveries(&app, &owner.token, &hook).await.len();
-
-    assert_eq!(make_todo("first").await, 65535.0);
-    assert_eq!(delivered().await, 1);
+    assert_eq!(make_todo("first").await, 196605.0);
+    assert_eq!(delivered().await, 1, "the first webhook gets the next todo");
     app.execute_sql(&format!(
         "UPDATE webhooks SET enabled = false WHERE id = '{hook}'"
     ))
     .await;
-    assert_eq!(make_todo("second").await, 131070.0);
+    assert_eq!(make_todo("second").await, 262140.0);
     assert_eq!(delivered().await, 1, "disabled by another process");
     app.execute_sql(&format!(
         "UPDATE webhooks SET enabled = true WHERE id = '{hook}'"
     ))
     .await;
-    assert_eq!(make_todo("third").await, 196605.0);
+    assert_eq!(make_todo("third").await, 327675.0);
     assert_eq!(delivered().await, 2, "enabled again by another process");
-    assert_eq!(app.count_rows("todos").await, 3);
-    assert_eq!(app.count_where("events", "type = 'TODO_CREATED'").await, 3);
+    assert_eq!(app.count_rows("todos").await, 5);
+    assert_eq!(app.count_where("events", "type = 'TODO_CREATED'").await, 5);
 }
