@@ -348,6 +348,18 @@ impl TestApp {
         data["createProject"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// A todo list titled "L" in `project`; returns its id.
+    pub async fn create_todo_list(&self, session: &Session, project: &str) -> String {
+        let data = self
+            .ok(
+                Some(&session.token),
+                "mutation($p: ID!) { createTodoList(projectId: $p, title: \"L\") { id } }",
+                json!({ "p": project }),
+            )
+            .await;
+        data["createTodoList"]["id"].as_str().unwrap().to_owned()
+    }
+
     pub async fn create_api_token(&self, session: &Session, name: &str) -> (String, String) {
         let data = self
             .ok(

@@ -343,16 +343,7 @@ async fn a_todo_made_after_another_process_changed_the_webhooks_is_written_once_
     let app = spawn_app_with(&["--allow-private-targets", "--in-process-workers", "false"]).await;
     let owner = app.register("owner").await;
     let project = app.create_project(&owner, "p").await;
-    let list = app
-        .ok(
-            Some(&owner.token),
-            "mutation($p: ID!) { createTodoList(projectId: $p, title: \"L\") { id } }",
-            json!({ "p": project }),
-        )
-        .await["createTodoList"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let list = app.create_todo_list(&owner, &project).await;
     let make_todo = async |title: &str| {
         app.ok(
             Some(&owner.token),

@@ -82,16 +82,7 @@ async fn private_rooms_are_for_members_and_admins_direct_ones_for_members_only()
 
     // The same rule guards what is inside: a todo goes into the private
     // room's list for its member, not for anyone else in the organization.
-    let list = app
-        .ok(
-            Some(&owner.token),
-            "mutation($p: ID!) { createTodoList(projectId: $p, title: \"L\") { id } }",
-            json!({ "p": private }),
-        )
-        .await["createTodoList"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let list = app.create_todo_list(&owner, &private).await;
     let add = "mutation($l: ID!) { createTodo(input: {todoListId: $l, title: \"T\"}) { id } }";
     assert_eq!(
         app.error_code(Some(&carol.token), add, json!({ "l": list }))
