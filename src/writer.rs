@@ -10,8 +10,9 @@ use std::{
 };
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
-    QueryResult, Statement,
+    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, IntoActiveModel, QueryResult,
+    Statement, TryIntoModel,
 };
 use tokio::sync::{OwnedMutexGuard, watch};
 
@@ -426,6 +427,29 @@ impl WriteTxn {
         if !rows.is_empty() {
             self.held.lock().expect("held rows lock").push(rows);
         }
+    }
+
+    /// Inserts `row` and returns it as written: held back (see
+    /// [`WriteTxn::insert_later`]) while no statement has run in this
+    /// transaction, so that the change may still go as one statement; at
+    /// once otherwise, as holding it would save nothing (and on SQLite,
+    /// whose transactions are never untouched, cost an insert of its own).
+    pub async fn insert_or_hold<A>(
+        &self,
+        row: A,
+    ) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
+    where
+        A: ActiveModelTrait
+            + ActiveModelBehavior
+            + TryIntoModel<<A::Entity as EntityTrait>::Model>
+            + Send,
+        <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    {
+        if self.untouched() {
+            self.insert_later(Rows::of([row.clone()]));
+            return row.try_into_model();
+        }
+        row.insert(self).await
     }
 
     /// The rows held back, no longer held.

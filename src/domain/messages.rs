@@ -100,9 +100,8 @@ pub async fn insert_message(
         sealed: Set(input.sealed),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&**change)
-    .await?;
+    };
+    let message = change.insert_or_hold(message).await?;
     let org = accounts::organization_by_id(&**change, &project.organization_id).await?;
     let json = message_json(&message, project_json(project, &org));
     change.emit(types::MESSAGE_CREATED, Some(&project.id), json, None);

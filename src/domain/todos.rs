@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ModelTrait, QueryFilter, QueryOrder,
-    QuerySelect, TryIntoModel,
+    QuerySelect,
     sea_query::Query,
 };
 use serde_json::Value;
@@ -23,7 +23,6 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    db::Rows,
     error::{AppError, AppResult},
     events::{Change, types},
     state::AppState,
@@ -225,12 +224,12 @@ pub async fn insert_todo(
     };
     let todo = match end {
         Some(end) => {
-            let row = todo::ActiveModel {
-                position: Set(end),
-                ..row
-            };
-            change.insert_later(Rows::of([row.clone()]));
-            row.try_into_model()?
+            change
+                .insert_or_hold(todo::ActiveModel {
+                    position: Set(end),
+                    ..row
+                })
+                .await?
         }
         None => {
             let siblings = todo::Entity::find().filter(todo::Column::TodoListId.eq(&list.id));
