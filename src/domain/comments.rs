@@ -65,8 +65,15 @@ pub async fn create_comment(
     html: Option<String>,
 ) -> AppResult<comment::Model> {
     check(text, &html)?;
+    // The todo is read before the write transaction begins, with what the
+    // event says of it: on SQLite the reads then do not hold the one
+    // writer, and on PostgreSQL the comment, held back, goes with its
+    // event and deliveries as one statement (see `Change::commit`).
+    // Should the todo be deleted meanwhile, the insert fails on its
+    // foreign key: a conflict, and nothing is written.
+    let (todo, list, project) = todo_for_read(&app.db, who, todo_id).await?;
+    let todo_json = todo_payload(&app.db, &todo, &list, &project).await?;
     let mut change = Change::begin(app, who).await?;
-    let (todo, list, project) = todo_for_read(&*change, who, todo_id).await?;
     let now = ids::now();
     let comment = comment::ActiveModel {
         id: Set(ids::new_id()),
@@ -78,13 +85,9 @@ pub async fn create_comment(
         created_by_id: Set(Some(who.user_id.clone())),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&*change)
-    .await?;
-    let payload = comment_json(
-        &comment,
-        todo_payload(&*change, &todo, &list, &project).await?,
-    );
+    };
+    let comment = change.insert_or_hold(comment).await?;
+    let payload = comment_json(&comment, todo_json);
     change.emit(types::COMMENT_CREATED, Some(&project.id), payload, None);
     change.commit().await?;
     Ok(comment)
