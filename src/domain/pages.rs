@@ -46,8 +46,11 @@ pub async fn create_page(
     title: &str,
     body: &str,
 ) -> AppResult<page::Model> {
+    // Read before the write transaction begins, as for a message: on
+    // PostgreSQL the page, held back, then goes with its event and
+    // deliveries as one statement (see `Change::commit`).
+    let project = project_for_read(&app.db, who, project_id).await?;
     let mut change = Change::begin(app, who).await?;
-    let project = project_for_read(&*change, who, project_id).await?;
     let page = insert_page(
         &mut change,
         &project,
@@ -80,9 +83,8 @@ pub async fn insert_page(
         created_by_id: Set(created_by_id),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&**change)
-    .await?;
+    };
+    let page = change.insert_or_hold(page).await?;
     let org = accounts::organization_by_id(&**change, &project.organization_id).await?;
     change.emit(
         types::PAGE_CREATED,
