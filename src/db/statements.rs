@@ -14,7 +14,10 @@
 //!
 //! A pool of its own also serves PostgreSQL's write transactions
 //! ([`Statements::begin`]), begun and ended with plain `BEGIN` and `COMMIT`
-//! for the same reason. SQLite's go through its one writer
+//! for the same reason. A transaction takes its connection and sends
+//! `BEGIN` only at its first statement, so a change that runs none can
+//! still go as one statement that commits on its own (see
+//! [`crate::events::Change::commit`]). SQLite's go through its one writer
 //! ([`crate::writer`]) on sqlx's pool.
 
 use std::{

@@ -151,7 +151,8 @@ pub async fn create_todo(
     // read then does not hold the one writer (every write queues behind
     // it), and the todo's insert finds its position under the writer. On
     // PostgreSQL the same statement reads where the todo goes, and the
-    // todo's insert is held back: the transaction, begun at its first
+    // todo's insert is held back unless something ran before it (see
+    // `WriteTxn::insert_or_hold`): the transaction, begun at its first
     // statement, may then have none, and the todo, its event and its
     // deliveries go as one statement (see `Change::commit`). Should the
     // list be deleted meanwhile, the insert fails on its foreign key: a
