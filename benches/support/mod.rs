@@ -187,6 +187,10 @@ impl Drop for Process {
     }
 }
 
+/// Settings passed through from the benchmark's own environment, to
+/// measure the server tuned otherwise than by its defaults.
+const PASSED_THROUGH: [&str; 2] = ["DATABASE_MAX_CONNECTIONS", "WORKER_CONCURRENCY"];
+
 /// The release binary with a clean environment.
 fn junction_command(subcommand: &str, database_url: &str, extra_env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_junction"));
@@ -199,6 +203,11 @@ fn junction_command(subcommand: &str, database_url: &str, extra_env: &[(&str, &s
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
+    for key in PASSED_THROUGH {
+        if let Ok(value) = std::env::var(key) {
+            command.env(key, value);
+        }
+    }
     for (key, value) in extra_env {
         command.env(key, value);
     }

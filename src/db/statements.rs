@@ -127,8 +127,19 @@ impl Statements {
                 (*db.get_sqlite_connection_pool().connect_options()).clone(),
                 size,
             )),
+            // Every statement here is prepared once per connection and
+            // cached, but PostgreSQL still plans it anew at each run
+            // while the plan depends on the values bound (its first five
+            // runs, and every run of a text the cache evicted first: a
+            // batch's text changes with its length). Here every such plan
+            // is an index lookup or an insert whatever the values, so the
+            // plan made at the first run serves them all. Statements that
+            // must find a partial index write its condition out instead
+            // of binding it (`outbox::status_is`).
             _ => Pool::Postgres(pool(
-                (*db.get_postgres_connection_pool().connect_options()).clone(),
+                (*db.get_postgres_connection_pool().connect_options())
+                    .clone()
+                    .options([("plan_cache_mode", "force_generic_plan")]),
                 size,
             )),
         };
@@ -412,7 +423,7 @@ connection_trait!(Transaction, in_transaction);
 mod tests {
     use std::time::Duration;
 
-    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    use sea_orm::{ConnectionTrait, Database, DbBackend, QueryResult, Statement};
 
     use super::{Pool, Statements, prune};
 
@@ -569,5 +580,23 @@ mod tests {
         assert!(backend().await.is_err(), "the ended connection's statement");
         let next = backend().await.expect("a new connection");
         assert_ne!(next, first);
+    }
+
+    /// Statements on PostgreSQL keep the plan made at their first run
+    /// (see [`Statements::new`]); sqlx's own pool keeps the server's
+    /// default. Runs when TEST_DATABASE_URL names a PostgreSQL server.
+    #[tokio::test]
+    async fn statements_on_postgresql_are_planned_once() {
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        let db = Database::connect(&url).await.unwrap();
+        let show = Statement::from_string(DbBackend::Postgres, "SHOW plan_cache_mode");
+        let mode = |row: Option<QueryResult>| row.unwrap().try_get_by_index::<String>(0).unwrap();
+        let statements = Statements::new(&db, 1);
+        let here = mode(statements.query_one_raw(show.clone()).await.unwrap());
+        assert_eq!(here, "force_generic_plan");
+        let sqlx_pool = mode(db.query_one_raw(show).await.unwrap());
+        assert_eq!(sqlx_pool, "auto");
     }
 }
