@@ -29,6 +29,7 @@ use std::{
 };
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use futures_util::future::BoxFuture;
 use sea_orm::{
     ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
     RuntimeErr, Statement,
@@ -59,8 +60,14 @@ enum Object {
 }
 
 /// Opens connections with the options sqlx's pool of the same database
-/// uses (SQLite's WAL and pragmas, PostgreSQL's URL).
-struct Connect<O>(O);
+/// uses (SQLite's WAL and pragmas, PostgreSQL's URL), then runs `setup`
+/// on each.
+struct Connect<O: sqlx::ConnectOptions> {
+    options: O,
+    setup: Option<Setup<O::Connection>>,
+}
+
+type Setup<C> = for<'c> fn(&'c mut C) -> BoxFuture<'c, Result<(), sqlx::Error>>;
 
 /// A pooled connection, and whether a statement started on it has not
 /// finished (its future was dropped, or it failed below the database).
@@ -78,8 +85,12 @@ where
     type Error = sqlx::Error;
 
     async fn create(&self) -> Result<Self::Type, sqlx::Error> {
+        let mut conn = self.options.connect().await?;
+        if let Some(setup) = self.setup {
+            setup(&mut conn).await?;
+        }
         Ok(Lent {
-            conn: self.0.connect().await?,
+            conn,
             unsettled: false,
         })
     }
@@ -106,12 +117,12 @@ impl Statements {
     /// A pool of at most `size` connections (at least one) to the database
     /// `db` is connected to, opened as they are first needed.
     pub fn new(db: &DatabaseConnection, size: usize) -> Self {
-        fn pool<O>(options: O, size: usize) -> managed::Pool<Connect<O>>
+        fn pool<O>(connect: Connect<O>, size: usize) -> managed::Pool<Connect<O>>
         where
             O: sqlx::ConnectOptions,
             O::Connection: Sized + Send,
         {
-            let pool = managed::Pool::builder(Connect(options))
+            let pool = managed::Pool::builder(connect)
                 .max_size(size.max(1))
                 // As long as sqlx's pool waits for a connection (db::connect).
                 .wait_timeout(Some(Duration::from_secs(10)))
@@ -124,22 +135,35 @@ impl Statements {
         }
         let pool = match db.get_database_backend() {
             DbBackend::Sqlite => Pool::Sqlite(pool(
-                (*db.get_sqlite_connection_pool().connect_options()).clone(),
+                Connect {
+                    options: (*db.get_sqlite_connection_pool().connect_options()).clone(),
+                    setup: None,
+                },
                 size,
             )),
-            // Every statement here is prepared once per connection and
-            // cached, but PostgreSQL still plans it anew at each run
-            // while the plan depends on the values bound (its first five
-            // runs, and every run of a text the cache evicted first: a
-            // batch's text changes with its length). Here every such plan
-            // is an index lookup or an insert whatever the values, so the
-            // plan made at the first run serves them all. Statements that
-            // must find a partial index write its condition out instead
-            // of binding it (`outbox::status_is`).
             _ => Pool::Postgres(pool(
-                (*db.get_postgres_connection_pool().connect_options())
-                    .clone()
-                    .options([("plan_cache_mode", "force_generic_plan")]),
+                Connect {
+                    options: (*db.get_postgres_connection_pool().connect_options()).clone(),
+                    // Every statement here is prepared once per connection
+                    // and cached, but PostgreSQL still plans it anew at each
+                    // run while the plan depends on the values bound (its
+                    // first five runs, and every run of a text the cache
+                    // evicted first: a batch's text changes with its
+                    // length). Here every such plan is an index lookup or
+                    // an insert whatever the values, so the plan made at the
+                    // first run serves them all. Statements that must find a
+                    // partial index write its condition out instead of
+                    // binding it (`outbox::status_is`). A SET rather than
+                    // the startup packet's `options`, which poolers such as
+                    // PgBouncer refuse.
+                    setup: Some(|conn| {
+                        Box::pin(async move {
+                            conn.execute("SET plan_cache_mode = force_generic_plan")
+                                .await
+                                .map(drop)
+                        })
+                    }),
+                },
                 size,
             )),
         };
