@@ -157,6 +157,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         queue,
         redis,
         metrics: Arc::new(Metrics::default()),
+        documents: Arc::default(),
         sqlite_writer,
     })
 }

@@ -10,6 +10,7 @@ use crate::{
     db::Statements,
     delivery::queue::DeliveryQueue,
     events::{DeliveryBus, EventBus},
+    graphql::Documents,
     metrics::Metrics,
     writer::{SqliteWriter, WriteTxn},
 };
@@ -36,6 +37,8 @@ pub struct AppState {
     pub queue: DeliveryQueue,
     pub redis: Option<redis::aio::ConnectionManager>,
     pub metrics: Arc<Metrics>,
+    /// GraphQL documents parsed so far (see [`Documents`]).
+    pub documents: Arc<Documents>,
     /// SQLite takes one writer at a time. Writers queue here, before they
     /// take a pooled connection, so a queue of writers can never hold every
     /// connection while the one with the lock waits for another.

@@ -3,6 +3,7 @@
 
 mod connection;
 mod context;
+mod documents;
 mod errors;
 pub mod loaders;
 mod mutation;
@@ -13,6 +14,7 @@ pub mod types;
 use async_graphql::Schema;
 
 pub use context::ContextExt;
+pub use documents::Documents;
 pub use errors::{CodedSchema, is_request_error};
 use mutation::Mutation;
 use query::Query;

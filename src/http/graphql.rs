@@ -40,7 +40,7 @@ async fn execute(
     })?;
     let auth = authenticate(&app, credential_from_headers(req.headers()).as_deref()).await?;
     let loaders = Loaders::new(&app.db);
-    let writes = has_mutation(&mut batch);
+    let writes = has_mutation(&app, &mut batch);
     let batch = batch.data(auth).data(loaders);
     let response = match writes {
         true => {
@@ -59,9 +59,9 @@ async fn execute(
 
 /// Whether a request of the batch may write. The parse is kept for
 /// execution; a request that does not parse fails there as usual.
-fn has_mutation(batch: &mut BatchRequest) -> bool {
+fn has_mutation(app: &AppState, batch: &mut BatchRequest) -> bool {
     batch.iter_mut().any(|request| {
-        request.parsed_query().is_ok_and(|document| {
+        app.documents.parse(request).is_ok_and(|document| {
             document
                 .operations
                 .iter()
