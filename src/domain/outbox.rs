@@ -267,14 +267,12 @@ pub async fn record_known(
     if owed.len() > DELIVERIES_PER_STATEMENT {
         return Ok(None);
     }
-    let mut rows = held.to_vec();
-    rows.push(Rows::of(
-        events.iter().map(|e| e.clone().into_active_model()),
-    ));
-    rows.push(Rows::of(
-        owed.iter().map(|h| h.delivery.clone().into_active_model()),
-    ));
-    let seen = insert_if_version(conn, organization_id, version, &rows).await?;
+    let new_events = Rows::of(events.iter().map(|e| e.clone().into_active_model()));
+    let new_deliveries = Rows::of(owed.iter().map(|h| h.delivery.clone().into_active_model()));
+    // The held rows stay the caller's, uncopied: written nothing, it
+    // holds them again.
+    let rows = held.iter().chain([&new_events, &new_deliveries]);
+    let seen = insert_if_version(conn, organization_id, version, rows).await?;
     Ok((seen == version).then_some(owed))
 }
 
@@ -313,14 +311,14 @@ async fn insert_if_version(
     conn: &impl ConnectionTrait,
     organization_id: &str,
     version: Option<i64>,
-    rows: &[Rows],
+    rows: impl IntoIterator<Item = &Rows>,
 ) -> AppResult<Option<i64>> {
     let unchanged = match version {
         Some(version) => webhooks_version_of(organization_id).eq(version),
         None => webhooks_version_of(organization_id).is_null(),
     };
     let inserts = rows
-        .iter()
+        .into_iter()
         .filter(|rows| !rows.is_empty())
         .map(|rows| rows.insert_if(unchanged.clone()));
     let mut version_seen = Query::select();
