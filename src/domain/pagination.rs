@@ -61,6 +61,18 @@ impl<T> Page<T> {
 }
 
 impl<T> Page<T> {
+    /// A page from the rows fetched for `request` (one more than asked
+    /// when another page follows).
+    fn of(mut items: Vec<T>, request: &PageRequest, total_count: Option<u64>) -> Self {
+        let has_next_page = items.len() as u64 > request.first;
+        items.truncate(request.first as usize);
+        Page {
+            items,
+            has_next_page,
+            total_count,
+        }
+    }
+
     pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
         Ok(Page {
             items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
@@ -107,14 +119,8 @@ where
         Direction::Ascending => query.order_by_asc(id_column),
         Direction::Descending => query.order_by_desc(id_column),
     };
-    let mut items = query.limit(page.first + 1).all(db).await?;
-    let has_next_page = items.len() as u64 > page.first;
-    items.truncate(page.first as usize);
-    Ok(Page {
-        items,
-        has_next_page,
-        total_count,
-    })
+    let items = query.limit(page.first + 1).all(db).await?;
+    Ok(Page::of(items, page, total_count))
 }
 
 /// A cursor for lists ordered by a float position: `"<position>|<id>"`.
@@ -143,6 +149,55 @@ where
     P: ColumnTrait,
     I: ColumnTrait,
 {
+    let (query, total_count) =
+        page_by_position(db, select, position_column, id_column, page).await?;
+    let items = query.all(db).await?;
+    Ok(Page::of(items, page, total_count))
+}
+
+/// Like [`fetch_page_by_position`], fetching only `columns` (in that
+/// order) and turning each row into an item with `decode`.
+pub async fn fetch_columns_by_position<E, P, I, T>(
+    db: &impl sea_orm::ConnectionTrait,
+    select: Select<E>,
+    position_column: P,
+    id_column: I,
+    page: &PageRequest,
+    columns: &[E::Column],
+    decode: impl Fn(&sea_orm::QueryResult) -> Result<T, sea_orm::DbErr>,
+) -> AppResult<Page<T>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    P: ColumnTrait,
+    I: ColumnTrait,
+{
+    let (query, total_count) =
+        page_by_position(db, select, position_column, id_column, page).await?;
+    let query = query.select_only().columns(columns.iter().copied());
+    let rows = db
+        .query_all_raw(query.build(db.get_database_backend()))
+        .await?;
+    let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::of(items, page, total_count))
+}
+
+/// The statement for one page of a positioned list (one row more than
+/// asked, to tell whether another page follows), and the list's total
+/// when the request asks for it.
+async fn page_by_position<E, P, I>(
+    db: &impl sea_orm::ConnectionTrait,
+    select: Select<E>,
+    position_column: P,
+    id_column: I,
+    page: &PageRequest,
+) -> AppResult<(Select<E>, Option<u64>)>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    P: ColumnTrait,
+    I: ColumnTrait,
+{
     let total_count = match page.count_total {
         true => Some(select.clone().count(db).await?),
         false => None,
@@ -160,19 +215,11 @@ where
                 ),
         );
     }
-    let mut items = query
+    let query = query
         .order_by_asc(position_column)
         .order_by_asc(id_column)
-        .limit(page.first + 1)
-        .all(db)
-        .await?;
-    let has_next_page = items.len() as u64 > page.first;
-    items.truncate(page.first as usize);
-    Ok(Page {
-        items,
-        has_next_page,
-        total_count,
-    })
+        .limit(page.first + 1);
+    Ok((query, total_count))
 }
 
 /// Gap between consecutive positions, as Blue uses (65535, 131070, …).

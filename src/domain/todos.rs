@@ -7,8 +7,8 @@ use entity::{project, todo, todo_assignee, todo_list, todo_tag};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ModelTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, ModelTrait, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect,
     sea_query::Query,
 };
 use serde_json::Value;
@@ -17,7 +17,10 @@ use super::{
     accounts::required_text,
     ids,
     json::todo_json,
-    pagination::{Page, PageRequest, end_position, fetch_page_by_position, insert_at_end},
+    pagination::{
+        Page, PageRequest, end_position, fetch_columns_by_position, fetch_page_by_position,
+        insert_at_end,
+    },
     scoped::find_by_id,
     todo_lists::{list_for_append, list_for_read, list_payload},
 };
@@ -393,11 +396,17 @@ pub async fn delete_todo(app: &AppState, who: &Principal, id: &str) -> AppResult
 /// A project's todos in list order, filtered.
 /// `project` must come from [`super::projects::project_for_read`]: holding it
 /// is the proof that the caller may see the project.
+///
+/// `columns` names the columns the caller will use; `None` reads them all.
+/// A todo read with fewer holds its type's default in every other field
+/// (an empty title, the epoch), except the ones that say which todo it is
+/// and where it lives ([`IDENTITY`]), always read.
 pub async fn list_todos(
     app: &AppState,
     project: &project::Model,
     filter: &TodoFilter,
     page: &PageRequest,
+    columns: Option<&[todo::Column]>,
 ) -> AppResult<Page<todo::Model>> {
     let mut select = todo::Entity::find().filter(todo::Column::ProjectId.eq(&project.id));
     if let Some(list_id) = &filter.todo_list_id {
@@ -420,12 +429,64 @@ pub async fn list_todos(
             .to_owned();
         select = select.filter(todo::Column::Id.in_subquery(assigned));
     }
-    fetch_page_by_position(
-        &app.db,
-        select,
-        todo::Column::Position,
-        todo::Column::Id,
-        page,
-    )
+    let (position, id) = (todo::Column::Position, todo::Column::Id);
+    let Some(wanted) = columns else {
+        return fetch_page_by_position(&app.db, select, position, id, page).await;
+    };
+    let mut columns = IDENTITY.to_vec();
+    for column in wanted {
+        if !columns.iter().any(|c| same(c, column)) {
+            columns.push(*column);
+        }
+    }
+    fetch_columns_by_position(&app.db, select, position, id, page, &columns, |row| {
+        partial_todo(row, &columns)
+    })
     .await
+}
+
+/// The columns every partial read of todos fetches: which todo it is, where
+/// it lives, and its place in the list (its cursor).
+pub const IDENTITY: [todo::Column; 4] = [
+    todo::Column::Id,
+    todo::Column::OrganizationId,
+    todo::Column::ProjectId,
+    todo::Column::Position,
+];
+
+/// Whether two columns are the same (sea-orm's columns are not `PartialEq`).
+pub fn same(a: &todo::Column, b: &todo::Column) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
+}
+
+/// A todo from a row holding `columns` in that order; every other field
+/// holds its type's default.
+fn partial_todo(row: &QueryResult, columns: &[todo::Column]) -> Result<todo::Model, DbErr> {
+    macro_rules! get {
+        ($column:ident) => {
+            match columns.iter().position(|c| same(c, &todo::Column::$column)) {
+                Some(index) => row.try_get_by_index(index)?,
+                None => Default::default(),
+            }
+        };
+    }
+    // A struct literal, so that a column added to the entity fails to
+    // compile here until it is read too.
+    Ok(todo::Model {
+        id: get!(Id),
+        organization_id: get!(OrganizationId),
+        project_id: get!(ProjectId),
+        todo_list_id: get!(TodoListId),
+        title: get!(Title),
+        text: get!(Text),
+        html: get!(Html),
+        position: get!(Position),
+        done: get!(Done),
+        archived: get!(Archived),
+        started_at: get!(StartedAt),
+        dued_at: get!(DuedAt),
+        created_by_id: get!(CreatedById),
+        created_at: get!(CreatedAt),
+        updated_at: get!(UpdatedAt),
+    })
 }

@@ -403,3 +403,126 @@ async fn quick_calls_expire_and_check_their_password() {
         "NOT_FOUND"
     );
 }
+
+#[tokio::test]
+async fn a_list_of_todos_gives_every_field_its_stored_value_whatever_else_is_asked() {
+    // A project's todos are read with only the columns their selected
+    // fields need; each field must still come back as stored.
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let project = create_project(&app, &owner, "P", true, &[]).await;
+    let list = app.create_todo_list(&owner, &project).await;
+    let input = json!({
+        "todoListId": list, "title": "Write the spec", "text": "every *field*",
+        "html": "<p>every <em>field</em></p>", "startedAt": "2030-01-01T09:00:00Z",
+        "duedAt": "2030-01-02T17:00:00Z", "assigneeIds": [owner.user_id], "tags": ["spec"],
+    });
+    let created = app
+        .ok(
+            Some(&owner.token),
+            "mutation($i: CreateTodoInput!) { createTodo(input: $i) { id } }",
+            json!({ "i": input }),
+        )
+        .await;
+    let id = created["createTodo"]["id"].as_str().unwrap().to_owned();
+    app.ok(
+        Some(&owner.token),
+        "mutation($id: ID!) { updateTodo(id: $id, input: {done: true, archived: true}) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    app.ok(
+        Some(&owner.token),
+        "mutation($id: ID!) { createComment(todoId: $id, text: \"c\") { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+
+    let fields = [
+        "id",
+        "projectId",
+        "todoListId",
+        "todoList { id title }",
+        "title",
+        "text",
+        "html",
+        "position",
+        "done",
+        "archived",
+        "startedAt",
+        "duedAt",
+        "createdById",
+        "createdAt",
+        "updatedAt",
+        "assignees { id name }",
+        "tags",
+        "comments { text }",
+        "checklists { id }",
+        "__typename",
+    ];
+    // The same todo read whole, by its id.
+    let whole = app
+        .ok(
+            Some(&owner.token),
+            &format!(
+                "query($id: ID!) {{ todo(id: $id) {{ {} }} }}",
+                fields.join(" ")
+            ),
+            json!({ "id": id }),
+        )
+        .await;
+    let whole = &whole["todo"];
+    assert_eq!(whole["text"], "every *field*");
+    assert_eq!(whole["archived"], true);
+    assert_eq!(whole["todoList"]["id"], list.as_str());
+
+    for field in fields {
+        let name = field.split(' ').next().unwrap();
+        // Alone, through edges, nodes, a fragment and an inline fragment.
+        let list =
+            |s: String| format!("query($p: ID!) {{ project(id: $p) {{ todos {{ {s} }} }} }}");
+        for query in [
+            list(format!("edges {{ cursor node {{ {field} }} }}")),
+            list(format!("nodes {{ {field} }}")),
+            list("nodes { ...F }".into()) + &format!(" fragment F on Todo {{ {field} }}"),
+            list(format!("edges {{ node {{ ... on Todo {{ {field} }} }} }}")),
+        ] {
+            let data = app
+                .ok(Some(&owner.token), &query, json!({ "p": project }))
+                .await;
+            let todos = &data["project"]["todos"];
+            let node = match todos["nodes"].is_null() {
+                true => &todos["edges"][0]["node"],
+                false => &todos["nodes"][0],
+            };
+            assert_eq!(node[name], whole[name], "{query}");
+        }
+    }
+
+    // Cursors of a partial read page on as a whole one's do.
+    let second = app
+        .ok(
+            Some(&owner.token),
+            "mutation($l: ID!) { createTodo(input: {todoListId: $l, title: \"second\"}) { id } }",
+            json!({ "l": list }),
+        )
+        .await;
+    let page = "query($p: ID!, $a: String) { project(id: $p) { todos(first: 1, after: $a) { edges { cursor node { id } } pageInfo { hasNextPage } } } }";
+    let first = app
+        .ok(Some(&owner.token), page, json!({ "p": project }))
+        .await;
+    let todos = &first["project"]["todos"];
+    assert_eq!(todos["edges"][0]["node"]["id"], id.as_str());
+    assert_eq!(todos["pageInfo"]["hasNextPage"], true);
+    let cursor = todos["edges"][0]["cursor"].as_str().unwrap();
+    let next = app
+        .ok(
+            Some(&owner.token),
+            page,
+            json!({ "p": project, "a": cursor }),
+        )
+        .await;
+    let todos = &next["project"]["todos"];
+    assert_eq!(todos["edges"][0]["node"]["id"], second["createTodo"]["id"]);
+    assert_eq!(todos["pageInfo"]["hasNextPage"], false);
+}

@@ -125,7 +125,17 @@ impl Project {
             assignee_id: assignee_id.map(|i| i.0),
             due_before,
         };
-        let result = todos::list_todos(ctx.app(), &self.0, &filter, &page).await?;
+        // Only the columns the todos' selected fields read.
+        let look = ctx.look_ahead();
+        let nodes = [look.field("edges").field("node"), look.field("nodes")];
+        let columns = Todo::columns(
+            nodes
+                .iter()
+                .flat_map(|n| n.selection_fields())
+                .flat_map(|f| f.selection_set().collect::<Vec<_>>()),
+        );
+        let result =
+            todos::list_todos(ctx.app(), &self.0, &filter, &page, columns.as_deref()).await?;
         Ok(from_page(
             result,
             page.after.is_some(),

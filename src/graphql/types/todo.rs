@@ -1,9 +1,12 @@
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ID, Object, SelectionField};
 use chrono::{DateTime, Utc};
 use entity::{checklist, checklist_item, comment, todo, todo_list};
 
 use super::User;
-use crate::graphql::{ContextExt, loaders::loader_error};
+use crate::{
+    domain::todos,
+    graphql::{ContextExt, loaders::loader_error},
+};
 
 /// An ordered list of todos.
 pub struct TodoList(pub todo_list::Model);
@@ -32,6 +35,44 @@ impl TodoList {
 
 /// A todo (Blue's record).
 pub struct Todo(pub todo::Model);
+
+impl Todo {
+    /// The columns the fields selected on some todos read, for a list that
+    /// need not fetch the others (`domain::todos::list_todos`); `None`
+    /// when a field is not known here, which reads every column. Each
+    /// field below must read no column of the model but the one named.
+    pub fn columns<'a>(
+        fields: impl IntoIterator<Item = SelectionField<'a>>,
+    ) -> Option<Vec<todo::Column>> {
+        use todo::Column::*;
+        let mut columns = Vec::new();
+        for field in fields {
+            let column = match field.name() {
+                "__typename" => continue,
+                // By the todo's id, which every read fetches.
+                "id" | "assignees" | "tags" | "comments" | "checklists" => Id,
+                "projectId" => ProjectId,
+                "todoListId" | "todoList" => TodoListId,
+                "title" => Title,
+                "text" => Text,
+                "html" => Html,
+                "position" => Position,
+                "done" => Done,
+                "archived" => Archived,
+                "startedAt" => StartedAt,
+                "duedAt" => DuedAt,
+                "createdById" => CreatedById,
+                "createdAt" => CreatedAt,
+                "updatedAt" => UpdatedAt,
+                _ => return None,
+            };
+            if !columns.iter().any(|c| todos::same(c, &column)) {
+                columns.push(column);
+            }
+        }
+        Some(columns)
+    }
+}
 
 #[Object]
 impl Todo {
