@@ -1,8 +1,9 @@
 //! Keyset pagination over UUIDv7 ids, shared by every list in the API.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityName, EntityTrait, IdenStatic, Iterable,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, TryIntoModel,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityName, EntityTrait, FromQueryResult,
+    IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    TryIntoModel,
     sea_query::{Expr, ExprTrait, IntoCondition, Query},
 };
 
@@ -149,10 +150,18 @@ where
     P: ColumnTrait,
     I: ColumnTrait,
 {
-    let (query, total_count) =
-        page_by_position(db, select, position_column, id_column, page).await?;
-    let items = query.all(db).await?;
-    Ok(Page::of(items, page, total_count))
+    let columns: Vec<E::Column> = E::Column::iter().collect();
+    let decode = |row: &sea_orm::QueryResult| E::Model::from_query_result(row, "");
+    fetch_columns_by_position(
+        db,
+        select,
+        position_column,
+        id_column,
+        page,
+        &columns,
+        decode,
+    )
+    .await
 }
 
 /// Like [`fetch_page_by_position`], fetching only `columns` (in that
@@ -166,32 +175,6 @@ pub async fn fetch_columns_by_position<E, P, I, T>(
     columns: &[E::Column],
     decode: impl Fn(&sea_orm::QueryResult) -> Result<T, sea_orm::DbErr>,
 ) -> AppResult<Page<T>>
-where
-    E: EntityTrait,
-    E::Model: Sync,
-    P: ColumnTrait,
-    I: ColumnTrait,
-{
-    let (query, total_count) =
-        page_by_position(db, select, position_column, id_column, page).await?;
-    let query = query.select_only().columns(columns.iter().copied());
-    let rows = db
-        .query_all_raw(query.build(db.get_database_backend()))
-        .await?;
-    let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::of(items, page, total_count))
-}
-
-/// The statement for one page of a positioned list (one row more than
-/// asked, to tell whether another page follows), and the list's total
-/// when the request asks for it.
-async fn page_by_position<E, P, I>(
-    db: &impl sea_orm::ConnectionTrait,
-    select: Select<E>,
-    position_column: P,
-    id_column: I,
-    page: &PageRequest,
-) -> AppResult<(Select<E>, Option<u64>)>
 where
     E: EntityTrait,
     E::Model: Sync,
@@ -215,11 +198,18 @@ where
                 ),
         );
     }
+    // One row more than asked, to tell whether another page follows.
     let query = query
         .order_by_asc(position_column)
         .order_by_asc(id_column)
-        .limit(page.first + 1);
-    Ok((query, total_count))
+        .limit(page.first + 1)
+        .select_only()
+        .columns(columns.iter().copied());
+    let rows = db
+        .query_all_raw(query.build(db.get_database_backend()))
+        .await?;
+    let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::of(items, page, total_count))
 }
 
 /// Gap between consecutive positions, as Blue uses (65535, 131070, …).
