@@ -214,6 +214,22 @@ async fn another_organizations_ids_are_not_found() {
     assert!(project_names(&app, &globex).await.is_empty());
 }
 
+/// Updates a todo with `input`, then comments on it ("c").
+async fn update_and_comment(app: &TestApp, who: &Session, id: &str, input: Value) {
+    app.ok(
+        Some(&who.token),
+        "mutation($id: ID!, $i: UpdateTodoInput!) { updateTodo(id: $id, input: $i) { id } }",
+        json!({ "id": id, "i": input }),
+    )
+    .await;
+    app.ok(
+        Some(&who.token),
+        "mutation($id: ID!) { createComment(todoId: $id, text: \"c\") { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn todos_filter_by_list_done_assignee_and_due_date_with_nested_fields() {
     let app = spawn_app().await;
@@ -233,18 +249,7 @@ async fn todos_filter_by_list_done_assignee_and_due_date_with_nested_fields() {
             .await;
         if i == 2 {
             let id = todo["createTodo"]["id"].as_str().unwrap();
-            app.ok(
-                Some(&owner.token),
-                "mutation($id: ID!) { updateTodo(id: $id, input: {done: true}) { id } }",
-                json!({ "id": id }),
-            )
-            .await;
-            app.ok(
-                Some(&owner.token),
-                "mutation($id: ID!) { createComment(todoId: $id, text: \"c\") { id } }",
-                json!({ "id": id }),
-            )
-            .await;
+            update_and_comment(&app, &owner, id, json!({ "done": true })).await;
         }
     }
     let query = "query($p: ID!, $l: ID, $d: Boolean, $a: ID, $due: DateTime) { project(id: $p) { todos(todoListId: $l, done: $d, assigneeId: $a, dueBefore: $due) { totalCount edges { node { title assignees { id name } todoList { title } comments { text author { id } } } } } } }";
@@ -425,18 +430,8 @@ async fn a_list_of_todos_gives_every_field_its_stored_value_whatever_else_is_ask
         )
         .await;
     let id = created["createTodo"]["id"].as_str().unwrap().to_owned();
-    app.ok(
-        Some(&owner.token),
-        "mutation($id: ID!) { updateTodo(id: $id, input: {done: true, archived: true}) { id } }",
-        json!({ "id": id }),
-    )
-    .await;
-    app.ok(
-        Some(&owner.token),
-        "mutation($id: ID!) { createComment(todoId: $id, text: \"c\") { id } }",
-        json!({ "id": id }),
-    )
-    .await;
+    let input = json!({ "done": true, "archived": true });
+    update_and_comment(&app, &owner, &id, input).await;
 
     let fields = [
         "id",
