@@ -2,7 +2,7 @@ use std::{sync::Arc, time::Duration};
 
 use futures_util::StreamExt;
 use serde::{Serialize, de::DeserializeOwned};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// Fans committed records (events, delivery updates) out to live
 /// subscriptions. With Redis, every process publishes to one channel and
@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 /// server sees changes made on another (or by a separate worker).
 pub struct Bus<T> {
     local: broadcast::Sender<Arc<T>>,
-    redis: Option<RedisFanout>,
+    redis: Option<Outgoing<T>>,
 }
 
 /// Workspace events, for the `events` and `messageAdded` subscriptions.
@@ -27,11 +27,16 @@ impl<T> Clone for Bus<T> {
     }
 }
 
-#[derive(Clone)]
-struct RedisFanout {
-    publisher: redis::aio::ConnectionManager,
-    channel: String,
-}
+/// Records on their way to Redis, in order, sent by one task (see
+/// [`send_batches`]).
+type Outgoing<T> = mpsc::Sender<Arc<T>>;
+
+/// Records a process may hold back while Redis is slow before it delivers
+/// new ones locally only.
+const OUTGOING_CAPACITY: usize = 65_536;
+
+/// The most records one message carries.
+const MAX_BATCH: usize = 256;
 
 impl<T> Bus<T>
 where
@@ -43,7 +48,8 @@ where
         Self { local, redis: None }
     }
 
-    /// A bus shared through Redis pub/sub on `channel`; starts the listener.
+    /// A bus shared through Redis pub/sub on `channel`; starts the listener
+    /// and the publisher.
     pub fn redis(
         capacity: usize,
         client: redis::Client,
@@ -60,16 +66,20 @@ where
             if forward.receiver_count() == 0 {
                 return;
             }
-            match serde_json::from_slice::<T>(&payload) {
-                Ok(item) => {
-                    let _ = forward.send(Arc::new(item));
+            match decode::<T>(&payload) {
+                Ok(items) => {
+                    for item in items {
+                        let _ = forward.send(Arc::new(item));
+                    }
                 }
                 Err(e) => tracing::warn!(error = %e, "malformed message on pub/sub"),
             }
         }));
+        let (outgoing, pending) = mpsc::channel(OUTGOING_CAPACITY);
+        tokio::spawn(send_batches(pending, publisher, channel, local.clone()));
         Self {
             local,
-            redis: Some(RedisFanout { publisher, channel }),
+            redis: Some(outgoing),
         }
     }
 
@@ -79,23 +89,15 @@ where
     pub async fn publish(&self, items: &[T]) {
         for item in items {
             match &self.redis {
+                // No receiver simply means nobody is subscribed right now:
+                // the record need not even be copied.
+                None if self.local.receiver_count() == 0 => {}
                 None => {
-                    // No receiver simply means nobody is subscribed right
-                    // now: the record need not even be copied.
-                    if self.local.receiver_count() > 0 {
-                        let _ = self.local.send(Arc::new(item.clone()));
-                    }
+                    let _ = self.local.send(Arc::new(item.clone()));
                 }
-                Some(fanout) => {
-                    let payload = serde_json::to_vec(item).expect("bus messages serialize");
-                    let mut conn = fanout.publisher.clone();
-                    let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                        .arg(&fanout.channel)
-                        .arg(payload)
-                        .query_async(&mut conn)
-                        .await;
-                    if let Err(e) = sent {
-                        tracing::warn!(error = %e, "publishing to Redis failed; delivering locally only");
+                Some(outgoing) => {
+                    if let Err(e) = outgoing.try_send(Arc::new(item.clone())) {
+                        tracing::warn!(error = %e, "Redis is behind; delivering locally only");
                         let _ = self.local.send(Arc::new(item.clone()));
                     }
                 }
@@ -105,6 +107,44 @@ where
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<T>> {
         self.local.subscribe()
+    }
+}
+
+/// A message's records: a JSON array of them, or (as processes before
+/// batching sent) one record alone.
+fn decode<T: DeserializeOwned>(payload: &[u8]) -> serde_json::Result<Vec<T>> {
+    match payload.first() {
+        Some(b'[') => serde_json::from_slice(payload),
+        _ => serde_json::from_slice(payload).map(|item| vec![item]),
+    }
+}
+
+/// Publishes what [`Bus::publish`] queued, in order: whatever has queued
+/// up while the last message was in flight goes as one message (a JSON
+/// array of up to [`MAX_BATCH`] records). In a fan-out every settled
+/// delivery is a record; one `PUBLISH` each made most of the commands Redis
+/// ran, and each reached every process's listener.
+async fn send_batches<T: Serialize>(
+    mut pending: mpsc::Receiver<Arc<T>>,
+    mut conn: redis::aio::ConnectionManager,
+    channel: String,
+    local: broadcast::Sender<Arc<T>>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let payload = serde_json::to_vec(&batch).expect("bus messages serialize");
+        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(&channel)
+            .arg(payload)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "publishing to Redis failed; delivering locally only");
+            for item in batch.drain(..) {
+                let _ = local.send(item);
+            }
+        }
+        batch.clear();
     }
 }
 
@@ -133,5 +173,22 @@ pub async fn listen_forever(
             Err(e) => tracing::warn!(error = %e, "connecting to Redis pub/sub failed"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn a_message_holds_a_batch_of_records_or_one_record_alone() {
+        let batch: Vec<serde_json::Value> = decode(br#"[{"id":"a"},{"id":"b"}]"#).unwrap();
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch[1]["id"], "b");
+        // As processes before batching sent them, during a rolling upgrade.
+        let alone: Vec<serde_json::Value> = decode(br#"{"id":"a"}"#).unwrap();
+        assert_eq!(alone.len(), 1);
+        assert_eq!(alone[0]["id"], "a");
+        assert!(decode::<serde_json::Value>(b"[{").is_err());
     }
 }
