@@ -255,16 +255,8 @@ async fn claim_all(
     }
     // Their events, one query for the whole batch (a fan-out batch shares
     // few events), kept: events never change.
-    let unread = distinct(
-        taken
-            .iter()
-            .map(|d| &d.event_id)
-            .filter(|id| !events.contains_key(*id)),
-    );
+    let unread = events_to_read(events, taken.iter().map(|d| &d.event_id), EVENT_CACHE);
     if !unread.is_empty() {
-        if events.len() + unread.len() > EVENT_CACHE {
-            events.clear();
-        }
         for event in event::Entity::find()
             .filter(event::Column::Id.is_in(unread))
             .all(&app.db)
@@ -284,6 +276,25 @@ async fn claim_all(
             (claimed.delivery.id.clone(), claimed)
         })
         .collect())
+}
+
+/// The events of a batch that `cache` does not hold, to be read. When
+/// they would take the cache past `capacity` it starts over, and then every
+/// event of the batch is read again: one the cache held before is gone
+/// from it too. (Reading only the new ones once left the others' deliveries
+/// without their event, skipped until the sweeper queued them again half a
+/// minute later.)
+fn events_to_read<'a>(
+    cache: &mut HashMap<String, Arc<event::Model>>,
+    wanted: impl Iterator<Item = &'a String> + Clone,
+    capacity: usize,
+) -> Vec<String> {
+    let unread = distinct(wanted.clone().filter(|id| !cache.contains_key(*id)));
+    if unread.is_empty() || cache.len() + unread.len() <= capacity {
+        return unread;
+    }
+    cache.clear();
+    distinct(wanted)
 }
 
 fn distinct<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<String> {
@@ -466,4 +477,52 @@ fn settle_succeeded(
         )
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
         .filter(delivery::Column::Id.is_in(ids))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cached(ids: &[&str]) -> HashMap<String, Arc<event::Model>> {
+        ids.iter()
+            .map(|id| {
+                let event = event::Model {
+                    id: id.to_string(),
+                    organization_id: "org".into(),
+                    project_id: None,
+                    event_type: "TODO_CREATED".into(),
+                    actor_id: None,
+                    current_value: serde_json::json!({}),
+                    previous_value: None,
+                    created_at: Utc::now(),
+                };
+                (id.to_string(), Arc::new(event))
+            })
+            .collect()
+    }
+
+    fn ids(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|id| id.to_string()).collect()
+    }
+
+    #[test]
+    fn a_batch_reads_only_the_events_the_cache_lacks() {
+        let mut cache = cached(&["a", "b"]);
+        let wanted = ids(&["b", "c", "c", "a"]);
+        assert_eq!(events_to_read(&mut cache, wanted.iter(), 4), ["c"]);
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn a_cache_that_starts_over_reads_every_event_of_the_batch_again() {
+        // "a" was cached; the batch's new events overflow the cache, which
+        // is cleared: "a" must be read again, not lost.
+        let mut cache = cached(&["a", "x", "y"]);
+        let wanted = ids(&["a", "b", "c"]);
+        assert_eq!(
+            events_to_read(&mut cache, wanted.iter(), 4),
+            ["a", "b", "c"]
+        );
+        assert!(cache.is_empty());
+    }
 }
