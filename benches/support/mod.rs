@@ -201,7 +201,9 @@ fn junction_command(subcommand: &str, database_url: &str, extra_env: &[(&str, &s
         .env("DATABASE_URL", database_url)
         .env("JWT_SECRET", "benchmark-secret-benchmark-secret-0123")
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        // Logs go to stdout: onto the benchmark's stderr, so that a warning
+        // during a run is seen beside the figures rather than lost.
+        .stdout(std::io::stderr())
         .stderr(Stdio::inherit());
     for key in PASSED_THROUGH {
         if let Ok(value) = std::env::var(key) {
