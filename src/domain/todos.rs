@@ -7,7 +7,7 @@ use entity::{project, todo, todo_assignee, todo_list, todo_tag};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, ModelTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, Iterable, ModelTrait, QueryFilter,
     QueryOrder, QueryResult, QuerySelect,
     sea_query::Query,
 };
@@ -400,7 +400,7 @@ pub async fn delete_todo(app: &AppState, who: &Principal, id: &str) -> AppResult
 /// `columns` names the columns the caller will use; `None` reads them all.
 /// A todo read with fewer holds its type's default in every other field
 /// (an empty title, the epoch), except the ones that say which todo it is
-/// and where it lives ([`IDENTITY`]), always read.
+/// and where it lives (`IDENTITY`), always read.
 pub async fn list_todos(
     app: &AppState,
     project: &project::Model,
@@ -433,38 +433,38 @@ pub async fn list_todos(
     let Some(wanted) = columns else {
         return fetch_page_by_position(&app.db, select, position, id, page).await;
     };
-    let mut columns = IDENTITY.to_vec();
-    for column in wanted {
-        if !columns.iter().any(|c| same(c, column)) {
+    // Each column once, in the order fetched; `at` finds a column's place
+    // in the row (by the column's index in the entity), computed once for
+    // the whole page.
+    let mut columns = Vec::new();
+    let mut at = vec![None; todo::Column::iter().count()];
+    for column in IDENTITY.iter().chain(wanted) {
+        if at[*column as usize].is_none() {
+            at[*column as usize] = Some(columns.len());
             columns.push(*column);
         }
     }
     fetch_columns_by_position(&app.db, select, position, id, page, &columns, |row| {
-        partial_todo(row, &columns)
+        partial_todo(row, &at)
     })
     .await
 }
 
 /// The columns every partial read of todos fetches: which todo it is, where
 /// it lives, and its place in the list (its cursor).
-pub const IDENTITY: [todo::Column; 4] = [
+const IDENTITY: [todo::Column; 4] = [
     todo::Column::Id,
     todo::Column::OrganizationId,
     todo::Column::ProjectId,
     todo::Column::Position,
 ];
 
-/// Whether two columns are the same (sea-orm's columns are not `PartialEq`).
-pub fn same(a: &todo::Column, b: &todo::Column) -> bool {
-    std::mem::discriminant(a) == std::mem::discriminant(b)
-}
-
-/// A todo from a row holding `columns` in that order; every other field
-/// holds its type's default.
-fn partial_todo(row: &QueryResult, columns: &[todo::Column]) -> Result<todo::Model, DbErr> {
+/// A todo from a row; `at[column as usize]` is the column's place in the
+/// row, or `None` where the field holds its type's default.
+fn partial_todo(row: &QueryResult, at: &[Option<usize>]) -> Result<todo::Model, DbErr> {
     macro_rules! get {
         ($column:ident) => {
-            match columns.iter().position(|c| same(c, &todo::Column::$column)) {
+            match at[todo::Column::$column as usize] {
                 Some(index) => row.try_get_by_index(index)?,
                 None => Default::default(),
             }

@@ -3,10 +3,7 @@ use chrono::{DateTime, Utc};
 use entity::{checklist, checklist_item, comment, todo, todo_list};
 
 use super::User;
-use crate::{
-    domain::todos,
-    graphql::{ContextExt, loaders::loader_error},
-};
+use crate::graphql::{ContextExt, loaders::loader_error};
 
 /// An ordered list of todos.
 pub struct TodoList(pub todo_list::Model);
@@ -37,8 +34,9 @@ impl TodoList {
 pub struct Todo(pub todo::Model);
 
 impl Todo {
-    /// The columns the fields selected on some todos read, for a list that
-    /// need not fetch the others (`domain::todos::list_todos`); `None`
+    /// The columns (repeats allowed) the fields selected on some todos
+    /// read, for a list that need not fetch the others
+    /// (`domain::todos::list_todos`); `None`
     /// when a field is not known here, which reads every column. Each
     /// field below must read no column of the model but the one named.
     pub fn columns<'a>(
@@ -66,9 +64,7 @@ impl Todo {
                 "updatedAt" => UpdatedAt,
                 _ => return None,
             };
-            if !columns.iter().any(|c| todos::same(c, &column)) {
-                columns.push(column);
-            }
+            columns.push(column);
         }
         Some(columns)
     }
