@@ -153,14 +153,23 @@ impl Statements {
                     // an insert whatever the values, so the plan made at the
                     // first run serves them all. Statements that must find a
                     // partial index write its condition out instead of
-                    // binding it (`outbox::status_is`). A SET rather than
-                    // the startup packet's `options`, which poolers such as
-                    // PgBouncer refuse.
+                    // binding it (`outbox::status_is`).
+                    // Whole-table scans are off too: a plan made while a
+                    // table was small (a new deployment's, or a benchmark's)
+                    // would otherwise scan it whole for as long as the
+                    // connection lives, however large it grows; a fan-out's
+                    // leases and settlings each read every delivery so. A
+                    // table with no index the query can use is still
+                    // scanned. SETs rather than the startup packet's
+                    // `options`, which poolers such as PgBouncer refuse.
                     setup: Some(|conn| {
                         Box::pin(async move {
-                            conn.execute("SET plan_cache_mode = force_generic_plan")
-                                .await
-                                .map(drop)
+                            conn.execute(
+                                "SET plan_cache_mode = force_generic_plan; \
+                                 SET enable_seqscan = off",
+                            )
+                            .await
+                            .map(drop)
                         })
                     }),
                 },
@@ -607,20 +616,66 @@ mod tests {
     }
 
     /// Statements on PostgreSQL keep the plan made at their first run
-    /// (see [`Statements::new`]); sqlx's own pool keeps the server's
-    /// default. Runs when TEST_DATABASE_URL names a PostgreSQL server.
+    /// (see [`Statements::new`]), and that plan looks rows up by index
+    /// even when it was made while the table was small: a lookup planned
+    /// on a one-row table does not scan the table whole once it has grown.
+    /// sqlx's own pool keeps the server's defaults. Runs when
+    /// TEST_DATABASE_URL names a PostgreSQL server.
     #[tokio::test]
-    async fn statements_on_postgresql_are_planned_once() {
+    async fn statements_on_postgresql_are_planned_once_for_an_index() {
         let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
             return;
         };
         let db = Database::connect(&url).await.unwrap();
         let show = Statement::from_string(DbBackend::Postgres, "SHOW plan_cache_mode");
-        let mode = |row: Option<QueryResult>| row.unwrap().try_get_by_index::<String>(0).unwrap();
+        let text = |row: Option<QueryResult>| row.unwrap().try_get_by_index::<String>(0).unwrap();
+        // One connection: the temporary table is its own.
         let statements = Statements::new(&db, 1);
-        let here = mode(statements.query_one_raw(show.clone()).await.unwrap());
+        let here = text(statements.query_one_raw(show.clone()).await.unwrap());
         assert_eq!(here, "force_generic_plan");
-        let sqlx_pool = mode(db.query_one_raw(show).await.unwrap());
-        assert_eq!(sqlx_pool, "auto");
+        assert_eq!(text(db.query_one_raw(show).await.unwrap()), "auto");
+
+        let sql = |sql: &str| Statement::from_string(DbBackend::Postgres, sql);
+        for setup in [
+            "CREATE TEMPORARY TABLE planned (id text PRIMARY KEY, n integer)",
+            "INSERT INTO planned VALUES ('a', 1)",
+            // Statistics that say the table is one row, as a new
+            // deployment's tables are when its connections first plan.
+            "ANALYZE planned",
+        ] {
+            statements.execute_raw(sql(setup)).await.unwrap();
+        }
+        let lookup = || {
+            Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT n FROM planned WHERE id = $1",
+                ["a".into()],
+            )
+        };
+        statements.query_one_raw(lookup()).await.unwrap();
+        statements
+            .execute_raw(sql(
+                "INSERT INTO planned SELECT 'row ' || i, i FROM generate_series(1, 10000) i",
+            ))
+            .await
+            .unwrap();
+        let row = statements.query_one_raw(lookup()).await.unwrap().unwrap();
+        assert_eq!(row.try_get_by_index::<i32>(0).unwrap(), 1);
+        // This connection's table statistics, sent now rather than within
+        // the next second.
+        statements
+            .query_one_raw(sql("SELECT pg_stat_force_next_flush()"))
+            .await
+            .unwrap();
+        let scans = statements
+            .query_one_raw(sql(
+                "SELECT seq_scan, seq_tup_read FROM pg_stat_user_tables \
+                 WHERE relid = 'planned'::regclass",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let read = scans.try_get_by_index::<i64>(1).unwrap();
+        assert_eq!(read, 0, "rows read by whole-table scans");
     }
 }
