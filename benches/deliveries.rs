@@ -22,7 +22,7 @@ use std::{
 use actix_web::{App, HttpResponse, HttpServer, web};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use support::{Figures, Server, concurrency, gql, load, posting, run_seconds};
+use support::{CpuUse, Figures, Server, concurrency, gql, load, posting, run_seconds};
 
 const CREATE: &str =
     "mutation($l: ID!, $t: String!) { createTodo(input: {todoListId: $l, title: $t}) { id } }";
@@ -178,10 +178,15 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
     let (url, arrivals) = start_receiver();
     let seconds = run_seconds();
     println!("-- {label}");
+    // Where the deliveries' CPU goes: the server alone, or the server
+    // (the API's side of each event) and the worker (the attempts).
+    let mut processes = vec![("server", server.pid())];
+    processes.extend(worker.as_ref().map(|w| ("worker", w.pid())));
 
     // 1. One webhook, as many events as the API takes.
     add_webhooks(&client, &base, &ws, &url, 1).await;
     arrivals.reset();
+    let cpu = CpuUse::start(&processes);
     let started = Instant::now();
     let made = load(
         "  createTodo (events created)",
@@ -195,6 +200,7 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
     let expected = made.latencies.len();
     drained(&arrivals, expected).await;
     print_delivery("  one webhook, end to end", &arrivals, started, expected);
+    cpu.print("  one webhook, end to end", expected, "delivery");
 
     // 2. A steady rate (BENCH_RATE, default the 1,000 events/s the
     // latency goal is set at): the latency of the delivery path itself,
@@ -207,6 +213,7 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
     let sent = Arc::new(AtomicUsize::new(0));
     // Past what the server can take it refuses (503): counted, not made.
     let failed = Arc::new(AtomicUsize::new(0));
+    let cpu = CpuUse::start(&processes);
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
     let make = creating(&client, &base, &ws);
@@ -240,10 +247,12 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
         started,
         expected,
     );
+    cpu.print("  steady", expected, "delivery");
 
     // 3. Fan-out: every event to 100 webhooks, while readers keep reading.
     add_webhooks(&client, &base, &ws, &url, 99).await;
     arrivals.reset();
+    let cpu = CpuUse::start(&processes);
     let started = Instant::now();
     let writers = load(
         "  createTodo during fan-out",
@@ -271,6 +280,11 @@ async fn run(label: &str, postgres: Option<&str>, redis: Option<&str>) {
     let expected = writers.latencies.len() * 100;
     drained(&arrivals, expected).await;
     print_delivery("  fan-out to 100 webhooks", &arrivals, started, expected);
+    cpu.print(
+        "  fan-out, the reads meanwhile included",
+        expected,
+        "delivery",
+    );
 
     let (_, server_peak) = server.rss_mib();
     match &worker {

@@ -12,7 +12,7 @@
 mod support;
 
 use serde_json::json;
-use support::{Server, concurrency, gql, load, posting, run_seconds};
+use support::{CpuUse, Server, concurrency, gql, load, posting, run_seconds};
 
 const READ: &str = "query($p: ID!) { project(id: $p) { todos(first: 20) { edges { node { id title done assignees { id name } } } } } }";
 const CREATE: &str =
@@ -75,6 +75,7 @@ async fn run(backend: &str, postgres: Option<&str>) {
         read.clone(),
     )
     .await;
+    let cpu = CpuUse::start(&[("server", server.pid())]);
     let figures = load(
         &format!("{backend}: read 20 todos + assignees"),
         clients,
@@ -84,6 +85,7 @@ async fn run(backend: &str, postgres: Option<&str>) {
     )
     .await;
     figures.print();
+    cpu.print(&format!("{backend}: read"), figures.latencies.len(), "read");
     let (rss, peak) = server.rss_mib();
     println!(
         "{:<44} RSS {rss:.1} MiB (peak {peak:.1} MiB)",
@@ -135,6 +137,7 @@ async fn run(backend: &str, postgres: Option<&str>) {
         &token,
         move |i| json!({ "query": CREATE, "variables": { "l": list, "t": format!("bench {i}") } }),
     );
+    let cpu = CpuUse::start(&[("server", server.pid())]);
     let figures = load(
         &format!("{backend}: createTodo"),
         clients,
@@ -144,6 +147,11 @@ async fn run(backend: &str, postgres: Option<&str>) {
     )
     .await;
     figures.print();
+    cpu.print(
+        &format!("{backend}: createTodo"),
+        figures.latencies.len(),
+        "todo",
+    );
     let (rss, peak) = server.rss_mib();
     println!(
         "{:<44} RSS {rss:.1} MiB (peak {peak:.1} MiB)",

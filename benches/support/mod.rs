@@ -175,8 +175,12 @@ pub struct Process {
 }
 
 impl Process {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn rss_mib(&self) -> (f64, f64) {
-        rss_mib(self.child.id())
+        rss_mib(self.pid())
     }
 }
 
@@ -229,6 +233,54 @@ pub fn rss_mib(pid: u32) -> (f64, f64) {
             .unwrap_or(0.0)
     };
     (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// CPU time (user and system) a process has used so far, in seconds, from
+/// `/proc` (0 where there is none).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command's name, which is in parentheses and may
+    // hold spaces: utime and stime are the 12th and 13th, in clock ticks
+    // (USER_HZ, 100 on Linux).
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / 100.0
+}
+
+/// The CPU time junction's processes spend on a phase's work. Per request
+/// or per delivery it moves far less from run to run than throughput does
+/// on a machine whose load generator, database and receiver share the
+/// cores, so it is what an A/B comparison of two builds should look at.
+pub struct CpuUse {
+    processes: Vec<(&'static str, u32, f64)>,
+}
+
+impl CpuUse {
+    /// Starts counting for the named processes.
+    pub fn start(processes: &[(&'static str, u32)]) -> Self {
+        Self {
+            processes: processes
+                .iter()
+                .map(|&(name, pid)| (name, pid, cpu_seconds(pid)))
+                .collect(),
+        }
+    }
+
+    /// Prints the CPU time spent since `start` per `unit` of `units` done.
+    pub fn print(&self, label: &str, units: usize, unit: &str) {
+        let spent: Vec<String> = self
+            .processes
+            .iter()
+            .map(|&(name, pid, before)| {
+                let per = (cpu_seconds(pid) - before) * 1e6 / units.max(1) as f64;
+                format!("{name} {per:.0} µs")
+            })
+            .collect();
+        println!("{label:<44} CPU per {unit}: {}", spent.join(", "));
+    }
 }
 
 /// The load generator's HTTP client: enough idle connections for every
