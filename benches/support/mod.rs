@@ -250,10 +250,10 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / 100.0
 }
 
-/// The CPU time junction's processes spend on a phase's work. Per request
-/// or per delivery it moves far less from run to run than throughput does
-/// on a machine whose load generator, database and receiver share the
-/// cores, so it is what an A/B comparison of two builds should look at.
+/// The CPU time junction's processes spend on a phase's work, per request
+/// or per delivery: on a machine whose load generator, database and
+/// receiver share the cores, it says which process a change made cheaper,
+/// where a rate only says that the cores did more.
 pub struct CpuUse {
     processes: Vec<(&'static str, u32, f64)>,
 }
