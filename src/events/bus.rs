@@ -98,7 +98,8 @@ where
                 Some(outgoing) => {
                     if let Err(e) = outgoing.try_send(Arc::new(item.clone())) {
                         tracing::warn!(error = %e, "Redis is behind; delivering locally only");
-                        let _ = self.local.send(Arc::new(item.clone()));
+                        // The record the queue refused, not another copy.
+                        let _ = self.local.send(e.into_inner());
                     }
                 }
             }
