@@ -21,7 +21,7 @@ use crate::{
     domain::{
         ids,
         outbox::{FAILED, PENDING, SUCCEEDED},
-        webhooks::{signing_secrets, webhook_json},
+        webhooks::{WebhookView, signing_secrets},
     },
     error::AppResult,
     state::AppState,
@@ -84,13 +84,13 @@ pub fn payload(webhook: &webhook::Model, event: &event::Model) -> Vec<u8> {
         current_value: &'a serde_json::Value,
         event: &'a str,
         previous_value: &'a Option<serde_json::Value>,
-        webhook: serde_json::Value,
+        webhook: WebhookView<'a>,
     }
     serde_json::to_vec(&Payload {
         current_value: &event.current_value,
         event: &event.event_type,
         previous_value: &event.previous_value,
-        webhook: webhook_json(webhook),
+        webhook: WebhookView::new(webhook),
     })
     .expect("payloads serialize")
 }
@@ -267,5 +267,78 @@ impl Deliverer {
         txn.commit().await?;
         self.app.deliveries.publish(&[settled]).await;
         Ok(Outcome::Failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The payload's bytes are those of the JSON object Blue's example
+    /// shows (keys sorted, as a serde_json object writes them), with the
+    /// webhook's secret blank; the view it is serialized through must not
+    /// change them.
+    #[test]
+    fn payload_is_blues_shape_without_the_secret() {
+        let now = Utc::now();
+        let w = webhook::Model {
+            id: "w1".into(),
+            uid: "whk_1".into(),
+            organization_id: "o".into(),
+            name: "CRM".into(),
+            url: "https://example.com/hook".into(),
+            secret: "whsec_not-to-be-sent".into(),
+            status: "HEALTHY".into(),
+            enabled: true,
+            events: json!(["TODO_CREATED"]),
+            project_ids: json!([]),
+            created_by_id: Some("u1".into()),
+            consecutive_failures: 0,
+            failing_since: None,
+            previous_secret: None,
+            previous_secret_expires_at: None,
+            channel_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let e = event::Model {
+            id: "e1".into(),
+            organization_id: "o".into(),
+            project_id: Some("p1".into()),
+            event_type: "TODO_CREATED".into(),
+            actor_id: Some("u1".into()),
+            current_value: json!({"id": "t1", "title": "Ship \"it\"", "done": false}),
+            previous_value: None,
+            created_at: now,
+        };
+        let expected = json!({
+            "event": "TODO_CREATED",
+            "webhook": {
+                "id": "w1",
+                "uid": "whk_1",
+                "name": "CRM",
+                "url": "https://example.com/hook",
+                "secret": "",
+                "status": "HEALTHY",
+                "enabled": true,
+                "metadata": { "events": ["TODO_CREATED"], "projectIds": [] },
+                "createdById": "u1",
+                "createdAt": now,
+                "updatedAt": now,
+            },
+            "currentValue": {"id": "t1", "title": "Ship \"it\"", "done": false},
+            "previousValue": null,
+        });
+        let body = payload(&w, &e);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            serde_json::to_string(&expected).unwrap()
+        );
+        assert_eq!(
+            crate::domain::webhooks::webhook_json(&w),
+            expected["webhook"]
+        );
     }
 }

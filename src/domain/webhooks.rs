@@ -5,11 +5,13 @@
 
 use std::{collections::BTreeSet, time::Duration};
 
+use chrono::{DateTime, Utc};
 use entity::{project, webhook};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
     QueryFilter, QueryOrder,
 };
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{accounts::required_text, ids, scoped::find_by_id};
@@ -46,21 +48,57 @@ pub struct WebhookPatch {
 }
 
 /// The webhook as it appears in payloads and events: Blue's shape, with the
-/// secret blanked as in Blue's example payload.
+/// secret blanked as in Blue's example payload. Borrowed, so an attempt
+/// serializes it straight from the row (it once built a JSON object first,
+/// about half of a payload's cost). Fields in alphabetical order: the
+/// order of the JSON object this replaced, so the bytes are unchanged.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookView<'a> {
+    created_at: &'a DateTime<Utc>,
+    created_by_id: &'a Option<String>,
+    enabled: bool,
+    id: &'a str,
+    metadata: Filters<'a>,
+    name: &'a str,
+    secret: &'static str,
+    status: &'a str,
+    uid: &'a str,
+    updated_at: &'a DateTime<Utc>,
+    url: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Filters<'a> {
+    events: &'a Value,
+    project_ids: &'a Value,
+}
+
+impl<'a> WebhookView<'a> {
+    pub fn new(w: &'a webhook::Model) -> Self {
+        Self {
+            created_at: &w.created_at,
+            created_by_id: &w.created_by_id,
+            enabled: w.enabled,
+            id: &w.id,
+            metadata: Filters {
+                events: &w.events,
+                project_ids: &w.project_ids,
+            },
+            name: &w.name,
+            secret: "",
+            status: &w.status,
+            uid: &w.uid,
+            updated_at: &w.updated_at,
+            url: &w.url,
+        }
+    }
+}
+
+/// [`WebhookView`] as a JSON value, for events' values.
 pub fn webhook_json(w: &webhook::Model) -> Value {
-    json!({
-        "id": w.id,
-        "uid": w.uid,
-        "name": w.name,
-        "url": w.url,
-        "secret": "",
-        "status": w.status,
-        "enabled": w.enabled,
-        "metadata": { "events": w.events, "projectIds": w.project_ids },
-        "createdById": w.created_by_id,
-        "createdAt": w.created_at,
-        "updatedAt": w.updated_at,
-    })
+    serde_json::to_value(WebhookView::new(w)).expect("webhooks serialize")
 }
 
 fn check_events(events: Vec<String>) -> AppResult<Vec<String>> {
