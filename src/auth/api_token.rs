@@ -17,8 +17,7 @@ pub fn generate() -> (String, String) {
 }
 
 pub fn hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 pub fn looks_like_api_token(credential: &str) -> bool {

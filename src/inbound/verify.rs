@@ -145,10 +145,7 @@ fn netlify(request: &Request, key: &[u8]) -> AppResult<bool> {
     ) else {
         return Ok(false);
     };
-    let digest: String = Sha256::digest(request.body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = hex::encode(Sha256::digest(request.body));
     Ok(bool::from(
         digest
             .as_bytes()
