@@ -282,27 +282,10 @@ mod tests {
     /// change them.
     #[test]
     fn payload_is_blues_shape_without_the_secret() {
-        let now = Utc::now();
-        let w = webhook::Model {
-            id: "w1".into(),
-            uid: "whk_1".into(),
-            organization_id: "o".into(),
-            name: "CRM".into(),
-            url: "https://example.com/hook".into(),
-            secret: "whsec_not-to-be-sent".into(),
-            status: "HEALTHY".into(),
-            enabled: true,
-            events: json!(["TODO_CREATED"]),
-            project_ids: json!([]),
-            created_by_id: Some("u1".into()),
-            consecutive_failures: 0,
-            failing_since: None,
-            previous_secret: None,
-            previous_secret_expires_at: None,
-            channel_id: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut w = crate::domain::webhooks::sample(true, json!(["TODO_CREATED"]), json!([]));
+        w.secret = "whsec_not-to-be-sent".into();
+        w.created_by_id = Some("u1".into());
+        let now = w.created_at;
         let e = event::Model {
             id: "e1".into(),
             organization_id: "o".into(),
@@ -316,9 +299,9 @@ mod tests {
         let expected = json!({
             "event": "TODO_CREATED",
             "webhook": {
-                "id": "w1",
-                "uid": "whk_1",
-                "name": "CRM",
+                "id": "w",
+                "uid": "u",
+                "name": "n",
                 "url": "https://example.com/hook",
                 "secret": "",
                 "status": "HEALTHY",

@@ -568,27 +568,7 @@ mod tests {
     use super::*;
 
     fn hook(enabled: bool, events: serde_json::Value, projects: serde_json::Value) -> KnownWebhook {
-        let now = Utc::now();
-        KnownWebhook::new(webhook::Model {
-            id: "w".into(),
-            uid: "u".into(),
-            organization_id: "o".into(),
-            name: "n".into(),
-            url: "https://example.com/hook".into(),
-            secret: "s".into(),
-            status: "HEALTHY".into(),
-            enabled,
-            events,
-            project_ids: projects,
-            created_by_id: None,
-            consecutive_failures: 0,
-            failing_since: None,
-            previous_secret: None,
-            previous_secret_expires_at: None,
-            channel_id: None,
-            created_at: now,
-            updated_at: now,
-        })
+        KnownWebhook::new(crate::domain::webhooks::sample(enabled, events, projects))
     }
 
     fn event(event_type: &str, project: Option<&str>) -> event::Model {

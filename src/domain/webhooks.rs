@@ -96,6 +96,32 @@ impl<'a> WebhookView<'a> {
     }
 }
 
+/// A webhook row for unit tests: enabled as given, with these filters.
+#[cfg(test)]
+pub(crate) fn sample(enabled: bool, events: Value, project_ids: Value) -> webhook::Model {
+    let now = Utc::now();
+    webhook::Model {
+        id: "w".into(),
+        uid: "u".into(),
+        organization_id: "o".into(),
+        name: "n".into(),
+        url: "https://example.com/hook".into(),
+        secret: "s".into(),
+        status: HEALTHY.into(),
+        enabled,
+        events,
+        project_ids,
+        created_by_id: None,
+        consecutive_failures: 0,
+        failing_since: None,
+        previous_secret: None,
+        previous_secret_expires_at: None,
+        channel_id: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// [`WebhookView`] as a JSON value, for events' values.
 pub fn webhook_json(w: &webhook::Model) -> Value {
     serde_json::to_value(WebhookView::new(w)).expect("webhooks serialize")
