@@ -263,23 +263,12 @@ async fn claim_all(
             webhooks.insert(webhook.id.clone(), Arc::new(webhook));
         }
     }
-    // Elsewhere their events, one query for the whole batch (a fan-out
-    // batch shares few events), kept: events never change.
-    let events = if postgres { &mut joined } else { events };
-    let unread = if postgres {
-        Vec::new()
+    let events = if postgres {
+        &joined
     } else {
-        events_to_read(events, taken.iter().map(|d| &d.event_id), EVENT_CACHE)
+        read_events(app, events, &taken).await?;
+        &*events
     };
-    if !unread.is_empty() {
-        for event in event::Entity::find()
-            .filter(event::Column::Id.is_in(unread))
-            .all(&app.db)
-            .await?
-        {
-            events.insert(event.id.clone(), Arc::new(event));
-        }
-    }
     Ok(taken
         .into_iter()
         .map(|delivery| {
@@ -291,6 +280,27 @@ async fn claim_all(
             (claimed.delivery.id.clone(), claimed)
         })
         .collect())
+}
+
+/// Reads into `cache` the events of `taken` it does not hold, in one query
+/// for the whole batch (a fan-out batch shares few events); they are kept,
+/// as events never change.
+async fn read_events(
+    app: &AppState,
+    cache: &mut HashMap<String, Arc<event::Model>>,
+    taken: &[delivery::Model],
+) -> AppResult<()> {
+    let unread = events_to_read(cache, taken.iter().map(|d| &d.event_id), EVENT_CACHE);
+    if !unread.is_empty() {
+        for event in event::Entity::find()
+            .filter(event::Column::Id.is_in(unread))
+            .all(&app.db)
+            .await?
+        {
+            cache.insert(event.id.clone(), Arc::new(event));
+        }
+    }
+    Ok(())
 }
 
 /// The prefix of the event's columns in a lease read with its events.
