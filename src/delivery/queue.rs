@@ -72,13 +72,17 @@ pub enum Storage {
 /// by every apalis worker this process starts (one at a time; a restarted
 /// worker takes over the same channel, so nothing queued is dropped).
 ///
+/// The channel holds bare jobs; apalis' task around each (its execution
+/// context, a few allocations of its own) is built only as the worker
+/// takes it, so a backlog costs the jobs alone.
+///
 /// apalis-sqlite on an in-memory database served here before; its
 /// acknowledgement query re-parses a JSON batch for every row of its job
 /// table, which made a fan-out to 100 webhooks spend most of its CPU there.
 #[derive(Clone)]
 pub struct Embedded {
-    sender: mpsc::UnboundedSender<Task<DeliveryJob>>,
-    receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Task<DeliveryJob>>>>,
+    sender: mpsc::UnboundedSender<DeliveryJob>,
+    receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<DeliveryJob>>>,
 }
 
 impl Embedded {
@@ -93,8 +97,8 @@ impl Embedded {
     /// An apalis backend reading this queue, for one worker.
     pub fn backend(&self) -> MemoryStorage<DeliveryJob> {
         let jobs = futures_util::stream::unfold(self.receiver.clone(), |receiver| async move {
-            let task = receiver.lock().await.recv().await?;
-            Some((task, receiver))
+            let job = receiver.lock().await.recv().await?;
+            Some((TaskBuilder::new(job).build(), receiver))
         });
         // apalis asks the backend's sink whether it is ready; jobs are
         // pushed through `sender` instead, so the sink takes nothing.
@@ -111,21 +115,21 @@ impl Embedded {
         )
     }
 
-    /// Queues `task` now, or at `at` (a timer in this process: should the
+    /// Queues `job` now, or at `at` (a timer in this process: should the
     /// process end first, the sweeper finds the delivery due).
-    fn push(&self, task: Task<DeliveryJob>, at: Option<DateTime<Utc>>) {
+    fn push(&self, job: DeliveryJob, at: Option<DateTime<Utc>>) {
         let delay = at.and_then(|at| (at - Utc::now()).to_std().ok());
         match delay {
             Some(delay) if !delay.is_zero() => {
                 let sender = self.sender.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    let _ = sender.send(task);
+                    let _ = sender.send(job);
                 });
             }
             _ => {
                 // The receiver lives as long as the queue does.
-                let _ = self.sender.send(task);
+                let _ = self.sender.send(job);
             }
         }
     }
@@ -217,7 +221,7 @@ impl DeliveryQueue {
                         delivery_id: handoff.delivery.id.clone(),
                         handoff: Some(Arc::new(handoff)),
                     };
-                    queue.push(TaskBuilder::new(job).build(), None);
+                    queue.push(job, None);
                 }
             }
             _ => {
@@ -261,25 +265,25 @@ impl DeliveryQueue {
         if delivery_ids.is_empty() {
             return;
         }
-        let tasks = delivery_ids.iter().map(|id| {
-            let job = DeliveryJob {
-                delivery_id: id.clone(),
-                handoff: None,
-            };
-            let mut task = TaskBuilder::new(job);
-            if let Some(at) = at
-                && at > Utc::now()
-            {
-                task = task.run_at_timestamp(at.timestamp().max(0) as u64);
-            }
-            task.build()
+        let jobs = delivery_ids.iter().map(|id| DeliveryJob {
+            delivery_id: id.clone(),
+            handoff: None,
         });
         match &self.storage {
             Storage::Redis(storage) => {
                 let mut storage = storage.clone();
-                let pushed = storage
-                    .push_all(futures_util::stream::iter(tasks.collect::<Vec<_>>()))
-                    .await;
+                let tasks: Vec<_> = jobs
+                    .map(|job| {
+                        let mut task = TaskBuilder::new(job);
+                        if let Some(at) = at
+                            && at > Utc::now()
+                        {
+                            task = task.run_at_timestamp(at.timestamp().max(0) as u64);
+                        }
+                        task.build()
+                    })
+                    .collect();
+                let pushed = storage.push_all(futures_util::stream::iter(tasks)).await;
                 match pushed {
                     Ok(()) => {
                         self.wake.signal();
@@ -305,7 +309,7 @@ impl DeliveryQueue {
                     ),
                 }
             }
-            Storage::Embedded(queue) => tasks.for_each(|task| queue.push(task, at)),
+            Storage::Embedded(queue) => jobs.for_each(|job| queue.push(job, at)),
         }
     }
 }
