@@ -1,5 +1,6 @@
 //! Junction: a self-hosted integration hub for team-collaboration workspaces.
 
+pub mod allocator;
 pub mod auth;
 pub mod cli;
 pub mod config;

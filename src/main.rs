@@ -18,6 +18,7 @@ use junction::{
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     without_transparent_huge_pages();
+    junction::allocator::purge_freed_memory_sooner();
     // A missing .env file is the normal case.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
