@@ -17,7 +17,7 @@ use junction::{
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    without_transparent_huge_pages();
+    junction::allocator::without_transparent_huge_pages();
     junction::allocator::purge_freed_memory_sooner();
     // A missing .env file is the normal case.
     let _ = dotenvy::dotenv();
@@ -68,26 +68,6 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Turns transparent huge pages off for this process. mimalloc asks for
-/// them on its arenas and returns idle memory to the OS in 64 KiB steps; on
-/// a huge-page-backed arena the next touch of such a range faulted in and
-/// zeroed a whole 2 MiB page (4 % of the server's CPU samples under load),
-/// and resident memory counted whole huge pages. Without them the SQLite
-/// server's peak RSS in the delivery benchmark fell from 226–244 to
-/// 157–165 MiB and a worker's from 81–87 to 60–65 MiB, at the same
-/// throughput.
-/// mimalloc's own switch (`MIMALLOC_ALLOW_THP=0`) is read before `main`,
-/// so it could only be an environment variable; the kernel flag also
-/// covers mappings made before this call.
-fn without_transparent_huge_pages() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no
-    // memory of ours; failing (an old kernel) leaves THP as it was.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
 }
 
 /// SIGINT or SIGTERM.
