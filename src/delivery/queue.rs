@@ -272,15 +272,15 @@ impl DeliveryQueue {
         match &self.storage {
             Storage::Redis(storage) => {
                 let mut storage = storage.clone();
+                // Decided once for the whole batch: a time already past
+                // means now.
+                let run_at = at
+                    .filter(|at| *at > Utc::now())
+                    .map(|at| at.timestamp().max(0) as u64);
                 let tasks: Vec<_> = jobs
-                    .map(|job| {
-                        let mut task = TaskBuilder::new(job);
-                        if let Some(at) = at
-                            && at > Utc::now()
-                        {
-                            task = task.run_at_timestamp(at.timestamp().max(0) as u64);
-                        }
-                        task.build()
+                    .map(|job| match run_at {
+                        Some(run_at) => TaskBuilder::new(job).run_at_timestamp(run_at).build(),
+                        None => TaskBuilder::new(job).build(),
                     })
                     .collect();
                 let pushed = storage.push_all(futures_util::stream::iter(tasks)).await;
