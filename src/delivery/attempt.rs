@@ -130,13 +130,13 @@ impl Deliverer {
         let handed_lease = job
             .handoff
             .as_ref()
-            .and_then(|handoff| handoff.delivery.locked_until);
+            .and_then(|handoff| handoff.leased_until);
         let covers_attempt = |until: DateTime<Utc>| until - now >= ids::span(self.timeout);
         if let Some(handoff) = &job.handoff
             && handed_lease.is_some_and(covers_attempt)
         {
             return Ok(Some(Claimed {
-                delivery: handoff.delivery.clone(),
+                delivery: handoff.delivery(&job.delivery_id),
                 webhook: Some(handoff.webhook.clone()),
                 event: Some(handoff.event.clone()),
             }));

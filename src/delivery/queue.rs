@@ -34,6 +34,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::domain::outbox;
+
 /// The job: which delivery to attempt. Everything else is read from the
 /// database when the attempt starts, so a job is never stale; except, on
 /// the embedded queue, what the change that owed the delivery hands over.
@@ -42,7 +44,28 @@ pub struct DeliveryJob {
     pub delivery_id: String,
     /// Never in Redis: only a job that stays in this process carries it.
     #[serde(skip)]
-    pub handoff: Option<Arc<Handoff>>,
+    pub handoff: Option<HandedOver>,
+}
+
+impl DeliveryJob {
+    /// The job for a delivery a change hands over: its id, and of the
+    /// rest what the row cannot be rebuilt without.
+    pub fn handed_over(handoff: Handoff) -> Self {
+        let Handoff {
+            delivery,
+            event,
+            webhook,
+        } = handoff;
+        Self {
+            delivery_id: delivery.id,
+            handoff: Some(HandedOver {
+                event,
+                webhook,
+                made_at: delivery.created_at,
+                leased_until: delivery.locked_until,
+            }),
+        }
+    }
 }
 
 /// A delivery as the change that owed it inserted it, already leased to
@@ -58,6 +81,36 @@ pub struct Handoff {
     pub delivery: delivery::Model,
     pub event: Arc<event::Model>,
     pub webhook: Arc<webhook::Model>,
+}
+
+/// A [`Handoff`] as its job waits in the embedded queue: its event and
+/// webhook, shared with the event's other deliveries, and the little its
+/// row holds besides, which is rebuilt when the job is taken
+/// ([`HandedOver::delivery`]). A fan-out's backlog holds tens of
+/// thousands of these: holding the row too (six strings more), a job was
+/// eight allocations, and in a 20 s fan-out the server's memory grew by
+/// about 1.1 KiB per queued delivery, the allocator's partly used pages
+/// included; with these about 0.7 KiB.
+#[derive(Debug, Clone)]
+pub struct HandedOver {
+    pub event: Arc<event::Model>,
+    pub webhook: Arc<webhook::Model>,
+    made_at: DateTime<Utc>,
+    pub leased_until: Option<DateTime<Utc>>,
+}
+
+impl HandedOver {
+    /// The delivery's row as the change inserted it.
+    pub fn delivery(&self, id: &str) -> delivery::Model {
+        outbox::pending_delivery(
+            id.to_owned(),
+            &self.webhook.id,
+            &self.webhook.organization_id,
+            &self.event,
+            self.made_at,
+            self.leased_until,
+        )
+    }
 }
 
 // One per process, so the Redis variant's size costs nothing worth a box.
@@ -217,11 +270,7 @@ impl DeliveryQueue {
         match (&self.storage, self.handover_lease) {
             (Storage::Embedded(queue), Some(_)) => {
                 for handoff in owed {
-                    let job = DeliveryJob {
-                        delivery_id: handoff.delivery.id.clone(),
-                        handoff: Some(Arc::new(handoff)),
-                    };
-                    queue.push(job, None);
+                    queue.push(DeliveryJob::handed_over(handoff), None);
                 }
             }
             _ => {

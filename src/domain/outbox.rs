@@ -110,21 +110,43 @@ pub fn new_delivery(
     event: &event::Model,
     leased_until: Option<DateTime<Utc>>,
 ) -> delivery::Model {
-    let now = ids::now();
+    pending_delivery(
+        ids::new_id(),
+        webhook_id,
+        organization_id,
+        event,
+        ids::now(),
+        leased_until,
+    )
+}
+
+/// The row of a delivery made at `made_at` and not attempted yet: due
+/// then, leased until `leased_until` if given. Everything in it but its
+/// id, times and lease comes from its webhook and event, which is how the
+/// embedded queue holds a handed-over delivery without its row (see
+/// `delivery::queue::HandedOver`).
+pub fn pending_delivery(
+    id: String,
+    webhook_id: &str,
+    organization_id: &str,
+    event: &event::Model,
+    made_at: DateTime<Utc>,
+    leased_until: Option<DateTime<Utc>>,
+) -> delivery::Model {
     delivery::Model {
-        id: ids::new_id(),
+        id,
         organization_id: organization_id.to_owned(),
         webhook_id: webhook_id.to_owned(),
         event_id: event.id.clone(),
         event_type: event.event_type.clone(),
         status: PENDING.to_owned(),
         attempts: 0,
-        next_attempt_at: Some(now),
+        next_attempt_at: Some(made_at),
         locked_until: leased_until,
         last_status_code: None,
         last_error: None,
-        created_at: now,
-        updated_at: now,
+        created_at: made_at,
+        updated_at: made_at,
     }
 }
 

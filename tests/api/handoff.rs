@@ -66,17 +66,14 @@ async fn handed(
         .await
         .unwrap()
         .unwrap();
-    DeliveryJob {
-        delivery_id: delivery.id.clone(),
-        handoff: Some(Arc::new(Handoff {
-            delivery: delivery::Model {
-                locked_until: Some(until),
-                ..delivery.clone()
-            },
-            event: Arc::new(event),
-            webhook: Arc::new(webhook),
-        })),
-    }
+    DeliveryJob::handed_over(Handoff {
+        delivery: delivery::Model {
+            locked_until: Some(until),
+            ..delivery.clone()
+        },
+        event: Arc::new(event),
+        webhook: Arc::new(webhook),
+    })
 }
 
 async fn set_lease(db: &DatabaseConnection, id: &str, until: chrono::DateTime<Utc>) {
