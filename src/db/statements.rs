@@ -321,17 +321,29 @@ fn prune<M: managed::Manager>(pool: &managed::Pool<M>, idle: Duration, lifetime:
     pool.retain(|_, used| used.last_used() < idle && used.age() < lifetime);
 }
 
+/// On SQLite, statements binding more values than this are not kept
+/// prepared (see [`query`]).
+const SQLITE_KEPT_MAX_VALUES: usize = 64;
+
 /// sea-orm's statement as sqlx's query, bound to its values. Taken whole:
 /// sqlx copies SQL it is lent, and the values would be cloned.
+///
+/// sqlx keeps each statement prepared on its connection (up to 100), and
+/// a SQLite statement prepared lives in this process's memory. Multi-row
+/// statements, such as a batch of delivery outcomes, take a new shape for
+/// each row count; kept, a fan-out's drain filled every connection's cache
+/// with them: the server's memory grew by about 40 MiB while its backlog
+/// shrank, and stayed there. Such statements run once prepared and are then
+/// dropped; PostgreSQL keeps its prepared statements in its own processes.
 fn query<D>(statement: Statement) -> sqlx::query::Query<'static, D, SqlxValues>
 where
-    D: sqlx::Database,
+    D: sqlx::Database + sqlx::database::HasStatementCache,
     SqlxValues: for<'q> sqlx::IntoArguments<D>,
 {
-    sqlx::query_with(
-        sqlx::AssertSqlSafe(statement.sql),
-        SqlxValues(statement.values.unwrap_or(Values(Vec::new()))),
-    )
+    let values = statement.values.unwrap_or(Values(Vec::new()));
+    let sqlite = D::NAME == <sqlx::Sqlite as sqlx::Database>::NAME;
+    let keep = !sqlite || values.0.len() <= SQLITE_KEPT_MAX_VALUES;
+    sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), SqlxValues(values)).persistent(keep)
 }
 
 /// Runs `$run` on a connection of `$statements`' pool, named `$conn`; one
