@@ -630,4 +630,24 @@ mod tests {
         assert!(!webhook_matches(&w, &event("TODO_CREATED", Some("q"))));
         assert!(!webhook_matches(&w, &event("TODO_CREATED", None)));
     }
+
+    #[test]
+    fn a_handed_over_job_rebuilds_the_row_its_change_inserts() {
+        let hooks = [
+            hook(true, json!([]), json!([])),
+            hook(true, json!(["TODO_CREATED"]), json!([])),
+        ];
+        let lease = Some(Utc::now() + chrono::Duration::seconds(30));
+        let owed = owed_deliveries(&hooks, &[event("TODO_CREATED", Some("p"))], lease);
+        assert_eq!(owed.len(), 2);
+        for handoff in owed {
+            let inserted = handoff.delivery.clone();
+            let job = crate::delivery::queue::DeliveryJob::handed_over(handoff);
+            let handed = job
+                .handoff
+                .as_ref()
+                .expect("a handed-over job carries its hand-over");
+            assert_eq!(handed.delivery(&job.delivery_id), inserted);
+        }
+    }
 }
