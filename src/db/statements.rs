@@ -321,9 +321,19 @@ fn prune<M: managed::Manager>(pool: &managed::Pool<M>, idle: Duration, lifetime:
     pool.retain(|_, used| used.last_used() < idle && used.age() < lifetime);
 }
 
-/// On SQLite, statements binding more values than this are not kept
-/// prepared (see [`query`]).
-const SQLITE_KEPT_MAX_VALUES: usize = 64;
+/// How many values a statement may bind and still be kept prepared on a
+/// connection of this database (see [`query`]).
+trait KeptPrepared {
+    const MAX_VALUES: usize;
+}
+
+impl KeptPrepared for sqlx::Sqlite {
+    const MAX_VALUES: usize = 64;
+}
+
+impl KeptPrepared for sqlx::Postgres {
+    const MAX_VALUES: usize = usize::MAX;
+}
 
 /// sea-orm's statement as sqlx's query, bound to its values. Taken whole:
 /// sqlx copies SQL it is lent, and the values would be cloned.
@@ -333,16 +343,18 @@ const SQLITE_KEPT_MAX_VALUES: usize = 64;
 /// statements, such as a batch of delivery outcomes, take a new shape for
 /// each row count; kept, a fan-out's drain filled every connection's cache
 /// with them: the server's memory grew by about 40 MiB while its backlog
-/// shrank, and stayed there. Such statements run once prepared and are then
-/// dropped; PostgreSQL keeps its prepared statements in its own processes.
+/// shrank, and stayed there. On SQLite such statements run once prepared
+/// and are then dropped. PostgreSQL keeps its prepared statements in its
+/// own processes, and a change's one statement, which binds every
+/// delivery it owes, gains from staying prepared there (see README,
+/// the twenty-third machine).
 fn query<D>(statement: Statement) -> sqlx::query::Query<'static, D, SqlxValues>
 where
-    D: sqlx::Database + sqlx::database::HasStatementCache,
+    D: sqlx::Database + sqlx::database::HasStatementCache + KeptPrepared,
     SqlxValues: for<'q> sqlx::IntoArguments<D>,
 {
     let values = statement.values.unwrap_or(Values(Vec::new()));
-    let sqlite = D::NAME == <sqlx::Sqlite as sqlx::Database>::NAME;
-    let keep = !sqlite || values.0.len() <= SQLITE_KEPT_MAX_VALUES;
+    let keep = values.0.len() <= D::MAX_VALUES;
     sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), SqlxValues(values)).persistent(keep)
 }
 
