@@ -43,7 +43,8 @@ pub fn lease_length(timeout: Duration) -> Duration {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Nothing to do: gone, settled, not due, or another worker holds it.
+    /// Nothing to do: gone (before or during its attempt), settled, not
+    /// due, or another worker holds it.
     Skipped,
     Succeeded,
     /// Failed; another attempt is scheduled.
@@ -234,7 +235,7 @@ impl Deliverer {
             Outcome::Retrying => PENDING,
             _ => FAILED,
         };
-        let settled = self
+        let Some(settled) = self
             .committer
             .record(commit::Finished {
                 delivery,
@@ -243,7 +244,11 @@ impl Deliverer {
                 next_attempt_at: next,
                 webhook_was_failing,
             })
-            .await?;
+            .await?
+        else {
+            tracing::debug!("the delivery was deleted during its attempt; nothing to record");
+            return Ok(Outcome::Skipped);
+        };
         if let Some(next) = next {
             self.app
                 .queue

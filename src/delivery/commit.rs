@@ -16,7 +16,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    IntoActiveModel, Iterable, QueryFilter, QueryTrait,
+    IntoActiveModel, Iterable, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Query, WithClause, WithQuery},
 };
 use tokio::sync::{mpsc, oneshot};
@@ -70,7 +70,7 @@ struct Claim {
 
 struct Record {
     finished: Finished,
-    reply: oneshot::Sender<AppResult<delivery::Model>>,
+    reply: oneshot::Sender<AppResult<Option<delivery::Model>>>,
 }
 
 #[derive(Clone)]
@@ -119,8 +119,9 @@ impl Committer {
     }
 
     /// Logs the attempt, settles or reschedules the delivery and updates
-    /// the webhook's health; returns the delivery as stored.
-    pub async fn record(&self, finished: Finished) -> AppResult<delivery::Model> {
+    /// the webhook's health; returns the delivery as stored, or `None`
+    /// when it was deleted meanwhile (its webhook deleted).
+    pub async fn record(&self, finished: Finished) -> AppResult<Option<delivery::Model>> {
         let (reply, answer) = oneshot::channel();
         self.records
             .send(Record { finished, reply })
@@ -364,24 +365,74 @@ async fn record_loop(app: AppState, mut rx: mpsc::Receiver<Record>) {
                 .push(record);
         }
         for (org, records) in by_org {
-            let finished: Vec<&Finished> = records.iter().map(|r| &r.finished).collect();
-            match record_all(&app, &org, &finished).await {
-                Ok(settled) => {
-                    for (record, delivery) in records.into_iter().zip(settled) {
-                        let _ = record.reply.send(Ok(delivery));
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, count = records.len(), "recording attempts failed");
-                    for record in records {
-                        let _ = record.reply.send(Err(AppError::Internal(anyhow::anyhow!(
-                            "recording the attempt failed"
-                        ))));
-                    }
-                }
-            }
+            record_group(&app, &org, records).await;
         }
     }
+}
+
+/// Records one organization's outcomes in one transaction and answers
+/// each. A delivery deleted while its attempt was in flight (its webhook
+/// deleted) has nowhere to log it: its attempt's row breaks a foreign key
+/// and fails the whole transaction. The others are then recorded without
+/// it, and it is answered `None`.
+async fn record_group(app: &AppState, organization_id: &str, mut records: Vec<Record>) {
+    loop {
+        let finished: Vec<&Finished> = records.iter().map(|r| &r.finished).collect();
+        let error = match record_all(app, organization_id, &finished).await {
+            Ok(settled) => {
+                for (record, delivery) in records.into_iter().zip(settled) {
+                    let _ = record.reply.send(Ok(Some(delivery)));
+                }
+                return;
+            }
+            Err(e) => e,
+        };
+        let gone = match deleted_meanwhile(app, &finished).await {
+            Ok(gone) if !gone.is_empty() => gone,
+            // Nothing was deleted (or the database cannot say): the
+            // failure is the database's, and every delivery stays leased
+            // until the sweeper finds it again.
+            _ => {
+                tracing::warn!(error = %error, count = records.len(), "recording attempts failed");
+                for record in records {
+                    let _ = record.reply.send(Err(AppError::Internal(anyhow::anyhow!(
+                        "recording the attempt failed"
+                    ))));
+                }
+                return;
+            }
+        };
+        // Each round leaves out at least one record, so this ends.
+        let (left, kept): (Vec<Record>, Vec<Record>) = records
+            .into_iter()
+            .partition(|r| gone.contains(&r.finished.delivery.id));
+        for record in left {
+            let _ = record.reply.send(Ok(None));
+        }
+        if kept.is_empty() {
+            return;
+        }
+        records = kept;
+    }
+}
+
+/// The ids among `outcomes`' deliveries that no longer exist.
+async fn deleted_meanwhile(app: &AppState, outcomes: &[&Finished]) -> AppResult<HashSet<String>> {
+    let ids: Vec<&str> = outcomes.iter().map(|o| o.delivery.id.as_str()).collect();
+    let existing: HashSet<String> = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Id)
+        .filter(delivery::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple::<String>()
+        .all(&app.db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(ids
+        .into_iter()
+        .filter(|id| !existing.contains(*id))
+        .map(str::to_owned)
+        .collect())
 }
 
 async fn record_all(

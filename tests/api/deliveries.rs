@@ -288,6 +288,83 @@ async fn a_change_reaches_the_receiver_signed_in_blues_payload_shape() {
     );
 }
 
+/// Webhooks deleted while their deliveries' requests are in flight take
+/// those deliveries with them; the attempts of the others, finishing at
+/// the same moment and recorded with theirs, are still logged, and the
+/// others are not sent again.
+#[tokio::test]
+async fn deleting_webhooks_mid_attempt_loses_no_other_deliverys_outcome() {
+    // Short leases: a delivery whose outcome was not recorded would be
+    // sent again within the test.
+    let mut s = setup(
+        &["--delivery-timeout-seconds", "2"],
+        Answer::Slow(Duration::from_millis(1200)),
+    )
+    .await;
+    let mut kept = Vec::new();
+    let mut deleted = Vec::new();
+    for n in 0..8 {
+        let hook = s
+            .webhook(json!({ "name": format!("hook {n}"), "events": ["TODO_CREATED"] }))
+            .await;
+        if n % 2 == 0 { &mut kept } else { &mut deleted }.push(hook);
+    }
+    let list = s.create_list("Racing").await;
+    s.create_todo(&list, "In flight").await;
+
+    // Every request is held at the receiver; delete half the webhooks
+    // meanwhile.
+    let mut requests = Vec::new();
+    for _ in 0..8 {
+        requests.push(s.receiver.next(WAIT).await);
+    }
+    for hook in &deleted {
+        s.app
+            .ok(
+                Some(&s.owner.token),
+                "mutation($id: ID!) { deleteWebhook(id: $id) { id } }",
+                json!({ "id": hook["id"] }),
+            )
+            .await;
+    }
+
+    let mut kept_deliveries = Vec::new();
+    for hook in &kept {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let succeeded = loop {
+            let succeeded = s.listed(hook, "SUCCEEDED").await;
+            if !succeeded.is_empty() || tokio::time::Instant::now() > deadline {
+                break succeeded;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(succeeded.len(), 1, "{} delivered", hook["name"]);
+        let delivery = &succeeded[0];
+        assert_eq!(s.delivery(delivery).await["attempts"], 1);
+        let attempts = s.attempts(delivery).await;
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0]["statusCode"], 200);
+        kept_deliveries.push(delivery.clone());
+    }
+    // Past the lease (2 s + its margin) and a sweep: nothing was sent again.
+    requests.extend(s.receiver.drain(Duration::from_secs(9)).await);
+    for delivery in &kept_deliveries {
+        let sent = requests
+            .iter()
+            .filter(|r| r.header("webhook-id") == delivery)
+            .count();
+        assert_eq!(sent, 1, "delivery {delivery} was sent {sent} times");
+    }
+    assert_eq!(requests.len(), 8);
+    assert_eq!(
+        s.app
+            .count_where("deliveries", "status <> 'SUCCEEDED'")
+            .await,
+        0,
+        "the deleted webhooks' deliveries went with them"
+    );
+}
+
 #[tokio::test]
 async fn failures_retry_on_the_schedule_then_fail_and_health_follows() {
     let mut s = setup(&[], Answer::Status(500, None)).await;
