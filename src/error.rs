@@ -129,10 +129,44 @@ impl From<DbErr> for AppError {
             // Every reference is checked before it is written; a write
             // that still breaks one raced a delete of what it refers to.
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
-                Self::conflict("something this change refers to was deleted meanwhile")
+                return Self::conflict("something this change refers to was deleted meanwhile");
             }
-            _ => Self::Internal(anyhow::Error::new(err).context("database")),
+            Some(_) => {}
+            None => match sqlstate(&err).as_deref() {
+                // PostgreSQL's text and jsonb cannot hold U+0000; SQLite's
+                // can, so only PostgreSQL refuses it, as this.
+                Some("22021" | "22P05") => {
+                    return Self::validation("text may not contain the NUL character (U+0000)");
+                }
+                // PostgreSQL undid this transaction to break a deadlock
+                // (deleting a webhook whose deliveries a worker is
+                // recording) or a serialization conflict: nothing of it
+                // was written, and it would most likely pass if run again.
+                Some("40P01" | "40001") => {
+                    return Self::Unavailable(
+                        "the database undid this change to let a concurrent one through; \
+                         nothing was changed, retrying will most likely succeed",
+                    );
+                }
+                _ => {}
+            },
         }
+        Self::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+/// The SQLSTATE (PostgreSQL) or result code (SQLite) the database
+/// answered a statement with.
+fn sqlstate(err: &DbErr) -> Option<String> {
+    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(error))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(error))
+    | DbErr::Conn(sea_orm::RuntimeErr::SqlxError(error))) = err
+    else {
+        return None;
+    };
+    match error.as_ref() {
+        sea_orm::sqlx::Error::Database(error) => error.code().map(|code| code.into_owned()),
+        _ => None,
     }
 }
 

@@ -374,8 +374,10 @@ async fn record_loop(app: AppState, mut rx: mpsc::Receiver<Record>) {
 /// each. A delivery deleted while its attempt was in flight (its webhook
 /// deleted) has nowhere to log it: its attempt's row breaks a foreign key
 /// and fails the whole transaction. The others are then recorded without
-/// it, and it is answered `None`.
+/// it, and it is answered `None`. A transaction the database undid to
+/// break a deadlock (with that delete, on PostgreSQL) is run again.
 async fn record_group(app: &AppState, organization_id: &str, mut records: Vec<Record>) {
+    let mut reruns = 2;
     loop {
         let finished: Vec<&Finished> = records.iter().map(|r| &r.finished).collect();
         let error = match record_all(app, organization_id, &finished).await {
@@ -389,6 +391,10 @@ async fn record_group(app: &AppState, organization_id: &str, mut records: Vec<Re
         };
         let gone = match deleted_meanwhile(app, &finished).await {
             Ok(gone) if !gone.is_empty() => gone,
+            Ok(_) if matches!(error, AppError::Unavailable(_)) && reruns > 0 => {
+                reruns -= 1;
+                continue;
+            }
             // Nothing was deleted (or the database cannot say): the
             // failure is the database's, and every delivery stays leased
             // until the sweeper finds it again.
@@ -402,7 +408,8 @@ async fn record_group(app: &AppState, organization_id: &str, mut records: Vec<Re
                 return;
             }
         };
-        // Each round leaves out at least one record, so this ends.
+        // Each round but a bounded few reruns leaves out at least one
+        // record, so this ends.
         let (left, kept): (Vec<Record>, Vec<Record>) = records
             .into_iter()
             .partition(|r| gone.contains(&r.finished.delivery.id));

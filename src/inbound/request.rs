@@ -27,8 +27,40 @@ impl Request<'_> {
 }
 
 /// Reads a body as JSON, a form, or (when empty) the query string; `400`
-/// when it is none of these.
+/// when it is none of these. Any U+0000 in it becomes U+FFFD: PostgreSQL
+/// stores no NUL in text, and a service's message is worth more than the
+/// character (refused, it would be lost: services do not retry a 400).
 pub fn parse_body(content_type: Option<&str>, query: &str, body: &[u8]) -> AppResult<Value> {
+    let mut payload = read_body(content_type, query, body)?;
+    replace_nul(&mut payload);
+    Ok(payload)
+}
+
+fn replace_nul(value: &mut Value) {
+    fn clean(text: &str) -> Option<String> {
+        text.contains('\0').then(|| text.replace('\0', "\u{FFFD}"))
+    }
+    match value {
+        Value::String(text) => {
+            if let Some(clean) = clean(text) {
+                *text = clean;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(replace_nul),
+        Value::Object(fields) => {
+            if fields.keys().any(|key| key.contains('\0')) {
+                *fields = std::mem::take(fields)
+                    .into_iter()
+                    .map(|(key, value)| (clean(&key).unwrap_or(key), value))
+                    .collect();
+            }
+            fields.values_mut().for_each(replace_nul);
+        }
+        _ => {}
+    }
+}
+
+fn read_body(content_type: Option<&str>, query: &str, body: &[u8]) -> AppResult<Value> {
     let content_type = content_type.unwrap_or("").to_ascii_lowercase();
     if body.iter().all(u8::is_ascii_whitespace) {
         let fields = form(query.as_bytes())?;
@@ -109,6 +141,22 @@ fn insert_nested(root: &mut Map<String, Value>, key: &str, value: String) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn nul_characters_become_replacement_characters_in_values_and_keys() {
+        let parsed = parse_body(
+            Some("application/json"),
+            "",
+            br#"{"text": "a\u0000b", "list": ["\u0000"], "k\u0000": {"n": 1}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed,
+            json!({"text": "a\u{FFFD}b", "list": ["\u{FFFD}"], "k\u{FFFD}": {"n": 1}})
+        );
+        let form = parse_body(None, "", b"text=a%00b").unwrap();
+        assert_eq!(form, json!({"text": "a\u{FFFD}b"}));
+    }
 
     #[test]
     fn reads_json_forms_and_queries() {

@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod api_tokens;
 mod cam;
+mod database_errors;
 mod deliveries;
 mod delivery_sender;
 mod faults;
