@@ -2,10 +2,10 @@
 //! members; only owners hand out or take away ownership, and an organization
 //! always keeps at least one owner.
 
-use entity::{membership, user};
+use entity::{membership, organization, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
-    PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    ModelTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 
 use super::{
@@ -146,6 +146,8 @@ pub async fn update_member_role(
     who.require_admin()?;
     let org = accounts::organization(app, who).await?;
     let mut change = Change::begin(app, who).await?;
+    let who = &one_at_a_time(&change, who).await?;
+    who.require_admin()?;
     let (current, user) = find_member(&*change, who, member_id).await?;
     let previous_role: Role = current.role.parse()?;
     require_owner_for(who, previous_role.max(role))?;
@@ -184,6 +186,7 @@ pub async fn remove_member(
 ) -> AppResult<MemberView> {
     let org = accounts::organization(app, who).await?;
     let mut change = Change::begin(app, who).await?;
+    let who = &one_at_a_time(&change, who).await?;
     let (current, user) = find_member(&*change, who, member_id).await?;
     let role: Role = current.role.parse()?;
     // Anyone may leave; removing somebody else takes an admin (an owner, to
@@ -205,6 +208,40 @@ pub async fn remove_member(
     change.commit().await?;
     app.principals.clear();
     Ok(view)
+}
+
+/// Makes `change` the only change of the organization's roles in flight
+/// and returns the caller with their role as it is now. Each check then
+/// sees what the change before it left: two owners demoting or removing
+/// each other at once would otherwise both count two owners and leave
+/// none, and a caller demoted a moment ago would still act with the role
+/// their request began with. PostgreSQL locks the organization's row;
+/// SQLite's write transactions already run one at a time.
+async fn one_at_a_time(change: &Change<'_>, who: &Principal) -> AppResult<Principal> {
+    if change.get_database_backend() == DbBackend::Postgres {
+        organization::Entity::find_by_id(&who.organization_id)
+            .select_only()
+            .column(organization::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<String>()
+            .one(&**change)
+            .await?;
+    }
+    let role: String = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::Role)
+        .filter(membership::Column::OrganizationId.eq(&who.organization_id))
+        .filter(membership::Column::UserId.eq(&who.user_id))
+        .into_tuple()
+        .one(&**change)
+        .await?
+        .ok_or_else(|| {
+            AppError::unauthenticated("you are no longer a member of this organization")
+        })?;
+    Ok(Principal {
+        role: role.parse()?,
+        ..who.clone()
+    })
 }
 
 /// A membership of the caller's organization; any other id is not found.

@@ -65,9 +65,12 @@ pub async fn spawn_on(
         "127.0.0.1:0".into(),
         "--database-url".into(),
         database_url.clone(),
-        "--database-max-connections".into(),
-        "5".into(),
     ];
+    // Few connections, so parallel tests do not exhaust PostgreSQL's,
+    // unless a test needs writes to run side by side.
+    if !extra.contains(&"--database-max-connections") {
+        args.extend(["--database-max-connections".into(), "5".into()]);
+    }
     if let Some(secret) = &jwt_secret {
         args.extend(["--jwt-secret".into(), secret.clone()]);
     }

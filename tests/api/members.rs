@@ -138,6 +138,70 @@ async fn only_owners_hand_out_ownership_and_the_last_owner_stays() {
     );
 }
 
+/// Two owners demoting or removing each other at the same moment: one
+/// wins, the other finds the last owner it would take away.
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
+    // Connections enough for both changes to run at once.
+    let app = spawn_app_with(&["--database-max-connections", "16"]).await;
+    for round in 0..12 {
+        let first = app.register(&format!("first-{round}")).await;
+        let (second, second_id) = app
+            .add_member(&first, &format!("second-{round}"), "OWNER")
+            .await;
+        let members = app
+            .ok(
+                Some(&first.token),
+                "{ members { edges { node { id user { id } } } } }",
+                json!({}),
+            )
+            .await;
+        let first_id = members["members"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"]["user"]["id"] == first.user_id.as_str())
+            .unwrap()["node"]["id"]
+            .clone();
+        // Both callers known to the server, so neither request waits on
+        // reading its session while the other runs.
+        app.ok(Some(&second.token), "{ me { role } }", json!({}))
+            .await;
+        let (query, a, b) = match round % 2 {
+            0 => (
+                UPDATE,
+                json!({ "id": second_id, "role": "MEMBER" }),
+                json!({ "id": first_id, "role": "MEMBER" }),
+            ),
+            _ => (
+                REMOVE,
+                json!({ "id": second_id }),
+                json!({ "id": first_id }),
+            ),
+        };
+        let ((_, a), (_, b)) = tokio::join!(
+            app.graphql(Some(&first.token), query, a),
+            app.graphql(Some(&second.token), query, b)
+        );
+        let failed: Vec<String> = [&a, &b].into_iter().filter_map(code_of).collect();
+        assert_eq!(failed.len(), 1, "round {round}: one wins: {a} {b}");
+        assert!(
+            ["CONFLICT", "FORBIDDEN", "UNAUTHENTICATED"].contains(&failed[0].as_str()),
+            "round {round}: {a} {b}"
+        );
+        let owners = app
+            .count_where(
+                "memberships",
+                &format!(
+                    "organization_id = '{}' AND role = 'owner'",
+                    first.organization_id
+                ),
+            )
+            .await;
+        assert_eq!(owners, 1, "round {round}: {a} {b}");
+    }
+}
+
 #[tokio::test]
 async fn unknown_member_ids_are_not_found() {
     let app = spawn_app().await;
