@@ -97,6 +97,19 @@ pub struct Settings {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
 
+    /// Seconds a client has to send a request's whole body. A body that
+    /// stalls would otherwise hold one of `MAX_INFLIGHT_REQUESTS` for as
+    /// long as its connection stays open (actix-web times out only the
+    /// head), and enough of them would shut everyone else out.
+    #[arg(
+        long,
+        env = "BODY_TIMEOUT_SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub body_timeout_seconds: u64,
+
     /// Requests one server process works on at once. Past it, a request is
     /// refused at once with 503 and `Retry-After` rather than queued: an
     /// overloaded server answers quickly and keeps its memory bounded.

@@ -21,6 +21,8 @@ pub enum AppError {
     MalformedRequest(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimeout(u64),
     /// The server is too busy to take this request now (too many requests
     /// in flight, no database connection free in time); retrying later
     /// may succeed. Nothing was changed.
@@ -75,6 +77,7 @@ impl AppError {
             Self::Conflict(_) => "CONFLICT",
             Self::MalformedRequest(_) => "BAD_REQUEST",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Self::BodyTimeout(_) => "REQUEST_TIMEOUT",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -89,6 +92,7 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MalformedRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -203,8 +207,8 @@ pub struct ErrorItem {
 #[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorExtensions {
     /// `UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, `BAD_USER_INPUT`,
-    /// `CONFLICT`, `BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, `UNAVAILABLE` or
-    /// `INTERNAL`.
+    /// `CONFLICT`, `BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, `REQUEST_TIMEOUT`,
+    /// `UNAVAILABLE` or `INTERNAL`.
     pub code: String,
 }
 

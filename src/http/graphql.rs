@@ -34,7 +34,7 @@ async fn execute(
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let body = read_limited(payload, app.settings.max_body_bytes).await?;
+    let body = read_limited(payload, &app.settings).await?;
     let mut batch: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
         AppError::MalformedRequest(format!("the body is not a GraphQL request in JSON: {e}"))
     })?;

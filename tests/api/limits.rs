@@ -206,3 +206,48 @@ async fn an_open_subscription_does_not_hold_an_inflight_permit() {
             .contains("junction_http_requests_in_flight 0\n")
     );
 }
+
+/// A client that stops sending its body midway gets 408 once the body
+/// timeout passes, and the request slot it held is free again; meanwhile
+/// it held one (here the only one).
+#[tokio::test]
+async fn a_body_that_stalls_is_a_408_and_frees_its_slot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app_with(&[
+        "--max-inflight-requests",
+        "1",
+        "--body-timeout-seconds",
+        "1",
+    ])
+    .await;
+    let mut stalled = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    stalled
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: junction\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"query\": ",
+        )
+        .await
+        .unwrap();
+    // Let the server take it in before asking for more.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, body) = app.graphql(None, "{ __typename }", json!({})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stalled.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered within the timeout and then closed")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"REQUEST_TIMEOUT\""), "{answer}");
+
+    let (status, body) = app.graphql(None, "{ __typename }", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -42,6 +42,7 @@ impl BeTalkError {
             }
             AppError::Conflict(_) => "RESPONSE_ERROR_CONFLICT",
             AppError::PayloadTooLarge(_) => "RESPONSE_ERROR_TOO_LARGE",
+            AppError::BodyTimeout(_) => "RESPONSE_ERROR_TIMEOUT",
             AppError::Unavailable(_) => "RESPONSE_ERROR_UNAVAILABLE",
             AppError::Internal(_) => "RESPONSE_ERROR_SERVER",
         }

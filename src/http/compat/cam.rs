@@ -101,7 +101,7 @@ fn typed<T: serde::de::DeserializeOwned>(value: Option<Value>, field: &str) -> A
 }
 
 async fn body(app: &AppState, payload: web::Payload) -> AppResult<web::Bytes> {
-    read_limited(payload, app.settings.max_body_bytes).await
+    read_limited(payload, &app.settings).await
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]

@@ -55,7 +55,7 @@ pub(super) async fn receive(
     payload: web::Payload,
 ) -> Result<HttpResponse, BeTalkError> {
     let (integration, project) = integrations::integration_by_token(&app.db, &token).await?;
-    let body = read_limited(payload, app.settings.max_body_bytes).await?;
+    let body = read_limited(payload, &app.settings).await?;
     handle(&app, &integration, project, &req, &body).await
 }
 

@@ -33,7 +33,7 @@ async fn json_body<T: serde::de::DeserializeOwned>(
     app: &AppState,
     payload: web::Payload,
 ) -> AppResult<T> {
-    let body = super::read_limited(payload, app.settings.max_body_bytes).await?;
+    let body = super::read_limited(payload, &app.settings).await?;
     serde_json::from_slice(&body).map_err(|e| {
         crate::error::AppError::MalformedRequest(format!("the body is not the JSON expected: {e}"))
     })
