@@ -1,18 +1,16 @@
 //! `/graphql`: POST executes, GET shows GraphiQL, a WebSocket upgrade on GET
 //! runs subscriptions (graphql-transport-ws and graphql-ws).
 
-use actix_web::{HttpRequest, HttpResponse, guard, http::StatusCode, web};
-use async_graphql::{
-    BatchRequest, BatchResponse, Data, Executor, http::GraphiQLSource, parser::types::OperationType,
-};
-use async_graphql_actix_web::GraphQLSubscription;
-
-use super::read_limited;
+use super::{read_limited, subscription};
 use crate::{
     auth::{Auth, authenticate, credential_from_headers},
     error::{AppError, AppResult},
     graphql::{CodedSchema, is_request_error, loaders::Loaders},
     state::AppState,
+};
+use actix_web::{HttpRequest, HttpResponse, guard, http::StatusCode, web};
+use async_graphql::{
+    BatchRequest, BatchResponse, Data, Executor, http::GraphiQLSource, parser::types::OperationType,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -75,20 +73,26 @@ async fn subscribe(
     schema: web::Data<CodedSchema>,
     req: HttpRequest,
     payload: web::Payload,
-) -> actix_web::Result<HttpResponse> {
+) -> AppResult<HttpResponse> {
+    let max_message = app.settings.max_body_bytes;
     let app = app.get_ref().clone();
-    GraphQLSubscription::new(CodedSchema::clone(&schema))
-        .on_connection_init(move |init| async move {
-            let auth = authenticate(&app, credential_from_init(&init).as_deref()).await?;
-            if let Auth::Rejected(reason) = &auth {
-                return Err(AppError::unauthenticated(reason.clone()).into());
-            }
-            let mut data = Data::default();
-            data.insert(Loaders::new(&app.db));
-            data.insert(auth);
-            Ok(data)
-        })
-        .start(&req, payload)
+    let on_init = move |init: serde_json::Value| async move {
+        let auth = authenticate(&app, credential_from_init(&init).as_deref()).await?;
+        if let Auth::Rejected(reason) = &auth {
+            return Err(AppError::unauthenticated(reason.clone()).into());
+        }
+        let mut data = Data::default();
+        data.insert(Loaders::new(&app.db));
+        data.insert(auth);
+        Ok(data)
+    };
+    subscription::serve(
+        &req,
+        payload,
+        CodedSchema::clone(&schema),
+        on_init,
+        max_message,
+    )
 }
 
 /// The token in a `connection_init` payload: `{"token": …}`,

@@ -6,6 +6,7 @@ mod compat;
 mod graphql;
 mod health;
 pub mod openapi;
+mod subscription;
 
 use std::net::TcpListener;
 

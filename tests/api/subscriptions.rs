@@ -138,3 +138,64 @@ async fn subscribing_without_a_token_is_unauthenticated() {
     let text = format!("{item:?}");
     assert!(text.contains("UNAUTHENTICATED"), "{text}");
 }
+
+/// The next close frame the server sends, within `within`.
+async fn close_code(socket: &mut crate::ws::Socket, within: Duration) -> u16 {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => return frame.code.into(),
+            Ok(Some(Ok(Message::Close(None)))) | Ok(None) => panic!("closed without a code"),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => panic!("socket failed: {e}"),
+            Err(_) => panic!("not closed within {within:?}"),
+        }
+    }
+}
+
+/// graphql-transport-ws: a socket that never sends `connection_init` is
+/// closed with 4408 instead of being held open for good.
+#[tokio::test]
+async fn a_socket_that_never_initialises_is_closed_with_4408() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app, "graphql-transport-ws").await;
+    assert_eq!(close_code(&mut socket, Duration::from_secs(20)).await, 4408);
+}
+
+/// A message sent in continuation frames may not grow past the body
+/// limit: the socket is closed with 1009 (too big) rather than the server
+/// gathering frames for as long as they come.
+#[tokio::test]
+async fn a_message_past_the_body_limit_closes_the_socket_with_1009() {
+    use tokio_tungstenite::tungstenite::protocol::frame::{
+        Frame,
+        coding::{Data, OpCode},
+    };
+
+    let app = spawn_app_with(&["--max-body-bytes", "4096"]).await;
+    let mut socket = connect(&app, "graphql-transport-ws").await;
+    let chunk = vec![b' '; 1024];
+    socket
+        .send(Message::Frame(Frame::message(
+            chunk.clone(),
+            OpCode::Data(Data::Text),
+            false,
+        )))
+        .await
+        .unwrap();
+    for _ in 0..8 {
+        // The server may close before the last frames are sent.
+        if socket
+            .send(Message::Frame(Frame::message(
+                chunk.clone(),
+                OpCode::Data(Data::Continue),
+                false,
+            )))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    assert_eq!(close_code(&mut socket, Duration::from_secs(10)).await, 1009);
+}

@@ -1,0 +1,222 @@
+//! GraphQL over WebSocket: async-graphql's protocol engine (graphql-transport-ws
+//! and the legacy graphql-ws) on actix-ws' connection, with bounds on what
+//! a client may make the server hold.
+//!
+//! async-graphql-actix-web's actor transport, used before, bounded none of
+//! it: continuation frames were gathered without limit (one connection
+//! grew the server by about 60 MiB per thousand 60 KiB frames), a
+//! connection that never sent `connection_init` stayed open for as long as
+//! it answered pings, and replies to a client that stopped reading queued
+//! in memory. Here a message is at most `MAX_BODY_BYTES` (as a request
+//! body), `connection_init` must come within [`INIT_TIMEOUT`] (else close
+//! 4408, as graphql-transport-ws prescribes), a client heard from for
+//! [`CLIENT_TIMEOUT`] is dropped, and both directions wait on each other
+//! rather than queue: a client that floods stops being read, one that
+//! stops reading stops being written to.
+
+use std::{
+    cell::Cell,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use async_graphql::{
+    Data, Executor,
+    http::{WebSocket, WebSocketProtocols, WsMessage},
+};
+use futures_util::{Stream, StreamExt};
+use tokio::sync::mpsc;
+
+use crate::error::{AppError, AppResult};
+
+/// How long a client has after connecting to send `connection_init`.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the server pings...
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// ...and how long a client may stay silent (no message, no pong) before
+/// its connection is dropped.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Client messages taken in but not yet read by the protocol engine.
+const INBOX: usize = 16;
+
+/// Upgrades `req` and serves GraphQL subscriptions on it with `schema`.
+/// `on_init` turns `connection_init`'s payload into the connection's data
+/// (or refuses it); `max_message` bounds one client message in bytes.
+pub fn serve<E, OnInit, InitFut>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    schema: E,
+    on_init: OnInit,
+    max_message: usize,
+) -> AppResult<HttpResponse>
+where
+    E: Executor,
+    OnInit: FnOnce(serde_json::Value) -> InitFut + Send + 'static,
+    InitFut: Future<Output = async_graphql::Result<Data>> + Send + 'static,
+{
+    let protocol = requested_protocol(req).ok_or_else(|| {
+        AppError::MalformedRequest(
+            "a GraphQL WebSocket needs the graphql-transport-ws or graphql-ws subprotocol".into(),
+        )
+    })?;
+    let (response, session, messages) =
+        actix_ws::handle_with_protocols(req, payload, &[protocol.sec_websocket_protocol()])
+            .map_err(|e| AppError::MalformedRequest(format!("not a WebSocket handshake: {e}")))?;
+    let messages = messages
+        .max_frame_size(max_message)
+        .aggregate_continuations()
+        .max_continuation_size(max_message);
+    let initialised = Arc::new(AtomicBool::new(false));
+    let (inbox, from_client) = mpsc::channel::<web::Bytes>(INBOX);
+    let engine = {
+        let initialised = initialised.clone();
+        WebSocket::new(
+            schema,
+            futures_util::stream::unfold(from_client, |mut rx| async move {
+                rx.recv().await.map(|bytes| (bytes, rx))
+            }),
+            protocol,
+        )
+        .on_connection_init(move |init| async move {
+            let data = on_init(init).await?;
+            initialised.store(true, Ordering::Release);
+            Ok(data)
+        })
+    };
+    actix_web::rt::spawn(run(session, messages, inbox, engine, initialised));
+    Ok(response)
+}
+
+/// The first subprotocol the client offers that async-graphql speaks.
+fn requested_protocol(req: &HttpRequest) -> Option<WebSocketProtocols> {
+    req.headers()
+        .get_all("sec-websocket-protocol")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|protocols| protocols.split(','))
+        .find_map(|protocol| protocol.trim().parse().ok())
+}
+
+/// Serves one connection until either side closes it or a bound is hit.
+async fn run(
+    session: Session,
+    messages: AggregatedMessageStream,
+    inbox: mpsc::Sender<web::Bytes>,
+    engine: impl Stream<Item = WsMessage>,
+    initialised: Arc<AtomicBool>,
+) {
+    let last_heard = Cell::new(Instant::now());
+    let reason = tokio::select! {
+        reason = read_client(messages, inbox, session.clone(), &last_heard) => reason,
+        reason = write_replies(engine, session.clone()) => reason,
+        reason = watch(session.clone(), &last_heard, &initialised) => reason,
+    };
+    let _ = session.close(reason).await;
+}
+
+/// Hands the client's messages to the engine, waiting while it is busy
+/// (the client is not read meanwhile), and answers its pings.
+async fn read_client(
+    mut messages: AggregatedMessageStream,
+    inbox: mpsc::Sender<web::Bytes>,
+    mut session: Session,
+    last_heard: &Cell<Instant>,
+) -> Option<CloseReason> {
+    while let Some(message) = messages.next().await {
+        last_heard.set(Instant::now());
+        let bytes = match message {
+            Ok(AggregatedMessage::Text(text)) => text.into_bytes(),
+            Ok(AggregatedMessage::Binary(bytes)) => bytes,
+            Ok(AggregatedMessage::Ping(bytes)) => {
+                if session.pong(&bytes).await.is_err() {
+                    return None;
+                }
+                continue;
+            }
+            Ok(AggregatedMessage::Pong(_)) => continue,
+            Ok(AggregatedMessage::Close(reason)) => return reason,
+            // A frame past the limit is `Overflow`; continuations gathered
+            // past it, an I/O error (as is a broken connection, for which
+            // the close goes nowhere anyway).
+            Err(actix_ws::ProtocolError::Overflow | actix_ws::ProtocolError::Io(_)) => {
+                return Some(CloseReason {
+                    code: CloseCode::Size,
+                    description: Some("message too big".into()),
+                });
+            }
+            Err(_) => {
+                return Some(CloseReason {
+                    code: CloseCode::Protocol,
+                    description: Some("not a WebSocket frame".into()),
+                });
+            }
+        };
+        if inbox.send(bytes).await.is_err() {
+            return None;
+        }
+    }
+    None
+}
+
+/// Sends the engine's replies; its close (a refused `connection_init`, a
+/// protocol error) closes the connection.
+async fn write_replies(
+    engine: impl Stream<Item = WsMessage>,
+    mut session: Session,
+) -> Option<CloseReason> {
+    let mut engine = std::pin::pin!(engine);
+    while let Some(reply) = engine.next().await {
+        match reply {
+            WsMessage::Text(text) => {
+                if session.text(text).await.is_err() {
+                    return None;
+                }
+            }
+            WsMessage::Close(code, description) => {
+                return Some(CloseReason {
+                    code: code.into(),
+                    description: Some(description),
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Pings the client, drops it once silent too long, and closes with 4408
+/// a connection not initialised in time.
+async fn watch(
+    mut session: Session,
+    last_heard: &Cell<Instant>,
+    initialised: &AtomicBool,
+) -> Option<CloseReason> {
+    let mut heartbeat = tokio::time::interval(HEARTBEAT.min(INIT_TIMEOUT));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut init_deadline = std::pin::pin!(tokio::time::sleep(INIT_TIMEOUT));
+    let mut waiting_for_init = true;
+    loop {
+        tokio::select! {
+            _ = &mut init_deadline, if waiting_for_init => {
+                if !initialised.load(Ordering::Acquire) {
+                    return Some(CloseReason {
+                        code: CloseCode::Other(4408),
+                        description: Some("Connection initialisation timeout".into()),
+                    });
+                }
+                waiting_for_init = false;
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.get().elapsed() > CLIENT_TIMEOUT {
+                    return None;
+                }
+                if session.ping(b"").await.is_err() {
+                    return None;
+                }
+            }
+        }
+    }
+}
