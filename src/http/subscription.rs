@@ -10,12 +10,15 @@
 //! in memory. Here a message is at most `MAX_BODY_BYTES` (as a request
 //! body), `connection_init` must come within [`INIT_TIMEOUT`] (else close
 //! 4408, as graphql-transport-ws prescribes), a client heard from for
-//! [`CLIENT_TIMEOUT`] is dropped, and both directions wait on each other
-//! rather than queue: a client that floods stops being read, one that
-//! stops reading stops being written to.
+//! [`CLIENT_TIMEOUT`] is dropped, a socket runs at most
+//! [`MAX_SUBSCRIPTIONS`] at once (20,000 on one socket held 127 MiB, and
+//! each event is resolved once per subscription), and both directions wait
+//! on each other rather than queue: a client that floods stops being read,
+//! one that stops reading stops being written to.
 
 use std::{
-    cell::Cell,
+    cell::{Cell, RefCell},
+    collections::HashSet,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -27,7 +30,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use async_graphql::{
     Data, Executor,
-    http::{WebSocket, WebSocketProtocols, WsMessage},
+    http::{ClientMessage, WebSocket, WebSocketProtocols, WsMessage},
 };
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
@@ -43,6 +46,12 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Client messages taken in but not yet read by the protocol engine.
 const INBOX: usize = 16;
+/// Subscriptions one socket may run at once; past it a new one is answered
+/// with an error and not started.
+pub const MAX_SUBSCRIPTIONS: usize = 100;
+
+/// A client message as the protocol engine takes it.
+type Inbound = serde_json::Result<ClientMessage>;
 
 /// Upgrades `req` and serves GraphQL subscriptions on it with `schema`.
 /// `on_init` turns `connection_init`'s payload into the connection's data
@@ -72,10 +81,10 @@ where
         .aggregate_continuations()
         .max_continuation_size(max_message);
     let initialised = Arc::new(AtomicBool::new(false));
-    let (inbox, from_client) = mpsc::channel::<web::Bytes>(INBOX);
+    let (inbox, from_client) = mpsc::channel::<Inbound>(INBOX);
     let engine = {
         let initialised = initialised.clone();
-        WebSocket::new(
+        WebSocket::from_message_stream(
             schema,
             futures_util::stream::unfold(from_client, |mut rx| async move {
                 rx.recv().await.map(|bytes| (bytes, rx))
@@ -88,7 +97,7 @@ where
             Ok(data)
         })
     };
-    actix_web::rt::spawn(run(session, messages, inbox, engine, initialised));
+    actix_web::rt::spawn(run(session, messages, inbox, engine, initialised, protocol));
     Ok(response)
 }
 
@@ -101,30 +110,47 @@ fn requested_protocol(req: &HttpRequest) -> Option<WebSocketProtocols> {
         .find_map(|protocol| protocol.trim().parse().ok())
 }
 
+/// The ids of a socket's running subscriptions: started by the client,
+/// ended by the client (`complete`, `stop`) or the server (`complete`).
+type Running = RefCell<HashSet<String>>;
+
 /// Serves one connection until either side closes it or a bound is hit.
 async fn run(
     session: Session,
     messages: AggregatedMessageStream,
-    inbox: mpsc::Sender<web::Bytes>,
+    inbox: mpsc::Sender<Inbound>,
     engine: impl Stream<Item = WsMessage>,
     initialised: Arc<AtomicBool>,
+    protocol: WebSocketProtocols,
 ) {
     let last_heard = Cell::new(Instant::now());
+    let running = Running::default();
+    let reader = read_client(
+        messages,
+        inbox,
+        session.clone(),
+        &last_heard,
+        &running,
+        protocol,
+    );
     let reason = tokio::select! {
-        reason = read_client(messages, inbox, session.clone(), &last_heard) => reason,
-        reason = write_replies(engine, session.clone()) => reason,
+        reason = reader => reason,
+        reason = write_replies(engine, session.clone(), &running) => reason,
         reason = watch(session.clone(), &last_heard, &initialised) => reason,
     };
     let _ = session.close(reason).await;
 }
 
 /// Hands the client's messages to the engine, waiting while it is busy
-/// (the client is not read meanwhile), and answers its pings.
+/// (the client is not read meanwhile), answers its pings, and refuses a
+/// subscription past [`MAX_SUBSCRIPTIONS`].
 async fn read_client(
     mut messages: AggregatedMessageStream,
-    inbox: mpsc::Sender<web::Bytes>,
+    inbox: mpsc::Sender<Inbound>,
     mut session: Session,
     last_heard: &Cell<Instant>,
+    running: &Running,
+    protocol: WebSocketProtocols,
 ) -> Option<CloseReason> {
     while let Some(message) = messages.next().await {
         last_heard.set(Instant::now());
@@ -155,11 +181,51 @@ async fn read_client(
                 });
             }
         };
-        if inbox.send(bytes).await.is_err() {
+        let message = serde_json::from_slice::<ClientMessage>(&bytes);
+        match &message {
+            Ok(ClientMessage::Start { id, .. }) => {
+                let full = {
+                    let mut running = running.borrow_mut();
+                    let full = running.len() >= MAX_SUBSCRIPTIONS && !running.contains(id);
+                    if !full {
+                        running.insert(id.clone());
+                    }
+                    full
+                };
+                if full {
+                    if session.text(too_many(protocol, id)).await.is_err() {
+                        return None;
+                    }
+                    continue;
+                }
+            }
+            Ok(ClientMessage::Stop { id }) => {
+                running.borrow_mut().remove(id);
+            }
+            _ => {}
+        }
+        if inbox.send(message).await.is_err() {
             return None;
         }
     }
     None
+}
+
+/// The protocol's error message for subscription `id`, refused because
+/// the socket runs [`MAX_SUBSCRIPTIONS`] already.
+fn too_many(protocol: WebSocketProtocols, id: &str) -> String {
+    let error = serde_json::json!({
+        "message": format!(
+            "this socket already runs {MAX_SUBSCRIPTIONS} subscriptions; complete one first"
+        ),
+        "extensions": { "code": "BAD_USER_INPUT" },
+    });
+    // graphql-transport-ws sends a list of errors, graphql-ws one.
+    let payload = match protocol {
+        WebSocketProtocols::GraphQLWS => serde_json::json!([error]),
+        _ => error,
+    };
+    serde_json::json!({ "type": "error", "id": id, "payload": payload }).to_string()
 }
 
 /// Sends the engine's replies; its close (a refused `connection_init`, a
@@ -167,11 +233,15 @@ async fn read_client(
 async fn write_replies(
     engine: impl Stream<Item = WsMessage>,
     mut session: Session,
+    running: &Running,
 ) -> Option<CloseReason> {
     let mut engine = std::pin::pin!(engine);
     while let Some(reply) = engine.next().await {
         match reply {
             WsMessage::Text(text) => {
+                if let Some(id) = completed(&text) {
+                    running.borrow_mut().remove(&id);
+                }
                 if session.text(text).await.is_err() {
                     return None;
                 }
@@ -218,5 +288,36 @@ async fn watch(
                 }
             }
         }
+    }
+}
+
+/// The id of a subscription the server ends with this message, if it is
+/// `complete`. The engine writes the type first (serde's tag), so the
+/// many `next` messages are told apart without being parsed.
+fn completed(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Complete {
+        id: String,
+    }
+    if !text.starts_with(r#"{"type":"complete""#) {
+        return None;
+    }
+    serde_json::from_str::<Complete>(text).ok().map(|c| c.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_servers_complete_names_its_subscription_and_nothing_else_does() {
+        assert_eq!(
+            completed(r#"{"type":"complete","id":"7"}"#).as_deref(),
+            Some("7")
+        );
+        assert_eq!(
+            completed(r#"{"type":"next","id":"7","payload":{"data":{"type":"complete"}}}"#),
+            None
+        );
     }
 }

@@ -199,3 +199,78 @@ async fn a_message_past_the_body_limit_closes_the_socket_with_1009() {
     }
     assert_eq!(close_code(&mut socket, Duration::from_secs(10)).await, 1009);
 }
+
+/// One socket runs at most 100 subscriptions at once: the next is refused
+/// with an error for its id, and room made by completing one is usable.
+#[tokio::test]
+async fn a_socket_runs_at_most_a_hundred_subscriptions() {
+    let app = spawn_app().await;
+    let owner = app.register("many").await;
+    let mut socket = connect(&app, "graphql-transport-ws").await;
+    let send = |value: Value| Message::Text(value.to_string().into());
+    socket
+        .send(send(
+            json!({ "type": "connection_init", "payload": { "token": owner.token } }),
+        ))
+        .await
+        .unwrap();
+    let subscribe = |id: &str| {
+        send(json!({
+            "type": "subscribe", "id": id,
+            "payload": { "query": "subscription { events { type } }" }
+        }))
+    };
+    for id in 0..100 {
+        socket.send(subscribe(&id.to_string())).await.unwrap();
+    }
+    socket.send(subscribe("one too many")).await.unwrap();
+    socket
+        .send(send(json!({ "type": "complete", "id": "0" })))
+        .await
+        .unwrap();
+    socket.send(subscribe("in its place")).await.unwrap();
+    // Something for the subscriptions to see, until the new one sees it.
+    let changes = tokio::spawn({
+        let (address, token) = (app.address.clone(), owner.token.clone());
+        async move {
+            for i in 0..50 {
+                crate::helpers::client()
+                    .post(format!("{address}/graphql"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "query": format!("mutation {{ createProject(input: {{name: \"p{i}\"}}) {{ id }} }}") }))
+                    .send()
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
+    let (mut refused, mut replaced) = (None, false);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !(refused.is_some() && replaced) {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("the refusal and an event for the new subscription")
+            .unwrap()
+            .unwrap();
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let message: Value = serde_json::from_str(&text).unwrap();
+        match (message["type"].as_str(), message["id"].as_str()) {
+            (Some("error"), Some("one too many")) => refused = Some(message),
+            (Some("error"), id) => panic!("only the 101st is refused, not {id:?}"),
+            (Some("next"), Some("in its place")) => replaced = true,
+            _ => {}
+        }
+    }
+    changes.abort();
+    let refused = refused.unwrap();
+    assert!(
+        refused["payload"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("100 subscriptions"),
+        "{refused}"
+    );
+}
