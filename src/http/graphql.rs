@@ -36,6 +36,15 @@ async fn execute(
     let mut batch: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
         AppError::MalformedRequest(format!("the body is not a GraphQL request in JSON: {e}"))
     })?;
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > app.settings.graphql_max_batch as usize
+    {
+        return Err(AppError::MalformedRequest(format!(
+            "a batch may hold at most {} operations (GRAPHQL_MAX_BATCH); this one holds {}",
+            app.settings.graphql_max_batch,
+            requests.len()
+        )));
+    }
     let auth = authenticate(&app, credential_from_headers(req.headers()).as_deref()).await?;
     let loaders = Loaders::new(&app.db);
     let writes = has_mutation(&app, &mut batch);

@@ -49,6 +49,35 @@ async fn an_oversized_body_is_a_413_and_creates_nothing() {
 }
 
 #[tokio::test]
+async fn a_batch_past_its_limit_is_a_400_and_runs_nothing() {
+    let app = spawn_app_with(&["--graphql-max-batch", "3"]).await;
+    let register = |n: usize| {
+        json!({
+            "query": "mutation($input: RegisterInput!) { register(input: $input) { token } }",
+            "variables": { "input": { "email": format!("batch{n}@example.com"), "name": "B", "password": PASSWORD, "organizationName": "B" } }
+        })
+    };
+    let batch: Vec<Value> = (0..4).map(register).collect();
+    let (status, body) = post_raw(&app, serde_json::to_vec(&batch).unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(code_of(&body).as_deref(), Some("BAD_REQUEST"));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 3 operations"),
+        "{body}"
+    );
+    assert_eq!(app.count_rows("users").await, 0);
+
+    let batch: Vec<Value> = (0..3).map(register).collect();
+    let (status, body) = post_raw(&app, serde_json::to_vec(&batch).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body.as_array().unwrap().len(), 3);
+    assert_eq!(app.count_rows("users").await, 3);
+}
+
+#[tokio::test]
 async fn a_too_deep_query_is_refused_before_running() {
     let app = spawn_app().await;
     let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } }";
