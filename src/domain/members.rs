@@ -146,6 +146,7 @@ pub async fn update_member_role(
     who.require_admin()?;
     let org = accounts::organization(app, who).await?;
     let mut change = Change::begin(app, who).await?;
+    // Checked again with the role the caller has now.
     let who = &one_at_a_time(&change, who).await?;
     who.require_admin()?;
     let (current, user) = find_member(&*change, who, member_id).await?;

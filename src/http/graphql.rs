@@ -1,16 +1,17 @@
 //! `/graphql`: POST executes, GET shows GraphiQL, a WebSocket upgrade on GET
 //! runs subscriptions (graphql-transport-ws and graphql-ws).
 
+use actix_web::{HttpRequest, HttpResponse, guard, http::StatusCode, web};
+use async_graphql::{
+    BatchRequest, BatchResponse, Data, Executor, http::GraphiQLSource, parser::types::OperationType,
+};
+
 use super::{read_limited, subscription};
 use crate::{
     auth::{Auth, authenticate, credential_from_headers},
     error::{AppError, AppResult},
     graphql::{CodedSchema, is_request_error, loaders::Loaders},
     state::AppState,
-};
-use actix_web::{HttpRequest, HttpResponse, guard, http::StatusCode, web};
-use async_graphql::{
-    BatchRequest, BatchResponse, Data, Executor, http::GraphiQLSource, parser::types::OperationType,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -38,7 +38,7 @@ use tokio::sync::mpsc;
 use crate::error::{AppError, AppResult};
 
 /// How long a client has after connecting to send `connection_init`.
-pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the server pings...
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// ...and how long a client may stay silent (no message, no pong) before
@@ -48,7 +48,7 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 const INBOX: usize = 16;
 /// Subscriptions one socket may run at once; past it a new one is answered
 /// with an error and not started.
-pub const MAX_SUBSCRIPTIONS: usize = 100;
+const MAX_SUBSCRIPTIONS: usize = 100;
 
 /// A client message as the protocol engine takes it.
 type Inbound = serde_json::Result<ClientMessage>;
@@ -264,7 +264,7 @@ async fn watch(
     last_heard: &Cell<Instant>,
     initialised: &AtomicBool,
 ) -> Option<CloseReason> {
-    let mut heartbeat = tokio::time::interval(HEARTBEAT.min(INIT_TIMEOUT));
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut init_deadline = std::pin::pin!(tokio::time::sleep(INIT_TIMEOUT));
     let mut waiting_for_init = true;

@@ -7,6 +7,26 @@ const ADD: &str =
 const UPDATE: &str =
     "mutation($id: ID!, $role: Role!) { updateMemberRole(id: $id, role: $role) { id role } }";
 const REMOVE: &str = "mutation($id: ID!) { removeMember(id: $id) { id } }";
+/// The id of `session`'s own membership of its organization.
+async fn membership_id(app: &TestApp, session: &Session) -> String {
+    let members = app
+        .ok(
+            Some(&session.token),
+            "{ members { edges { node { id user { id } } } } }",
+            json!({}),
+        )
+        .await;
+    members["members"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["user"]["id"] == session.user_id.as_str())
+        .unwrap()["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 const EVENTS: &str = "query($types: [String!]) { events(types: $types) { totalCount edges { node { type actorId currentValue previousValue } } } }";
 
 #[tokio::test]
@@ -100,22 +120,7 @@ async fn only_owners_hand_out_ownership_and_the_last_owner_stays() {
     assert_eq!(data["updateMemberRole"]["role"], "OWNER");
 
     // Two owners now: one may step down, but not the last.
-    let members = app
-        .ok(
-            Some(&owner.token),
-            "{ members { edges { node { id role user { id } } } } }",
-            json!({}),
-        )
-        .await;
-    let own_id = members["members"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["node"]["user"]["id"] == owner.user_id.as_str())
-        .unwrap()["node"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let own_id = membership_id(&app, &owner).await;
     app.ok(
         Some(&owner.token),
         UPDATE,
@@ -149,20 +154,7 @@ async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
         let (second, second_id) = app
             .add_member(&first, &format!("second-{round}"), "OWNER")
             .await;
-        let members = app
-            .ok(
-                Some(&first.token),
-                "{ members { edges { node { id user { id } } } } }",
-                json!({}),
-            )
-            .await;
-        let first_id = members["members"]["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["node"]["user"]["id"] == first.user_id.as_str())
-            .unwrap()["node"]["id"]
-            .clone();
+        let first_id = membership_id(&app, &first).await;
         // Both callers known to the server, so neither request waits on
         // reading its session while the other runs.
         app.ok(Some(&second.token), "{ me { role } }", json!({}))
