@@ -23,6 +23,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    /// Set on SIGTERM/SIGINT, before the server stops: subscriptions close.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -35,11 +37,13 @@ impl Application {
             .with_context(|| format!("binding {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();
         let schema = graphql::build_schema(state.clone());
-        let server = http::server(listener, state.clone(), schema)?;
+        let (closing, closing_rx) = tokio::sync::watch::channel(false);
+        let server = http::server(listener, state.clone(), schema, closing_rx)?;
         Ok(Self {
             port,
             server,
             state,
+            closing,
         })
     }
 
@@ -55,6 +59,16 @@ impl Application {
     /// with in-process workers, then lets in-flight delivery attempts
     /// finish too.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        // Signals are taken here rather than by actix-web, so that open
+        // subscriptions close (1001) before the server waits for what is
+        // in flight: it would otherwise wait its whole timeout on them.
+        let (handle, closing) = (self.server.handle(), self.closing);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing subscriptions, finishing requests in flight");
+            closing.send_replace(true);
+            handle.stop(true).await;
+        });
         let (stop, stopped) = worker::stop_channel();
         let workers = async {
             if self.state.settings.in_process_workers {
@@ -73,6 +87,29 @@ impl Application {
         let (served, worked) = tokio::join!(server, workers);
         served?;
         worked
+    }
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
     }
 }
 

@@ -81,6 +81,7 @@ fn has_mutation(app: &AppState, batch: &mut BatchRequest) -> bool {
 async fn subscribe(
     app: web::Data<AppState>,
     schema: web::Data<CodedSchema>,
+    closing: web::Data<subscription::Closing>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
@@ -102,6 +103,7 @@ async fn subscribe(
         CodedSchema::clone(&schema),
         on_init,
         max_message,
+        closing.get_ref().clone(),
     )
 }
 

@@ -14,16 +14,22 @@ use actix_web::{App, HttpResponse, HttpServer, dev::Server, middleware, web};
 use tracing_actix_web::TracingLogger;
 
 pub use body::read_limited;
+pub use subscription::Closing;
 
 use crate::{error::AppError, graphql::CodedSchema, state::AppState};
 
+/// The server on `listener`. It does not act on signals itself: the
+/// caller stops it (see [`crate::startup::Application::run_until_stopped`])
+/// after setting `closing`, on which open subscriptions close.
 pub fn server(
     listener: TcpListener,
     app: AppState,
     schema: CodedSchema,
+    closing: Closing,
 ) -> std::io::Result<Server> {
     let app_data = web::Data::new(app);
     let schema = web::Data::new(schema);
+    let closing = web::Data::new(closing);
     let admission = web::Data::new(admission::Admission::new(
         app_data.settings.max_inflight_requests,
         app_data.metrics.http_requests_in_flight.clone(),
@@ -33,6 +39,7 @@ pub fn server(
             .app_data(app_data.clone())
             .app_data(schema.clone())
             .app_data(admission.clone())
+            .app_data(closing.clone())
             // Inside the metrics: refused requests are counted as 503s.
             .wrap(middleware::from_fn(admission::admit))
             .wrap(middleware::from_fn(crate::metrics::track))
@@ -41,7 +48,8 @@ pub fn server(
             .default_service(web::to(not_found))
     })
     .listen(listener)?
-    // In-flight requests get this long to finish on SIGTERM/SIGINT.
+    .disable_signals()
+    // In-flight requests get this long to finish once stopped.
     .shutdown_timeout(30)
     .run();
     Ok(server)

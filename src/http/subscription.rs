@@ -50,6 +50,11 @@ const INBOX: usize = 16;
 /// with an error and not started.
 const MAX_SUBSCRIPTIONS: usize = 100;
 
+/// Turns `true` when the server begins to shut down: every socket is then
+/// closed with 1001 (going away), so clients reconnect to another server
+/// at once and the shutdown does not wait out its timeout on them.
+pub type Closing = tokio::sync::watch::Receiver<bool>;
+
 /// A client message as the protocol engine takes it.
 type Inbound = serde_json::Result<ClientMessage>;
 
@@ -62,6 +67,7 @@ pub fn serve<E, OnInit, InitFut>(
     schema: E,
     on_init: OnInit,
     max_message: usize,
+    closing: Closing,
 ) -> AppResult<HttpResponse>
 where
     E: Executor,
@@ -97,7 +103,15 @@ where
             Ok(data)
         })
     };
-    actix_web::rt::spawn(run(session, messages, inbox, engine, initialised, protocol));
+    actix_web::rt::spawn(run(
+        session,
+        messages,
+        inbox,
+        engine,
+        initialised,
+        protocol,
+        closing,
+    ));
     Ok(response)
 }
 
@@ -122,6 +136,7 @@ async fn run(
     engine: impl Stream<Item = WsMessage>,
     initialised: Arc<AtomicBool>,
     protocol: WebSocketProtocols,
+    closing: Closing,
 ) {
     let last_heard = Cell::new(Instant::now());
     let running = Running::default();
@@ -137,6 +152,7 @@ async fn run(
         reason = reader => reason,
         reason = write_replies(engine, session.clone(), &running) => reason,
         reason = watch(session.clone(), &last_heard, &initialised) => reason,
+        reason = going_away(closing) => reason,
     };
     let _ = session.close(reason).await;
 }
@@ -289,6 +305,18 @@ async fn watch(
             }
         }
     }
+}
+
+/// Ends with 1001 once the server begins to shut down.
+async fn going_away(mut closing: Closing) -> Option<CloseReason> {
+    if closing.wait_for(|closing| *closing).await.is_err() {
+        // No server to shut down any more: nothing to wait for.
+        std::future::pending::<()>().await;
+    }
+    Some(CloseReason {
+        code: CloseCode::Away,
+        description: Some("the server is shutting down".into()),
+    })
 }
 
 /// The id of a subscription the server ends with this message, if it is

@@ -317,3 +317,122 @@ async fn a_redis_stalled_for_a_second_delays_a_delivery_but_loses_nothing() {
     assert_eq!(delivery.json()["currentValue"]["id"], project.as_str());
     let _proxy = unstall.await.unwrap();
 }
+
+/// SIGTERM closes open subscriptions with 1001 (going away) at once, so
+/// their clients can reconnect elsewhere, and `junction serve` exits
+/// without waiting out its 30 s shutdown timeout on them.
+#[tokio::test]
+async fn sigterm_closes_subscriptions_and_the_server_exits_promptly() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(&dir).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let secret = format!("test-secret-{}", uuid::Uuid::now_v7());
+    let server = Command::new(env!("CARGO_BIN_EXE_junction"))
+        .arg("serve")
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", &database_url, "--jwt-secret", &secret])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the server starts");
+    // Killed should the test fail before it exits on its own.
+    let mut server = KillOnDrop(Some(server));
+    let address = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while http.get(format!("{address}/healthz")).send().await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "the server answers");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let registered: serde_json::Value = http
+        .post(format!("{address}/graphql"))
+        .json(&json!({
+            "query": "mutation($input: RegisterInput!) { register(input: $input) { token } }",
+            "variables": { "input": { "email": "term@example.com", "name": "T", "password": PASSWORD, "organizationName": "T" } }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["data"]["register"]["token"].as_str().unwrap();
+
+    let mut request = format!("ws://127.0.0.1:{port}/graphql")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    for message in [
+        json!({ "type": "connection_init", "payload": { "token": token } }),
+        json!({ "type": "subscribe", "id": "1", "payload": { "query": "subscription { events { type } }" } }),
+    ] {
+        socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .unwrap();
+    }
+    // The acknowledgement (after the server's first ping, perhaps): the
+    // socket is initialised and subscribed.
+    let ack = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => return text.to_string(),
+                Some(Ok(_)) => continue,
+                other => panic!("the socket ended before its acknowledgement: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("acknowledged");
+    assert!(ack.contains("connection_ack"), "{ack}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &server.0.as_ref().unwrap().id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                other => panic!("the socket ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed within 10 s of SIGTERM");
+    assert_eq!(closed, Some(1001));
+    let exited = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::task::spawn_blocking(move || server.0.take().unwrap().wait().unwrap()),
+    )
+    .await
+    .expect("the server exits within 10 s of SIGTERM")
+    .unwrap();
+    assert!(exited.success(), "the server exits cleanly: {exited:?}");
+}
+
+/// A child process killed when dropped, unless taken out first.
+struct KillOnDrop(Option<Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
