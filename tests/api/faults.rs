@@ -324,7 +324,9 @@ async fn a_redis_stalled_for_a_second_delays_a_delivery_but_loses_nothing() {
 #[tokio::test]
 async fn sigterm_closes_subscriptions_and_the_server_exits_promptly() {
     use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+    use tokio_tungstenite::tungstenite::Message;
+
+    use crate::ws::{close_code, connect_to};
 
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(&dir).await;
@@ -366,14 +368,7 @@ async fn sigterm_closes_subscriptions_and_the_server_exits_promptly() {
         .unwrap();
     let token = registered["data"]["register"]["token"].as_str().unwrap();
 
-    let mut request = format!("ws://127.0.0.1:{port}/graphql")
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut socket = connect_to(port, "graphql-transport-ws").await;
     for message in [
         json!({ "type": "connection_init", "payload": { "token": token } }),
         json!({ "type": "subscribe", "id": "1", "payload": { "query": "subscription { events { type } }" } }),
@@ -403,18 +398,7 @@ async fn sigterm_closes_subscriptions_and_the_server_exits_promptly() {
         .status()
         .unwrap();
     assert!(status.success());
-    let closed = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match socket.next().await {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-                Some(Ok(_)) => continue,
-                other => panic!("the socket ended without a close frame: {other:?}"),
-            }
-        }
-    })
-    .await
-    .expect("closed within 10 s of SIGTERM");
-    assert_eq!(closed, Some(1001));
+    assert_eq!(close_code(&mut socket, Duration::from_secs(10)).await, 1001);
     let exited = tokio::time::timeout(
         Duration::from_secs(10),
         tokio::task::spawn_blocking(move || server.0.take().unwrap().wait().unwrap()),

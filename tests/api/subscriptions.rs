@@ -7,7 +7,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
     helpers::*,
-    ws::{Operation, connect},
+    ws::{Operation, close_code, connect},
 };
 
 /// Adds members until the test is done, so an event is sure to follow the
@@ -137,20 +137,6 @@ async fn subscribing_without_a_token_is_unauthenticated() {
         .expect("an answer");
     let text = format!("{item:?}");
     assert!(text.contains("UNAUTHENTICATED"), "{text}");
-}
-
-/// The next close frame the server sends, within `within`.
-async fn close_code(socket: &mut crate::ws::Socket, within: Duration) -> u16 {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        match tokio::time::timeout_at(deadline, socket.next()).await {
-            Ok(Some(Ok(Message::Close(Some(frame))))) => return frame.code.into(),
-            Ok(Some(Ok(Message::Close(None)))) | Ok(None) => panic!("closed without a code"),
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(e))) => panic!("socket failed: {e}"),
-            Err(_) => panic!("not closed within {within:?}"),
-        }
-    }
 }
 
 /// graphql-transport-ws: a socket that never sends `connection_init` is

@@ -1,12 +1,13 @@
 //! A GraphQL-over-WebSocket client for tests: a real tungstenite socket and
 //! graphql-ws-client for the graphql-transport-ws protocol.
 
+use futures_util::StreamExt;
 use graphql_ws_client::{Client, Subscription, graphql::GraphqlOperation};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
-    tungstenite::{client::IntoClientRequest, http::HeaderValue},
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
 };
 
 use crate::helpers::TestApp;
@@ -30,7 +31,13 @@ pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Upgrades `/graphql` with the given subprotocol.
 pub async fn connect(app: &TestApp, protocol: &'static str) -> Socket {
-    let mut request = format!("ws://127.0.0.1:{}/graphql", app.port)
+    connect_to(app.port, protocol).await
+}
+
+/// Upgrades `/graphql` of a server on `port` (one run as a process of its
+/// own) with the given subprotocol.
+pub async fn connect_to(port: u16, protocol: &'static str) -> Socket {
+    let mut request = format!("ws://127.0.0.1:{port}/graphql")
         .into_client_request()
         .unwrap();
     request
@@ -56,4 +63,22 @@ pub async fn subscribe(
         .subscribe(Operation { query, variables })
         .await
         .expect("subscribed")
+}
+
+/// The next close frame the server sends, within `within`.
+pub async fn close_code(socket: &mut Socket, within: std::time::Duration) -> u16 {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                return frame.code.into();
+            }
+            Ok(Some(Ok(Message::Close(None)))) | Ok(None) => {
+                panic!("closed without a code")
+            }
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => panic!("socket failed: {e}"),
+            Err(_) => panic!("not closed within {within:?}"),
+        }
+    }
 }
