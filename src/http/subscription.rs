@@ -93,7 +93,7 @@ where
         WebSocket::from_message_stream(
             schema,
             futures_util::stream::unfold(from_client, |mut rx| async move {
-                rx.recv().await.map(|bytes| (bytes, rx))
+                rx.recv().await.map(|message| (message, rx))
             }),
             protocol,
         )
