@@ -149,6 +149,23 @@ pub struct Settings {
     )]
     pub graphql_max_batch: u32,
 
+    /// Password tries per account (at `login`) or per quick call (at
+    /// `joinQuickCall`) within `LOGIN_LOCKOUT_SECONDS` of the first; past
+    /// them every try is refused with 429 `TOO_MANY_REQUESTS` until the
+    /// window ends. The right password clears the count. 0: no limit.
+    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 10, global = true)]
+    pub login_max_failures: u32,
+
+    /// The window `LOGIN_MAX_FAILURES` counts in, in seconds.
+    #[arg(
+        long,
+        env = "LOGIN_LOCKOUT_SECONDS",
+        default_value_t = 900,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub login_lockout_seconds: u64,
+
     /// Run delivery workers inside `junction serve` (the default). Turn off
     /// when separate `junction worker` processes do the delivering.
     #[arg(

@@ -28,6 +28,10 @@ pub enum AppError {
     /// may succeed. Nothing was changed.
     #[error("{0}")]
     Unavailable(&'static str),
+    /// Too many password tries for one account or call; the next is let
+    /// through after this many seconds.
+    #[error("too many password attempts; try again in {0} s")]
+    TooManyAttempts(u64),
     /// Anything the caller cannot fix. The cause is logged, never returned.
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
@@ -78,6 +82,7 @@ impl AppError {
             Self::MalformedRequest(_) => "BAD_REQUEST",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::BodyTimeout(_) => "REQUEST_TIMEOUT",
+            Self::TooManyAttempts(_) => "TOO_MANY_REQUESTS",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -93,6 +98,7 @@ impl AppError {
             Self::MalformedRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -102,12 +108,21 @@ impl AppError {
     /// family to put its own error body in.
     pub fn response(&self) -> HttpResponseBuilder {
         let mut response = HttpResponse::build(self.status());
-        if let Self::Unavailable(_) = self {
-            // About what a busy server needs to work off what it already
-            // took; clients that honour it spread their retries.
-            response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+        if let Some(seconds) = self.retry_after() {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds));
         }
         response
+    }
+
+    /// Seconds after which the same request may pass.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            // About what a busy server needs to work off what it already
+            // took; clients that honour it spread their retries.
+            Self::Unavailable(_) => Some(1),
+            Self::TooManyAttempts(seconds) => Some(*seconds),
+            _ => None,
+        }
     }
 
     /// Logs the cause chain of internal errors; called wherever an error
@@ -208,7 +223,7 @@ pub struct ErrorItem {
 pub struct ErrorExtensions {
     /// `UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, `BAD_USER_INPUT`,
     /// `CONFLICT`, `BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, `REQUEST_TIMEOUT`,
-    /// `UNAVAILABLE` or `INTERNAL`.
+    /// `TOO_MANY_REQUESTS`, `UNAVAILABLE` or `INTERNAL`.
     pub code: String,
 }
 

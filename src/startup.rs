@@ -7,7 +7,7 @@ use actix_web::dev::Server;
 use anyhow::Context;
 
 use crate::{
-    auth::{PrincipalCache, jwt::JwtKeys},
+    auth::{PrincipalCache, Throttle, jwt::JwtKeys},
     config::Settings,
     db,
     delivery::{attempt, queue::DeliveryQueue, worker},
@@ -188,6 +188,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         principals: Arc::new(PrincipalCache::new(Duration::from_millis(
             settings.auth_cache_ttl_ms,
         ))),
+        throttle: Arc::new(Throttle::new(&settings, redis.clone())),
         settings: Arc::new(settings),
         events,
         deliveries,

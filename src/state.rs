@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    auth::{PrincipalCache, jwt::JwtKeys},
+    auth::{PrincipalCache, Throttle, jwt::JwtKeys},
     config::Settings,
     db::Statements,
     delivery::queue::DeliveryQueue,
@@ -30,6 +30,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     /// Credentials checked recently (see [`PrincipalCache`]).
     pub principals: Arc<PrincipalCache>,
+    /// Password tries counted per account and per quick call.
+    pub throttle: Arc<Throttle>,
     pub events: EventBus,
     /// Delivery state changes, for `deliveryUpdated`.
     pub deliveries: DeliveryBus,

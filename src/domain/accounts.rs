@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::{email::Email, ids, memo::Memo, views::Session};
 use crate::{
-    auth::{Principal, Role, password},
+    auth::{Principal, Role, password, throttle::Subject},
     error::{AppError, AppResult},
     state::AppState,
 };
@@ -89,6 +89,8 @@ pub async fn login(
 ) -> AppResult<Session> {
     let invalid = || AppError::unauthenticated("e-mail or password is incorrect");
     let email = Email::parse(email).map_err(|_| invalid())?;
+    let tries = Subject::login(email.as_str());
+    app.throttle.try_once(&tries).await?;
     let user = find_user_by_email(app, &email).await?;
     // Verify against a throwaway hash for unknown users so the answer takes
     // as long either way and does not reveal which addresses exist.
@@ -101,6 +103,7 @@ pub async fn login(
         (true, Some(u)) => u,
         _ => return Err(invalid()),
     };
+    app.throttle.succeeded(&tries).await;
 
     let mut memberships = membership::Entity::find()
         .filter(membership::Column::UserId.eq(&user.id))

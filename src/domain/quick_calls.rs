@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 
 use super::{accounts, ids, json::quick_call_json};
 use crate::{
-    auth::{Principal, password},
+    auth::{Principal, password, throttle::Subject},
     error::{AppError, AppResult},
     events::{Change, types},
     state::AppState,
@@ -72,12 +72,15 @@ pub async fn join_quick_call(
         )));
     }
     if let Some(hash) = &call.password_hash {
+        let tries = Subject::quick_call(&call.token);
+        app.throttle.try_once(&tries).await?;
         let given = call_password.unwrap_or_default();
         if !password::verify(given, hash.clone()).await? {
             return Err(AppError::unauthenticated(
                 "the quick call password is incorrect",
             ));
         }
+        app.throttle.succeeded(&tries).await;
     }
     Ok(call)
 }

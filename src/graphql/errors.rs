@@ -1,6 +1,8 @@
 //! Gives every GraphQL error an `extensions.code`: domain errors carry their
 //! own; parse, validation and limit errors (no path) become
 //! `GRAPHQL_VALIDATION_FAILED`; input coercion failures `BAD_USER_INPUT`.
+//! Errors a later retry may pass also carry `extensions.retryAfter`, in
+//! seconds.
 //!
 //! Done by wrapping the schema's executor rather than as an async-graphql
 //! extension: any registered extension wraps every single field
@@ -45,19 +47,24 @@ fn with_codes(mut response: Response) -> Response {
 }
 
 fn classify(error: &mut ServerError) {
+    let mut retry_after = None;
     let code = match error.source::<AppError>() {
         Some(app_error) => {
             app_error.log();
+            retry_after = app_error.retry_after();
             app_error.code()
         }
         None if has_code(error) => return,
         None if error.path.is_empty() => VALIDATION_FAILED,
         None => "BAD_USER_INPUT",
     };
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", code);
+    // What an HTTP answer would say in `Retry-After`, which a GraphQL
+    // response (200, other fields may have succeeded) cannot.
+    if let Some(seconds) = retry_after {
+        extensions.set("retryAfter", seconds);
+    }
 }
 
 fn has_code(error: &ServerError) -> bool {

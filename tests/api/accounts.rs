@@ -161,3 +161,87 @@ async fn a_generated_jwt_secret_survives_a_restart() {
     let data = second.ok(Some(&ann.token), ME, json!({})).await;
     assert_eq!(data["me"]["user"]["id"], ann.user_id.as_str());
 }
+
+#[tokio::test]
+async fn password_guesses_past_the_limit_are_refused_for_a_while_even_the_right_one() {
+    let extra = ["--login-max-failures", "3", "--login-lockout-seconds", "2"];
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(&dir).await;
+    let prefix = unique_redis_prefix();
+    let app = spawn_on(database_url.clone(), None, dir, &prefix, &extra).await;
+    let [email, bystander] = ["guessed", "bystander"].map(unique_email);
+    for email in [&email, &bystander] {
+        app.ok(None, REGISTER, json!({ "input": { "email": email, "name": "G", "password": PASSWORD, "organizationName": "G" } }))
+            .await;
+    }
+    let login = "mutation($input: LoginInput!) { login(input: $input) { token } }";
+    let attempt = |email: &str, password: &str| {
+        app.graphql(
+            None,
+            login,
+            json!({ "input": { "email": email, "password": password } }),
+        )
+    };
+    for _ in 0..3 {
+        let (_, body) = attempt(&email, "wrong password").await;
+        assert_eq!(code_of(&body).as_deref(), Some("UNAUTHENTICATED"), "{body}");
+    }
+    // The fourth try is refused before the password is checked: the right
+    // one too, or the refusal would tell a guesser when they hit it.
+    let (_, body) = attempt(&email, PASSWORD).await;
+    assert_eq!(
+        code_of(&body).as_deref(),
+        Some("TOO_MANY_REQUESTS"),
+        "{body}"
+    );
+    let retry_after = body["errors"][0]["extensions"]["retryAfter"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("retryAfter in {body}"));
+    assert!((1..=2).contains(&retry_after), "{body}");
+
+    // Another account is not affected; an unknown address is limited the
+    // same way, so the answers do not tell which addresses exist.
+    app.login(&bystander, None).await;
+    let nobody = unique_email("nobody");
+    for expected in ["UNAUTHENTICATED"; 3]
+        .into_iter()
+        .chain(["TOO_MANY_REQUESTS"])
+    {
+        let (_, body) = attempt(&nobody, PASSWORD).await;
+        assert_eq!(code_of(&body).as_deref(), Some(expected), "{body}");
+    }
+
+    // A second server of the same deployment shares the count through
+    // Redis (without Redis each process counts its own).
+    if std::env::var("TEST_REDIS_URL").is_ok() {
+        let other = spawn_on(
+            database_url,
+            None,
+            tempfile::tempdir().unwrap(),
+            &prefix,
+            &extra,
+        )
+        .await;
+        let (_, body) = other
+            .graphql(
+                None,
+                login,
+                json!({ "input": { "email": email, "password": PASSWORD } }),
+            )
+            .await;
+        assert_eq!(
+            code_of(&body).as_deref(),
+            Some("TOO_MANY_REQUESTS"),
+            "{body}"
+        );
+    }
+
+    // Once the window has passed the right password gets in, and clears
+    // the count: three more wrong tries are answered as such.
+    tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
+    app.login(&email, None).await;
+    for _ in 0..3 {
+        let (_, body) = attempt(&email, "wrong password").await;
+        assert_eq!(code_of(&body).as_deref(), Some("UNAUTHENTICATED"), "{body}");
+    }
+}

@@ -410,6 +410,38 @@ async fn quick_calls_expire_and_check_their_password() {
 }
 
 #[tokio::test]
+async fn a_quick_call_password_takes_a_bounded_number_of_guesses() {
+    let app = spawn_app_with(&["--login-max-failures", "2"]).await;
+    let owner = app.register("owner").await;
+    let call = app
+        .ok(
+            Some(&owner.token),
+            "mutation($p: String) { createQuickCall(expiresAt: \"2099-01-01T00:00:00Z\", password: $p) { url } }",
+            json!({ "p": "password!" }),
+        )
+        .await;
+    let token = call["createQuickCall"]["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let join =
+        "mutation($t: String!, $p: String) { joinQuickCall(token: $t, password: $p) { url } }";
+    for (password, expected) in [
+        ("wrong", "UNAUTHENTICATED"),
+        ("wrong", "UNAUTHENTICATED"),
+        ("password!", "TOO_MANY_REQUESTS"),
+    ] {
+        let code = app
+            .error_code(None, join, json!({ "t": token, "p": password }))
+            .await;
+        assert_eq!(code, expected);
+    }
+}
+
+#[tokio::test]
 async fn a_list_of_todos_gives_every_field_its_stored_value_whatever_else_is_asked() {
     // A project's todos are read with only the columns their selected
     // fields need; each field must still come back as stored.

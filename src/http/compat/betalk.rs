@@ -43,6 +43,7 @@ impl BeTalkError {
             AppError::Conflict(_) => "RESPONSE_ERROR_CONFLICT",
             AppError::PayloadTooLarge(_) => "RESPONSE_ERROR_TOO_LARGE",
             AppError::BodyTimeout(_) => "RESPONSE_ERROR_TIMEOUT",
+            AppError::TooManyAttempts(_) => "RESPONSE_ERROR_TOO_MANY_REQUESTS",
             AppError::Unavailable(_) => "RESPONSE_ERROR_UNAVAILABLE",
             AppError::Internal(_) => "RESPONSE_ERROR_SERVER",
         }
