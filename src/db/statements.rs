@@ -65,6 +65,13 @@ enum Object {
 struct Connect<O: sqlx::ConnectOptions> {
     options: O,
     setup: Option<Setup<O::Connection>>,
+    /// The runtime the pool was made on, where every connection is opened.
+    /// A socket belongs to the runtime it was opened on; actix-web serves
+    /// each HTTP worker thread from a runtime of its own, stopped at
+    /// shutdown, so a connection first opened for a request would lose its
+    /// socket while the delivery workers, on this runtime, still finish
+    /// their attempts with it (every outcome then failed to record).
+    runtime: tokio::runtime::Handle,
 }
 
 type Setup<C> = for<'c> fn(&'c mut C) -> BoxFuture<'c, Result<(), sqlx::Error>>;
@@ -85,10 +92,18 @@ where
     type Error = sqlx::Error;
 
     async fn create(&self) -> Result<Self::Type, sqlx::Error> {
-        let mut conn = self.options.connect().await?;
-        if let Some(setup) = self.setup {
-            setup(&mut conn).await?;
-        }
+        let (options, setup) = (self.options.clone(), self.setup);
+        let conn = self
+            .runtime
+            .spawn(async move {
+                let mut conn = options.connect().await?;
+                if let Some(setup) = setup {
+                    setup(&mut conn).await?;
+                }
+                Ok::<_, sqlx::Error>(conn)
+            })
+            .await
+            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))??;
         Ok(Lent {
             conn,
             unsettled: false,
@@ -138,6 +153,7 @@ impl Statements {
                 Connect {
                     options: (*db.get_sqlite_connection_pool().connect_options()).clone(),
                     setup: None,
+                    runtime: tokio::runtime::Handle::current(),
                 },
                 size,
             )),
@@ -172,6 +188,7 @@ impl Statements {
                             .map(drop)
                         })
                     }),
+                    runtime: tokio::runtime::Handle::current(),
                 },
                 size,
             )),

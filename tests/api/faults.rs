@@ -318,16 +318,10 @@ async fn a_redis_stalled_for_a_second_delays_a_delivery_but_loses_nothing() {
     let _proxy = unstall.await.unwrap();
 }
 
-/// SIGTERM closes open subscriptions with 1001 (going away) at once, so
-/// their clients can reconnect elsewhere, and `junction serve` exits
-/// without waiting out its 30 s shutdown timeout on them.
-#[tokio::test]
-async fn sigterm_closes_subscriptions_and_the_server_exits_promptly() {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-
-    use crate::ws::{close_code, connect_to};
-
+/// `junction serve` run as a process of its own on a fresh database, as a
+/// deployment runs it (signals reach it alone), with `flags`; killed when
+/// dropped unless taken out of its guard. The [`TestApp`] reaches it.
+async fn serve_process(flags: &[&str]) -> (TestApp, KillOnDrop) {
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(&dir).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -340,33 +334,65 @@ async fn sigterm_closes_subscriptions_and_the_server_exits_promptly() {
         .arg("serve")
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .args(["--database-url", &database_url, "--jwt-secret", &secret])
+        .args(flags)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the server starts");
-    // Killed should the test fail before it exits on its own.
-    let mut server = KillOnDrop(Some(server));
-    let address = format!("http://127.0.0.1:{port}");
-    let http = client();
+    let server = KillOnDrop(Some(server));
+    let app = TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: client(),
+        database_url,
+        jwt_secret: secret,
+        _dir: dir,
+    };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while http.get(format!("{address}/healthz")).send().await.is_err() {
+    while app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .is_err()
+    {
         assert!(tokio::time::Instant::now() < deadline, "the server answers");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let registered: serde_json::Value = http
-        .post(format!("{address}/graphql"))
-        .json(&json!({
-            "query": "mutation($input: RegisterInput!) { register(input: $input) { token } }",
-            "variables": { "input": { "email": "term@example.com", "name": "T", "password": PASSWORD, "organizationName": "T" } }
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
+    (app, server)
+}
+
+/// Sends SIGTERM and waits for a clean exit within `within`.
+async fn terminate(mut server: KillOnDrop, within: Duration) {
+    let status = Command::new("kill")
+        .args(["-TERM", &server.0.as_ref().unwrap().id().to_string()])
+        .status()
         .unwrap();
-    let token = registered["data"]["register"]["token"].as_str().unwrap();
+    assert!(status.success());
+    let exited = tokio::time::timeout(
+        within,
+        tokio::task::spawn_blocking(move || server.0.take().unwrap().wait().unwrap()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the server exits within {within:?} of SIGTERM"))
+    .unwrap();
+    assert!(exited.success(), "the server exits cleanly: {exited:?}");
+}
+
+/// SIGTERM closes open subscriptions with 1001 (going away) at once, so
+/// their clients can reconnect elsewhere, and `junction serve` exits
+/// without waiting out its 30 s shutdown timeout on them.
+#[tokio::test]
+async fn sigterm_closes_subscriptions_and_the_server_exits_promptly() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    use crate::ws::{close_code, connect_to};
+
+    let (app, server) = serve_process(&[]).await;
+    let token = &app.register("term").await.token;
+    let port = app.port;
 
     let mut socket = connect_to(port, "graphql-transport-ws").await;
     for message in [
@@ -393,20 +419,49 @@ async fn sigterm_closes_subscriptions_and_the_server_exits_promptly() {
     .expect("acknowledged");
     assert!(ack.contains("connection_ack"), "{ack}");
 
-    let status = Command::new("kill")
-        .args(["-TERM", &server.0.as_ref().unwrap().id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(close_code(&mut socket, Duration::from_secs(10)).await, 1001);
-    let exited = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::task::spawn_blocking(move || server.0.take().unwrap().wait().unwrap()),
+    let closed = close_code(&mut socket, Duration::from_secs(10));
+    let ((), code) = tokio::join!(terminate(server, Duration::from_secs(10)), closed);
+    assert_eq!(code, 1001);
+}
+
+/// SIGTERM lets `junction serve`'s in-process workers finish and record the
+/// attempts they have in flight. The server's database connections, first
+/// opened for requests on actix-web's worker threads, must outlive those
+/// threads' runtimes, which stop first: on PostgreSQL they did not, and
+/// every outcome in flight failed to record (sent, yet left pending, so
+/// sent again later).
+#[tokio::test]
+async fn sigterm_lets_in_process_workers_record_their_attempts_in_flight() {
+    // Few connections, so that the requests open them all.
+    let (app, server) =
+        serve_process(&["--allow-private-targets", "--database-max-connections", "4"]).await;
+    let owner = app.register("owner").await;
+    let mut receiver = Receiver::start(Answer::Slow(Duration::from_millis(1500))).await;
+    app.ok(
+        Some(&owner.token),
+        "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id } }",
+        json!({ "i": { "name": "slow", "url": receiver.url, "events": ["PROJECT_CREATED"] } }),
     )
-    .await
-    .expect("the server exits within 10 s of SIGTERM")
-    .unwrap();
-    assert!(exited.success(), "the server exits cleanly: {exited:?}");
+    .await;
+    let creating = (0..8).map(|n| {
+        app.ok(
+            Some(&owner.token),
+            "mutation($n: String!) { createProject(input: {name: $n}) { id } }",
+            json!({ "n": format!("project {n}") }),
+        )
+    });
+    futures_util::future::join_all(creating).await;
+    receiver.next(Duration::from_secs(30)).await;
+
+    // SIGTERM while the receiver is still answering.
+    terminate(server, Duration::from_secs(20)).await;
+    let sent = 1 + receiver.drain(Duration::from_millis(100)).await.len();
+    assert_eq!(
+        app.count_where("deliveries", "status = 'SUCCEEDED'").await,
+        sent as i64,
+        "every attempt in flight finished and was recorded before exit"
+    );
+    assert_eq!(app.count_rows("delivery_attempts").await, sent as i64);
 }
 
 /// A child process killed when dropped, unless taken out first.

@@ -12,7 +12,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database_url: String,
     pub jwt_secret: String,
-    _dir: tempfile::TempDir,
+    pub _dir: tempfile::TempDir,
 }
 
 /// A registered user and the session that registration opened.
