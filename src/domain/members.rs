@@ -2,10 +2,10 @@
 //! members; only owners hand out or take away ownership, and an organization
 //! always keeps at least one owner.
 
-use entity::{membership, organization, user};
+use entity::{membership, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    ModelTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
+    PaginatorTrait, QueryFilter, QuerySelect,
 };
 
 use super::{
@@ -219,15 +219,7 @@ pub async fn remove_member(
 /// their request began with. PostgreSQL locks the organization's row;
 /// SQLite's write transactions already run one at a time.
 async fn one_at_a_time(change: &Change<'_>, who: &Principal) -> AppResult<Principal> {
-    if change.get_database_backend() == DbBackend::Postgres {
-        organization::Entity::find_by_id(&who.organization_id)
-            .select_only()
-            .column(organization::Column::Id)
-            .lock_exclusive()
-            .into_tuple::<String>()
-            .one(&**change)
-            .await?;
-    }
+    accounts::one_change_at_a_time(change, &who.organization_id).await?;
     let role: String = membership::Entity::find()
         .select_only()
         .column(membership::Column::Role)

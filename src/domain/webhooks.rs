@@ -14,7 +14,11 @@ use sea_orm::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{accounts::required_text, ids, scoped::find_by_id};
+use super::{
+    accounts::{self, required_text},
+    ids,
+    scoped::find_by_id,
+};
 use crate::{
     auth::Principal,
     delivery::{signature, target},
@@ -210,6 +214,7 @@ pub async fn create_webhook(
     let events = check_events(input.events)?;
     let secret = check_secret(input.secret.unwrap_or_else(signature::generate_secret))?;
     let mut change = Change::begin(app, who).await?;
+    accounts::one_change_at_a_time(&change, &who.organization_id).await?;
     let project_ids = check_projects(&*change, who, input.project_ids).await?;
     let row = WebhookRow {
         name,
@@ -282,6 +287,7 @@ pub async fn update_webhook(
         None => None,
     };
     let change = Change::begin(app, who).await?;
+    accounts::one_change_at_a_time(&change, &who.organization_id).await?;
     let before = webhook_for_admin(&*change, who, id).await?;
     let mut active: webhook::ActiveModel = before.clone().into();
     if let Some(name) = patch.name {
@@ -386,6 +392,7 @@ pub async fn delete_webhook(
     id: &str,
 ) -> AppResult<webhook::Model> {
     let mut change = Change::begin(app, who).await?;
+    accounts::one_change_at_a_time(&change, &who.organization_id).await?;
     let webhook = webhook_for_admin(&*change, who, id).await?;
     webhook.clone().delete(&*change).await?;
     let json = webhook_json(&webhook);

@@ -381,3 +381,41 @@ async fn a_todo_made_after_another_process_changed_the_webhooks_is_written_once_
     assert_eq!(app.count_rows("todos").await, 5);
     assert_eq!(app.count_where("events", "type = 'TODO_CREATED'").await, 5);
 }
+
+/// Webhook changes in one organization run one at a time: each rewrites
+/// the organization's webhook version and delivers its event to the other
+/// webhooks, so on PostgreSQL two deletes at once deadlocked (most of them
+/// answered UNAVAILABLE after a second).
+#[tokio::test]
+async fn webhooks_deleted_all_at_once_are_all_deleted() {
+    // No workers: only the deletions meet (a worker recording a failed
+    // attempt while its webhook is deleted is another matter).
+    let app = spawn_app_with(&[
+        "--allow-private-targets",
+        "--database-max-connections",
+        "16",
+        "--in-process-workers",
+        "false",
+    ])
+    .await;
+    let owner = app.register("owner").await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let input = json!({ "name": format!("hook {n}"), "url": "http://127.0.0.1:9/hook" });
+        ids.push(create_webhook(&app, &owner.token, input).await);
+    }
+    let deleting = ids.iter().map(|id| {
+        app.graphql(
+            Some(&owner.token),
+            "mutation($id: ID!) { deleteWebhook(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+    });
+    for (_, body) in futures_util::future::join_all(deleting).await {
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    let left = app
+        .ok(Some(&owner.token), "{ webhooks { id } }", json!({}))
+        .await;
+    assert_eq!(left["webhooks"], json!([]));
+}
