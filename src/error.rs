@@ -125,6 +125,16 @@ impl AppError {
         }
     }
 
+    /// What to log of this error where it is handled rather than returned:
+    /// an internal error's whole cause chain (its `Display` is only
+    /// "internal server error"), else its message.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Internal(cause) => format!("{cause:#}"),
+            other => other.to_string(),
+        }
+    }
+
     /// Logs the cause chain of internal errors; called wherever an error
     /// leaves the process (HTTP response, GraphQL response).
     pub fn log(&self) {
@@ -245,6 +255,14 @@ mod tests {
     use sea_orm::ConnectionTrait;
 
     use super::*;
+
+    #[test]
+    fn the_detail_of_an_internal_error_is_its_cause_chain() {
+        let internal = AppError::Internal(anyhow::anyhow!("connection reset").context("database"));
+        assert_eq!(internal.to_string(), "internal server error");
+        assert_eq!(internal.detail(), "database: connection reset");
+        assert_eq!(AppError::NotFound("webhook").detail(), "webhook not found");
+    }
 
     #[tokio::test]
     async fn a_write_that_refers_to_a_deleted_row_is_a_conflict() {

@@ -157,7 +157,11 @@ async fn claim_loop(app: AppState, mut rx: mpsc::Receiver<Claim>) {
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, count = batch.len(), "claiming deliveries failed");
+                tracing::warn!(
+                    error = e.detail(),
+                    count = batch.len(),
+                    "claiming deliveries failed"
+                );
                 for claim in batch {
                     let _ = claim.reply.send(Err(AppError::Internal(anyhow::anyhow!(
                         "claiming the delivery failed"
@@ -399,7 +403,11 @@ async fn record_group(app: &AppState, organization_id: &str, mut records: Vec<Re
             // failure is the database's, and every delivery stays leased
             // until the sweeper finds it again.
             _ => {
-                tracing::warn!(error = %error, count = records.len(), "recording attempts failed");
+                tracing::warn!(
+                    error = error.detail(),
+                    count = records.len(),
+                    "recording attempts failed"
+                );
                 for record in records {
                     let _ = record.reply.send(Err(AppError::Internal(anyhow::anyhow!(
                         "recording the attempt failed"

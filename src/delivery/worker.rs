@@ -88,7 +88,7 @@ async fn handle(job: DeliveryJob, deliverer: Data<Arc<Deliverer>>) -> Result<(),
         // here would only make apalis retry on its own schedule (STACK.md
         // trap 4). A delivery left due is found again by the sweeper.
         if let Err(e) = deliverer.attempt(&job).await {
-            tracing::error!(delivery = %job.delivery_id, error = %e, "delivery attempt failed to run");
+            tracing::error!(delivery = %job.delivery_id, error = e.detail(), "delivery attempt failed to run");
         }
     });
     if let Err(e) = attempt.await {
@@ -167,10 +167,10 @@ async fn sweep(app: &AppState, mut stop: Stop) -> anyhow::Result<()> {
             _ = stop.wait_for(|s| *s) => return Ok(()),
         }
         if let Err(e) = sweep_once(app).await {
-            tracing::warn!(error = %e, "delivery sweep failed");
+            tracing::warn!(error = e.detail(), "delivery sweep failed");
         }
         if let Err(e) = prune_once(app).await {
-            tracing::warn!(error = %e, "pruning old deliveries failed");
+            tracing::warn!(error = e.detail(), "pruning old deliveries failed");
         }
         if last_vacuum.elapsed() >= VACUUM_EVERY {
             last_vacuum = tokio::time::Instant::now();
