@@ -138,8 +138,8 @@ impl AppError {
     /// Logs the cause chain of internal errors; called wherever an error
     /// leaves the process (HTTP response, GraphQL response).
     pub fn log(&self) {
-        if let Self::Internal(cause) = self {
-            tracing::error!(error = format!("{cause:#}"), "internal error");
+        if let Self::Internal(_) = self {
+            tracing::error!(error = self.detail(), "internal error");
         }
     }
 }

@@ -341,14 +341,7 @@ async fn serve_process(flags: &[&str]) -> (TestApp, KillOnDrop) {
         .spawn()
         .expect("the server starts");
     let server = KillOnDrop(Some(server));
-    let app = TestApp {
-        address: format!("http://127.0.0.1:{port}"),
-        port,
-        client: client(),
-        database_url,
-        jwt_secret: secret,
-        _dir: dir,
-    };
+    let app = TestApp::at(port, database_url, secret, dir);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while app
         .client

@@ -12,7 +12,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database_url: String,
     pub jwt_secret: String,
-    pub _dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 /// A registered user and the session that registration opened.
@@ -89,14 +89,7 @@ pub async fn spawn_on(
         .expect("application builds");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address: format!("http://127.0.0.1:{port}"),
-        port,
-        client: client(),
-        database_url,
-        jwt_secret: jwt_secret.unwrap_or_default(),
-        _dir: dir,
-    }
+    TestApp::at(port, database_url, jwt_secret.unwrap_or_default(), dir)
 }
 
 /// A new SQLite file, or a new PostgreSQL database next to TEST_DATABASE_URL.
@@ -240,6 +233,19 @@ pub fn client() -> reqwest::Client {
 pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
+    /// Reaches a server listening on `port` of loopback, whose database is
+    /// `database_url` (its SQLite file, if any, in `dir`).
+    pub fn at(port: u16, database_url: String, jwt_secret: String, dir: tempfile::TempDir) -> Self {
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: client(),
+            database_url,
+            jwt_secret,
+            _dir: dir,
+        }
+    }
+
     /// POSTs a GraphQL operation; returns the status and the JSON body.
     pub async fn graphql(
         &self,
