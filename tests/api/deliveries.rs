@@ -954,3 +954,54 @@ async fn settled_deliveries_are_deleted_after_their_retention() {
         1
     );
 }
+
+/// A worker recording failed attempts writes their webhooks' health; a
+/// delete takes its webhook's row, then its deliveries. On PostgreSQL the
+/// two once took those rows in opposite orders and deadlocked: after a
+/// second the database undid one of them, and when that was the delete the
+/// caller got UNAVAILABLE. Every delete here must simply succeed, while
+/// every webhook fails and retries all the time.
+#[tokio::test]
+async fn webhooks_deleted_while_their_failures_are_recorded_are_deleted() {
+    let schedule = format!("0s{}", ",10ms".repeat(100));
+    let mut s = setup(
+        // Transactions side by side, as in production.
+        &[
+            "--retry-schedule",
+            &schedule,
+            "--database-max-connections",
+            "16",
+        ],
+        Answer::Status(500, None),
+    )
+    .await;
+    let mut hooks = Vec::new();
+    for n in 0..24 {
+        hooks.push(s.webhook(json!({ "name": format!("failing {n}") })).await);
+    }
+    let list = s.create_list("Failing").await;
+    for n in 0..4 {
+        s.create_todo(&list, &format!("todo {n}")).await;
+    }
+    // Attempts are failing and being recorded before the deletes start.
+    for _ in 0..200 {
+        s.receiver.next(WAIT).await;
+    }
+    let mut refused = Vec::new();
+    for hook in &hooks {
+        let (_, body) = s
+            .app
+            .graphql(
+                Some(&s.owner.token),
+                "mutation($id: ID!) { deleteWebhook(id: $id) { id } }",
+                json!({ "id": hook["id"] }),
+            )
+            .await;
+        if body.get("errors").is_some() {
+            refused.push(body);
+        }
+    }
+    assert!(refused.is_empty(), "{} refused: {refused:?}", refused.len());
+    assert_eq!(s.app.count_rows("webhooks").await, 0);
+    assert_eq!(s.app.count_rows("deliveries").await, 0);
+}
