@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::{
+    collections::HashMap,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -250,36 +251,107 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / 100.0
 }
 
-/// The CPU time junction's processes spend on a phase's work, per request
-/// or per delivery: on a machine whose load generator, database and
-/// receiver share the cores, it says which process a change made cheaper,
-/// where a rate only says that the cores did more.
+/// The CPU time a phase's work costs, per request or per delivery:
+/// junction's own processes, and the rest of what shares the cores
+/// (PostgreSQL's and Redis' processes, found by name, and this benchmark,
+/// the load generator and receiver) up to the whole machine's busy time.
+/// On a machine where all of them share two cores, it says which process a
+/// change made cheaper, where a rate only says that the cores did more;
+/// and the machine's total per unit bounds the rate two cores can reach.
 pub struct CpuUse {
     processes: Vec<(&'static str, u32, f64)>,
+    /// Per service name: each of its processes' CPU time at the start.
+    services: Vec<(&'static str, HashMap<u32, f64>)>,
+    benchmark: f64,
+    machine: f64,
+}
+
+/// The services besides junction whose CPU time a phase also costs, by the
+/// name their processes run under.
+const SERVICES: [(&str, &str); 2] = [("postgres", "postgres"), ("redis", "redis-server")];
+
+/// The ids of the processes running `name`.
+fn processes_named(name: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim_end() == name)
+        })
+        .collect()
+}
+
+/// CPU time the whole machine has been busy so far (every core, idle and
+/// waiting on I/O left out), in seconds, from `/proc/stat`.
+fn machine_busy_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal …
+    let busy: f64 = ticks.iter().take(8).sum::<f64>()
+        - ticks.get(3).unwrap_or(&0.0)
+        - ticks.get(4).unwrap_or(&0.0);
+    busy / 100.0
 }
 
 impl CpuUse {
-    /// Starts counting for the named processes.
+    /// Starts counting for the named junction processes and the rest.
     pub fn start(processes: &[(&'static str, u32)]) -> Self {
         Self {
             processes: processes
                 .iter()
                 .map(|&(name, pid)| (name, pid, cpu_seconds(pid)))
                 .collect(),
+            services: SERVICES
+                .iter()
+                .map(|&(label, name)| {
+                    let pids = processes_named(name);
+                    (
+                        label,
+                        pids.into_iter().map(|p| (p, cpu_seconds(p))).collect(),
+                    )
+                })
+                .collect(),
+            benchmark: cpu_seconds(std::process::id()),
+            machine: machine_busy_seconds(),
         }
     }
 
     /// Prints the CPU time spent since `start` per `unit` of `units` done.
     pub fn print(&self, label: &str, units: usize, unit: &str) {
-        let spent: Vec<String> = self
+        let per = |seconds: f64| seconds * 1e6 / units.max(1) as f64;
+        let mut spent: Vec<String> = self
             .processes
             .iter()
-            .map(|&(name, pid, before)| {
-                let per = (cpu_seconds(pid) - before) * 1e6 / units.max(1) as f64;
-                format!("{name} {per:.0} µs")
-            })
+            .map(|&(name, pid, before)| format!("{name} {:.0} µs", per(cpu_seconds(pid) - before)))
             .collect();
-        println!("{label:<44} CPU per {unit}: {}", spent.join(", "));
+        for ((label, before), (_, name)) in self.services.iter().zip(SERVICES) {
+            // Processes started since (a new connection's backend) count
+            // whole; those that ended are lost.
+            let seconds: f64 = processes_named(name)
+                .into_iter()
+                .map(|pid| cpu_seconds(pid) - before.get(&pid).copied().unwrap_or(0.0))
+                .sum();
+            spent.push(format!("{label} {:.0} µs", per(seconds)));
+        }
+        spent.push(format!(
+            "benchmark {:.0} µs",
+            per(cpu_seconds(std::process::id()) - self.benchmark)
+        ));
+        println!(
+            "{label:<44} CPU per {unit}: {}; machine {:.0} µs",
+            spent.join(", "),
+            per(machine_busy_seconds() - self.machine)
+        );
     }
 }
 
