@@ -381,7 +381,9 @@ async fn record_loop(app: AppState, mut rx: mpsc::Receiver<Record>) {
 /// deleted) has nowhere to log it: its attempt's row breaks a foreign key
 /// and fails the whole transaction. The others are then recorded without
 /// it, and it is answered `None`. A transaction the database undid to
-/// break a deadlock (with that delete, on PostgreSQL) is run again.
+/// break a deadlock on PostgreSQL is run again (the webhooks are locked
+/// first, as a delete locks them, so that one should not come from a
+/// delete; see [`lock_webhooks_first`]).
 async fn record_group(app: &AppState, organization_id: &str, mut records: Vec<Record>) {
     let mut reruns = 2;
     loop {
