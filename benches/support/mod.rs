@@ -260,8 +260,9 @@ pub fn cpu_seconds(pid: u32) -> f64 {
 /// and the machine's total per unit bounds the rate two cores can reach.
 pub struct CpuUse {
     processes: Vec<(&'static str, u32, f64)>,
-    /// Per service name: each of its processes' CPU time at the start.
-    services: Vec<(&'static str, HashMap<u32, f64>)>,
+    /// Per service (label, process name): each of its processes' CPU
+    /// time at the start.
+    services: Vec<(&'static str, &'static str, HashMap<u32, f64>)>,
     benchmark: f64,
     machine: f64,
 }
@@ -317,6 +318,7 @@ impl CpuUse {
                     let pids = processes_named(name);
                     (
                         label,
+                        name,
                         pids.into_iter().map(|p| (p, cpu_seconds(p))).collect(),
                     )
                 })
@@ -334,7 +336,7 @@ impl CpuUse {
             .iter()
             .map(|&(name, pid, before)| format!("{name} {:.0} µs", per(cpu_seconds(pid) - before)))
             .collect();
-        for ((label, before), (_, name)) in self.services.iter().zip(SERVICES) {
+        for (label, name, before) in &self.services {
             // Processes started since (a new connection's backend) count
             // whole; those that ended are lost.
             let seconds: f64 = processes_named(name)
