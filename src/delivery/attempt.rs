@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::{
     commit::{self, Claimed, Committer},
     health,
-    queue::DeliveryJob,
+    queue::{DeliveryJob, Due},
     schedule::RetrySchedule,
     sender::{Attempt, Outgoing, Sender},
 };
@@ -202,10 +202,11 @@ impl Deliverer {
             && let Some(due) = delivery.next_attempt_at
             && due > Utc::now()
         {
-            self.app
-                .queue
-                .push(std::slice::from_ref(&delivery.id), Some(due))
-                .await;
+            let due = Due {
+                delivery_id: delivery.id,
+                at: due,
+            };
+            self.app.queue.push(&[due]).await;
         }
         Ok(Outcome::Skipped)
     }
@@ -249,11 +250,12 @@ impl Deliverer {
             tracing::debug!("the delivery was deleted during its attempt; nothing to record");
             return Ok(Outcome::Skipped);
         };
-        if let Some(next) = next {
-            self.app
-                .queue
-                .push(std::slice::from_ref(&settled.id), Some(next))
-                .await;
+        if let Some(at) = next {
+            let due = Due {
+                delivery_id: settled.id.clone(),
+                at,
+            };
+            self.app.queue.push(&[due]).await;
         }
         self.app.deliveries.publish(&[settled]).await;
         Ok(outcome)

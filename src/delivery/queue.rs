@@ -4,6 +4,11 @@
 //! the truth: a job only says "look at delivery X now", so a lost job costs
 //! latency (the sweeper re-queues it), never a delivery.
 //!
+//! A job's id names its delivery and the time it is due for
+//! ([`Due::job_id`]), and a queue holds one job per id: re-queueing a
+//! delivery whose job is still waiting (the sweeper, after a long backlog)
+//! adds nothing.
+//!
 //! apalis-redis polls. Every push therefore also wakes the workers
 //! directly: in this process through [`Wake`], in other processes through
 //! a Redis pub/sub message on [`DeliveryQueue::wake_channel`]. (apalis-redis
@@ -13,6 +18,7 @@
 //! workers wait on the channel itself.
 
 use std::{
+    collections::HashSet,
     pin::Pin,
     sync::{
         Arc,
@@ -24,7 +30,7 @@ use std::{
 
 use apalis::prelude::{
     MemorySink, MemoryStorage, MemoryStorageError, PollSnapshot, PollStrategy, Task, TaskBuilder,
-    TaskSink,
+    TaskId, TaskSink,
 };
 use apalis_redis::RedisStorage;
 use chrono::{DateTime, Utc};
@@ -35,6 +41,34 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::domain::outbox;
+
+/// A delivery to attempt at a time: what a job asks of a worker.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub delivery_id: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Due {
+    /// A pending delivery's next attempt; `None` once it is settled.
+    pub fn of(delivery: &delivery::Model) -> Option<Self> {
+        Some(Self {
+            delivery_id: delivery.id.clone(),
+            at: delivery.next_attempt_at?,
+        })
+    }
+
+    /// The id of the job for this attempt. Two pushes of the same attempt
+    /// make one job; the next attempt (a retry, a redelivery) is due at
+    /// another time and gets a job of its own.
+    fn job_id(&self) -> TaskId {
+        TaskId::from_string(format!(
+            "{}@{}",
+            self.delivery_id,
+            self.at.timestamp_micros()
+        ))
+    }
+}
 
 /// The job: which delivery to attempt. Everything else is read from the
 /// database when the attempt starts, so a job is never stale; except, on
@@ -123,7 +157,8 @@ pub enum Storage {
 
 /// The in-memory queue: an unbounded channel whose receiving end is shared
 /// by every apalis worker this process starts (one at a time; a restarted
-/// worker takes over the same channel, so nothing queued is dropped).
+/// worker takes over the same channel, so nothing queued is dropped), and
+/// the deliveries waiting in it, so that one is never queued twice.
 ///
 /// The channel holds bare jobs; apalis' task around each (its execution
 /// context, a few allocations of its own) is built only as the worker
@@ -136,6 +171,7 @@ pub enum Storage {
 pub struct Embedded {
     sender: mpsc::UnboundedSender<DeliveryJob>,
     receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<DeliveryJob>>>,
+    waiting: Arc<std::sync::Mutex<HashSet<String>>>,
 }
 
 impl Embedded {
@@ -144,14 +180,15 @@ impl Embedded {
         Self {
             sender,
             receiver: Arc::new(tokio::sync::Mutex::new(receiver)),
+            waiting: Arc::default(),
         }
     }
 
     /// An apalis backend reading this queue, for one worker.
     pub fn backend(&self) -> MemoryStorage<DeliveryJob> {
-        let jobs = futures_util::stream::unfold(self.receiver.clone(), |receiver| async move {
-            let job = receiver.lock().await.recv().await?;
-            Some((TaskBuilder::new(job).build(), receiver))
+        let jobs = futures_util::stream::unfold(self.clone(), |queue| async move {
+            let job = queue.take().await?;
+            Some((TaskBuilder::new(job).build(), queue))
         });
         // apalis asks the backend's sink whether it is ready; jobs are
         // pushed through `sender` instead, so the sink takes nothing.
@@ -168,22 +205,35 @@ impl Embedded {
         )
     }
 
+    /// The next job, once there is one.
+    async fn take(&self) -> Option<DeliveryJob> {
+        let job = self.receiver.lock().await.recv().await?;
+        (self.waiting.lock().expect("poisoned")).remove(&job.delivery_id);
+        Some(job)
+    }
+
     /// Queues `job` now, or at `at` (a timer in this process: should the
     /// process end first, the sweeper finds the delivery due).
-    fn push(&self, job: DeliveryJob, at: Option<DateTime<Utc>>) {
-        let delay = at.and_then(|at| (at - Utc::now()).to_std().ok());
-        match delay {
-            Some(delay) if !delay.is_zero() => {
-                let sender = self.sender.clone();
+    fn push(&self, job: DeliveryJob, at: DateTime<Utc>) {
+        match (at - Utc::now()).to_std() {
+            Ok(delay) if !delay.is_zero() => {
+                let queue = self.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    let _ = sender.send(job);
+                    queue.send(job);
                 });
             }
-            _ => {
-                // The receiver lives as long as the queue does.
-                let _ = self.sender.send(job);
-            }
+            _ => self.send(job),
+        }
+    }
+
+    /// Queues `job` unless a job for its delivery is waiting already: that
+    /// one's attempt reads the delivery as it is then.
+    fn send(&self, job: DeliveryJob) {
+        let new = (self.waiting.lock().expect("poisoned")).insert(job.delivery_id.clone());
+        if new {
+            // The receiver lives as long as the queue does.
+            let _ = self.sender.send(job);
         }
     }
 }
@@ -270,12 +320,12 @@ impl DeliveryQueue {
         match (&self.storage, self.handover_lease) {
             (Storage::Embedded(queue), Some(_)) => {
                 for handoff in owed {
-                    queue.push(DeliveryJob::handed_over(handoff), None);
+                    queue.send(DeliveryJob::handed_over(handoff));
                 }
             }
             _ => {
-                let ids: Vec<String> = owed.into_iter().map(|h| h.delivery.id).collect();
-                self.push(&ids, None).await;
+                let due: Vec<Due> = owed.iter().filter_map(|h| Due::of(&h.delivery)).collect();
+                self.push(&due).await;
             }
         }
     }
@@ -290,11 +340,6 @@ impl DeliveryQueue {
         format!("junction:{}:wake", self.name)
     }
 
-    /// The apalis-redis configuration, for workers and maintenance.
-    pub fn redis_config(&self) -> apalis_redis::Config {
-        redis_config(&self.name)
-    }
-
     pub fn is_redis(&self) -> bool {
         matches!(self.storage, Storage::Redis(_))
     }
@@ -307,29 +352,32 @@ impl DeliveryQueue {
         &self.wake
     }
 
-    /// Queues one job per delivery, to run at `at` (now when `None`).
+    /// Queues one job per due attempt, unless its job is queued already.
     /// A failure is logged, not returned: the rows are committed and the
     /// sweeper will queue them again.
-    pub async fn push(&self, delivery_ids: &[String], at: Option<DateTime<Utc>>) {
-        if delivery_ids.is_empty() {
+    pub async fn push(&self, due: &[Due]) {
+        if due.is_empty() {
             return;
         }
-        let jobs = delivery_ids.iter().map(|id| DeliveryJob {
-            delivery_id: id.clone(),
+        let job = |due: &Due| DeliveryJob {
+            delivery_id: due.delivery_id.clone(),
             handoff: None,
-        });
+        };
         match &self.storage {
             Storage::Redis(storage) => {
                 let mut storage = storage.clone();
-                // Decided once for the whole batch: a time already past
-                // means now.
-                let run_at = at
-                    .filter(|at| *at > Utc::now())
-                    .map(|at| at.timestamp().max(0) as u64);
-                let tasks: Vec<_> = jobs
-                    .map(|job| match run_at {
-                        Some(run_at) => TaskBuilder::new(job).run_at_timestamp(run_at).build(),
-                        None => TaskBuilder::new(job).build(),
+                let now = Utc::now();
+                let tasks: Vec<_> = due
+                    .iter()
+                    .map(|due| {
+                        let task = TaskBuilder::new(job(due)).task_id(due.job_id());
+                        // A time already past means now: onto the queue
+                        // itself rather than into the scheduled set.
+                        match due.at > now {
+                            true => task.run_at_timestamp(due.at.timestamp().max(0) as u64),
+                            false => task,
+                        }
+                        .build()
                     })
                     .collect();
                 let pushed = storage.push_all(futures_util::stream::iter(tasks)).await;
@@ -353,12 +401,12 @@ impl DeliveryQueue {
                     }
                     Err(error) => tracing::warn!(
                         %error,
-                        count = delivery_ids.len(),
+                        count = due.len(),
                         "queueing deliveries failed; the sweeper will queue them again"
                     ),
                 }
             }
-            Storage::Embedded(queue) => jobs.for_each(|job| queue.push(job, at)),
+            Storage::Embedded(queue) => due.iter().for_each(|due| queue.push(job(due), due.at)),
         }
     }
 }
@@ -416,5 +464,53 @@ impl PollStrategy for WakeOrTick {
         } else {
             Poll::Pending
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn due(id: &str) -> Due {
+        Due {
+            delivery_id: id.to_owned(),
+            at: Utc::now(),
+        }
+    }
+
+    /// The sweeper re-queues deliveries that may still have their job;
+    /// those must not become a second job.
+    #[tokio::test]
+    async fn a_delivery_waiting_in_the_embedded_queue_is_not_queued_again() {
+        let queue = DeliveryQueue::embedded("test:", None);
+        let Storage::Embedded(embedded) = queue.storage().clone() else {
+            unreachable!()
+        };
+        queue.push(&[due("a"), due("b")]).await;
+        queue.push(&[due("a")]).await;
+        assert_eq!(embedded.receiver.lock().await.len(), 2);
+
+        // Taken by a worker, it may be queued again (a retry).
+        let taken = embedded.take().await.unwrap();
+        queue.push(&[due(&taken.delivery_id)]).await;
+        assert_eq!(embedded.receiver.lock().await.len(), 2);
+    }
+
+    /// In Redis, a job's id is the queue's guard against a second copy: the
+    /// same attempt always has the same id, the next attempt another.
+    #[test]
+    fn a_job_id_names_a_delivery_and_its_time() {
+        let first = due("a");
+        let again = Due {
+            delivery_id: "a".into(),
+            at: first.at,
+        };
+        let retry = Due {
+            delivery_id: "a".into(),
+            at: first.at + chrono::Duration::seconds(5),
+        };
+        assert_eq!(first.job_id(), again.job_id());
+        assert_ne!(first.job_id(), retry.job_id());
+        assert_ne!(first.job_id(), due("b").job_id());
     }
 }

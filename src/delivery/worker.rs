@@ -18,13 +18,13 @@ use chrono::{DateTime, Utc};
 use entity::delivery;
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, sea_query::Expr,
+    Select,
 };
 use tokio::sync::watch;
 
 use super::{
     attempt::Deliverer,
-    queue::{DeliveryJob, Storage, WakeOrTick},
+    queue::{DeliveryJob, Due, Storage, WakeOrTick},
 };
 use crate::{
     domain::{
@@ -40,8 +40,6 @@ const SWEEP_BATCH: u64 = 1000;
 /// Expired deliveries deleted per transaction, and transactions per pass.
 const PRUNE_BATCH: u64 = 1000;
 const PRUNE_BATCHES: usize = 10;
-/// How often finished jobs are cleared out of the queue.
-const VACUUM_EVERY: Duration = Duration::from_secs(60);
 
 /// Flipped to `true` once to stop the workers.
 pub type Stop = watch::Receiver<bool>;
@@ -156,11 +154,10 @@ async fn supervise(app: &AppState, deliverer: Arc<Deliverer>, stop: Stop) -> any
 
 /// Every `SWEEP_INTERVAL_MS`: re-queue due deliveries nobody has started
 /// within `SWEEP_GRACE_SECONDS`, measure queue depth and lag, delete
-/// deliveries past `DELIVERY_RETENTION_SECONDS`, and now and then clear
-/// finished jobs out of the queue.
+/// deliveries past `DELIVERY_RETENTION_SECONDS`, and clear finished jobs
+/// out of the queue, so that its size follows the delivery rate.
 async fn sweep(app: &AppState, mut stop: Stop) -> anyhow::Result<()> {
     let interval = Duration::from_millis(app.settings.sweep_interval_ms.max(10));
-    let mut last_vacuum = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
@@ -172,10 +169,7 @@ async fn sweep(app: &AppState, mut stop: Stop) -> anyhow::Result<()> {
         if let Err(e) = prune_once(app).await {
             tracing::warn!(error = e.detail(), "pruning old deliveries failed");
         }
-        if last_vacuum.elapsed() >= VACUUM_EVERY {
-            last_vacuum = tokio::time::Instant::now();
-            vacuum(app).await;
-        }
+        vacuum(app).await;
     }
 }
 
@@ -204,6 +198,31 @@ fn due(now: DateTime<Utc>) -> Select<delivery::Entity> {
         .order_by_asc(delivery::Column::NextAttemptAt)
 }
 
+/// The first `n` deliveries `select` finds, as the attempts they are due for.
+async fn first_due(
+    app: &AppState,
+    select: Select<delivery::Entity>,
+    n: u64,
+) -> crate::error::AppResult<Vec<Due>> {
+    let rows: Vec<(String, Option<DateTime<Utc>>)> = select
+        .limit(n)
+        .select_only()
+        .column(delivery::Column::Id)
+        .column(delivery::Column::NextAttemptAt)
+        .into_tuple()
+        .all(&app.db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(delivery_id, at)| {
+            Some(Due {
+                delivery_id,
+                at: at?,
+            })
+        })
+        .collect())
+}
+
 /// The ids of the first `n` deliveries `select` finds.
 async fn first_ids(
     app: &AppState,
@@ -223,23 +242,13 @@ async fn first_ids(
 pub async fn sweep_once(app: &AppState) -> crate::error::AppResult<usize> {
     let now = Utc::now();
     let grace = Duration::from_secs(app.settings.sweep_grace_seconds);
-    let lost = first_ids(app, lost(now, grace), SWEEP_BATCH).await?;
+    // Most of these still have their job, waiting behind a backlog; the
+    // queue adds a job only for those that lost theirs. A pass here or in
+    // another process finds them again, and adds nothing either.
+    let lost = first_due(app, lost(now, grace), SWEEP_BATCH).await?;
     if !lost.is_empty() {
-        // Marking them due now keeps the next pass (here or in another
-        // process) from queueing them again before a worker gets to them.
-        let txn = app.begin_write().await?;
-        delivery::Entity::update_many()
-            .col_expr(delivery::Column::NextAttemptAt, Expr::value(ids::now()))
-            .filter(delivery::Column::Id.is_in(lost.iter().cloned()))
-            .filter(status_is(PENDING))
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
-        tracing::info!(
-            count = lost.len(),
-            "re-queued due deliveries that had lost their job"
-        );
-        app.queue.push(&lost, None).await;
+        tracing::debug!(count = lost.len(), "re-queueing overdue deliveries");
+        app.queue.push(&lost).await;
     }
 
     let depth = due(now).count(&app.db).await?;
@@ -309,19 +318,11 @@ pub async fn prune_once(app: &AppState) -> crate::error::AppResult<u64> {
     Ok(pruned)
 }
 
-/// Clears finished jobs out of the queue; outcomes live in the database.
+/// Clears finished jobs out of the queue, a bounded batch per Redis call
+/// (see vendor/apalis-redis); outcomes live in the database.
 async fn vacuum(app: &AppState) {
     let cleared = match app.queue.storage().clone() {
-        Storage::Redis(mut storage) => {
-            let cleared = storage.vacuum().await.map_err(|e| e.to_string());
-            // The set of finished job ids only feeds apalis' own dashboards.
-            let done = app.queue.redis_config().done_jobs_set();
-            let _: Result<(), _> = redis::cmd("DEL")
-                .arg(done)
-                .query_async(storage.get_connection())
-                .await;
-            cleared
-        }
+        Storage::Redis(mut storage) => storage.vacuum().await.map_err(|e| e.to_string()),
         // Memory keeps no finished jobs.
         Storage::Embedded(_) => Ok(0),
     };

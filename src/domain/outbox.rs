@@ -527,7 +527,7 @@ pub async fn redeliver(
         ));
     }
     let updated = reset(delivery).update(&*change).await?;
-    change.requeue([updated.id.clone()]);
+    change.requeue([&updated]);
     change.commit().await?;
     app.deliveries.publish(std::slice::from_ref(&updated)).await;
     Ok(updated)
@@ -555,7 +555,7 @@ pub async fn redeliver_failed(
     for delivery in failed {
         updated.push(reset(delivery).update(&*change).await?);
     }
-    change.requeue(updated.iter().map(|d| d.id.clone()));
+    change.requeue(&updated);
     change.commit().await?;
     app.deliveries.publish(&updated).await;
     Ok(updated.len())

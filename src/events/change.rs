@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::{
     auth::Principal,
-    delivery::queue::Handoff,
+    delivery::queue::{Due, Handoff},
     domain::{ids, outbox},
     error::AppResult,
     state::AppState,
@@ -23,7 +23,7 @@ pub struct Change<'a> {
     recorded: Vec<event::Model>,
     /// Deliveries written directly (tests, redeliveries) rather than by the
     /// outbox's matching; queued with the rest after commit.
-    deliveries: Vec<String>,
+    deliveries: Vec<Due>,
 }
 
 impl<'a> Change<'a> {
@@ -114,13 +114,14 @@ impl<'a> Change<'a> {
             .into_active_model()
             .insert(&self.txn)
             .await?;
-        self.deliveries.push(row.id.clone());
+        self.deliveries.extend(Due::of(&row));
         Ok(row)
     }
 
     /// Queues (after commit) deliveries this change reset by hand.
-    pub fn requeue(&mut self, delivery_ids: impl IntoIterator<Item = String>) {
-        self.deliveries.extend(delivery_ids);
+    pub fn requeue<'d>(&mut self, deliveries: impl IntoIterator<Item = &'d delivery::Model>) {
+        self.deliveries
+            .extend(deliveries.into_iter().filter_map(Due::of));
     }
 
     /// Writes the events and the deliveries they owe to webhooks (the
@@ -155,7 +156,7 @@ impl<'a> Change<'a> {
         // Redis when it is configured).
         txn.commit().await?;
         app.queue.push_new(owed).await;
-        app.queue.push(&deliveries, None).await;
+        app.queue.push(&deliveries).await;
         app.events.publish(&recorded).await;
         Ok(recorded)
     }

@@ -6,7 +6,7 @@
 
 use std::{
     collections::HashSet,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::Duration,
 };
 
@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::{
     helpers::*,
+    processes::{serve_process, terminate, worker_process},
     receiver::{Answer, Receiver},
 };
 
@@ -29,51 +30,11 @@ fn redis_url() -> Option<String> {
     url
 }
 
-/// Creates the webhooks, then the events, concurrently: WEBHOOKS × EVENTS
+/// Creates the webhooks, then the events, all at once: WEBHOOKS × EVENTS
 /// deliveries.
 async fn burst(app: &TestApp, token: &str, url: &str) {
-    for n in 0..WEBHOOKS {
-        app.ok(
-            Some(token),
-            "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id } }",
-            json!({ "i": { "name": format!("hook {n}"), "url": url, "events": ["PROJECT_CREATED"] } }),
-        )
-        .await;
-    }
-    let creating = (0..EVENTS).map(|n| {
-        app.ok(
-            Some(token),
-            "mutation($n: String!) { createProject(input: {name: $n}) { id } }",
-            json!({ "n": format!("project {n}") }),
-        )
-    });
-    futures_util::future::join_all(creating).await;
-}
-
-/// Receives requests until `count` distinct deliveries have been seen
-/// (within `within`), checking each carries its delivery id; returns how
-/// many requests that took.
-async fn collect(
-    receiver: &mut Receiver,
-    seen: &mut HashSet<String>,
-    count: usize,
-    within: Duration,
-) -> usize {
-    let deadline = tokio::time::Instant::now() + within;
-    let mut requests = 0;
-    while seen.len() < count {
-        let request = tokio::time::timeout_at(deadline, receiver.requests.recv())
-            .await
-            .unwrap_or_else(|_| panic!("only {} of {count} deliveries arrived", seen.len()))
-            .unwrap();
-        assert_eq!(
-            request.header("webhook-id"),
-            request.header("x-junction-delivery")
-        );
-        seen.insert(request.header("webhook-id").to_owned());
-        requests += 1;
-    }
-    requests
+    create_webhooks(app, token, url, WEBHOOKS).await;
+    create_projects(app, token, EVENTS, EVENTS).await;
 }
 
 /// A server on a fresh database with its own Redis prefix (which a worker
@@ -91,18 +52,19 @@ async fn spawn_with_prefix(prefix: &str, flags: &[&str]) -> (TestApp, Session) {
 const NO_WORKERS: &[&str] = &["--allow-private-targets", "--in-process-workers", "false"];
 
 fn start_worker(app: &TestApp, redis: &str, prefix: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_junction"))
-        .arg("worker")
-        .args(["--database-url", &app.database_url])
-        .args(["--redis-url", redis, "--redis-prefix", prefix])
-        .args(["--allow-private-targets", "--delivery-timeout-seconds", "2"])
-        .args(["--sweep-interval-ms", "200", "--sweep-grace-seconds", "1"])
-        .args(["--worker-concurrency", "32"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the worker starts")
+    worker_process(
+        app,
+        redis,
+        prefix,
+        &[
+            "--sweep-interval-ms",
+            "200",
+            "--sweep-grace-seconds",
+            "1",
+            "--worker-concurrency",
+            "32",
+        ],
+    )
 }
 
 #[tokio::test]
@@ -116,19 +78,17 @@ async fn a_worker_killed_mid_burst_loses_no_delivery() {
 
     burst(&app, &owner.token, &receiver.url).await;
     let mut seen = HashSet::new();
-    let before = collect(&mut receiver, &mut seen, 300, Duration::from_secs(60)).await;
+    let before = receiver
+        .collect(&mut seen, 300, Duration::from_secs(60))
+        .await;
     worker.kill().expect("SIGKILL");
     worker.wait().unwrap();
     let mut worker = start_worker(&app, &redis, &prefix);
 
     let requests = before
-        + collect(
-            &mut receiver,
-            &mut seen,
-            DELIVERIES,
-            Duration::from_secs(120),
-        )
-        .await;
+        + receiver
+            .collect(&mut seen, DELIVERIES, Duration::from_secs(120))
+            .await;
     assert_eq!(seen.len(), DELIVERIES);
     assert_eq!(app.count_rows("deliveries").await, DELIVERIES as i64);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -164,7 +124,9 @@ async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
     let mut receiver = Receiver::start(Answer::Slow(Duration::from_millis(20))).await;
     burst(&app, &owner.token, &receiver.url).await;
     let mut seen = HashSet::new();
-    let before = collect(&mut receiver, &mut seen, 300, Duration::from_secs(60)).await;
+    let before = receiver
+        .collect(&mut seen, 300, Duration::from_secs(60))
+        .await;
 
     // FLUSHALL would wipe every other test's queue on this shared Redis;
     // deleting every key of this deployment's queue is the same for it.
@@ -180,13 +142,9 @@ async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
         .unwrap();
 
     let requests = before
-        + collect(
-            &mut receiver,
-            &mut seen,
-            DELIVERIES,
-            Duration::from_secs(120),
-        )
-        .await;
+        + receiver
+            .collect(&mut seen, DELIVERIES, Duration::from_secs(120))
+            .await;
     assert_eq!(seen.len(), DELIVERIES);
     eprintln!("{requests} requests for {DELIVERIES} deliveries");
 }
@@ -318,61 +276,6 @@ async fn a_redis_stalled_for_a_second_delays_a_delivery_but_loses_nothing() {
     let _proxy = unstall.await.unwrap();
 }
 
-/// `junction serve` run as a process of its own on a fresh database, as a
-/// deployment runs it (signals reach it alone), with `flags`; killed when
-/// dropped unless taken out of its guard. The [`TestApp`] reaches it.
-async fn serve_process(flags: &[&str]) -> (TestApp, KillOnDrop) {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = fresh_database(&dir).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let secret = format!("test-secret-{}", uuid::Uuid::now_v7());
-    let server = Command::new(env!("CARGO_BIN_EXE_junction"))
-        .arg("serve")
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", &database_url, "--jwt-secret", &secret])
-        .args(flags)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the server starts");
-    let server = KillOnDrop(Some(server));
-    let app = TestApp::at(port, database_url, secret, dir);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(tokio::time::Instant::now() < deadline, "the server answers");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    (app, server)
-}
-
-/// Sends SIGTERM and waits for a clean exit within `within`.
-async fn terminate(mut server: KillOnDrop, within: Duration) {
-    let status = Command::new("kill")
-        .args(["-TERM", &server.0.as_ref().unwrap().id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exited = tokio::time::timeout(
-        within,
-        tokio::task::spawn_blocking(move || server.0.take().unwrap().wait().unwrap()),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("the server exits within {within:?} of SIGTERM"))
-    .unwrap();
-    assert!(exited.success(), "the server exits cleanly: {exited:?}");
-}
-
 /// SIGTERM closes open subscriptions with 1001 (going away) at once, so
 /// their clients can reconnect elsewhere, and `junction serve` exits
 /// without waiting out its 30 s shutdown timeout on them.
@@ -455,16 +358,4 @@ async fn sigterm_lets_in_process_workers_record_their_attempts_in_flight() {
         "every attempt in flight finished and was recorded before exit"
     );
     assert_eq!(app.count_rows("delivery_attempts").await, sent as i64);
-}
-
-/// A child process killed when dropped, unless taken out first.
-struct KillOnDrop(Option<Child>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }

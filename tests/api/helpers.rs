@@ -80,7 +80,9 @@ pub async fn spawn_on(
         if !extra.contains(&"--redis-url") {
             args.extend(["--redis-url".into(), redis]);
         }
-        args.extend(["--redis-prefix".into(), redis_prefix.to_owned()]);
+        if !extra.contains(&"--redis-prefix") {
+            args.extend(["--redis-prefix".into(), redis_prefix.to_owned()]);
+        }
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     let cli = Cli::try_parse_from(args).expect("test settings parse");
@@ -92,30 +94,62 @@ pub async fn spawn_on(
     TestApp::at(port, database_url, jwt_secret.unwrap_or_default(), dir)
 }
 
+/// `n` webhooks to `url`, each wanting `PROJECT_CREATED`.
+pub async fn create_webhooks(app: &TestApp, token: &str, url: &str, n: usize) {
+    for n in 0..n {
+        app.ok(
+            Some(token),
+            "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id } }",
+            json!({ "i": { "name": format!("hook {n}"), "url": url, "events": ["PROJECT_CREATED"] } }),
+        )
+        .await;
+    }
+}
+
+/// `n` projects, `concurrency` requests at a time: one `PROJECT_CREATED`
+/// event each.
+pub async fn create_projects(app: &TestApp, token: &str, n: usize, concurrency: usize) {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(0..n)
+        .map(|n| {
+            app.ok(
+                Some(token),
+                "mutation($n: String!) { createProject(input: {name: $n}) { id } }",
+                json!({ "n": format!("project {n}") }),
+            )
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+}
+
 /// A new SQLite file, or a new PostgreSQL database next to TEST_DATABASE_URL.
 pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     match std::env::var("TEST_DATABASE_URL") {
-        Ok(base) if base.starts_with("postgres") => {
-            let name = format!("{TEST_DATABASES}{}", uuid::Uuid::now_v7().simple());
-            let admin = Database::connect(&base)
-                .await
-                .expect("connect TEST_DATABASE_URL");
-            drop_stale_test_databases(&admin).await;
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create test database");
-            admin.close().await.ok();
-            // Same server, user and options (`?sslmode=…`), new database.
-            let mut url = url::Url::parse(&base).expect("TEST_DATABASE_URL is a URL");
-            url.set_path(&name);
-            url.into()
-        }
+        Ok(base) if base.starts_with("postgres") => fresh_postgres_database(&base).await,
         _ => format!(
             "sqlite://{}?mode=rwc",
             dir.path().join("junction.db").display()
         ),
     }
+}
+
+/// A new database on the PostgreSQL server `base` names.
+pub async fn fresh_postgres_database(base: &str) -> String {
+    let name = format!("{TEST_DATABASES}{}", uuid::Uuid::now_v7().simple());
+    let admin = Database::connect(base)
+        .await
+        .expect("connect to PostgreSQL");
+    drop_stale_test_databases(&admin).await;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    // Same server, user and options (`?sslmode=…`), new database.
+    let mut url = url::Url::parse(base).expect("a PostgreSQL URL");
+    url.set_path(&name);
+    url.into()
 }
 
 /// Whether a name made by `unique_redis_prefix` or `fresh_database`, given
@@ -449,18 +483,24 @@ impl TestApp {
 
     /// Counts rows of a table that satisfy an SQL condition.
     pub async fn count_where(&self, table: &str, condition: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {condition}"))
+            .await
+    }
+
+    /// The integer an SQL query's one row and column hold.
+    pub async fn scalar(&self, sql: &str) -> i64 {
         let db = Database::connect(&self.database_url)
             .await
             .expect("connect");
         let row = db
             .query_one_raw(sea_orm::Statement::from_string(
                 db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"),
+                sql.to_owned(),
             ))
             .await
-            .expect("count query")
+            .expect("query")
             .expect("one row");
-        let n: i64 = row.try_get("", "n").expect("count column");
+        let n: i64 = row.try_get_by_index(0).expect("an integer");
         db.close().await.ok();
         n
     }

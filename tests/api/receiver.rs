@@ -2,7 +2,7 @@
 //! request (headers, body, arrival time) and answers from a script.
 
 use std::{
-    collections::VecDeque,
+    collections::{HashSet, VecDeque},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -18,6 +18,9 @@ pub enum Answer {
     Status(u16, Option<&'static str>),
     Redirect,
     Slow(Duration),
+    /// 503 with this `Retry-After` to a delivery's first request (by
+    /// `webhook-id`), 200 to the next.
+    FirstTryUnavailable(String),
 }
 
 #[derive(Debug)]
@@ -45,6 +48,7 @@ struct Script {
     next: Mutex<VecDeque<Answer>>,
     otherwise: Mutex<Answer>,
     sink: mpsc::UnboundedSender<Captured>,
+    tried: Mutex<HashSet<String>>,
 }
 
 pub struct Receiver {
@@ -61,6 +65,7 @@ impl Receiver {
             next: Mutex::new(VecDeque::new()),
             otherwise: Mutex::new(answer),
             sink,
+            tried: Mutex::default(),
         });
         let state = web::Data::from(script.clone());
         let server = HttpServer::new(move || {
@@ -98,6 +103,32 @@ impl Receiver {
             .expect("the receiver runs")
     }
 
+    /// Receives requests until `count` distinct deliveries have been seen
+    /// (within `within`), checking each carries its delivery id; returns
+    /// how many requests that took.
+    pub async fn collect(
+        &mut self,
+        seen: &mut HashSet<String>,
+        count: usize,
+        within: Duration,
+    ) -> usize {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut requests = 0;
+        while seen.len() < count {
+            let request = tokio::time::timeout_at(deadline, self.requests.recv())
+                .await
+                .unwrap_or_else(|_| panic!("only {} of {count} deliveries arrived", seen.len()))
+                .unwrap();
+            assert_eq!(
+                request.header("webhook-id"),
+                request.header("x-junction-delivery")
+            );
+            seen.insert(request.header("webhook-id").to_owned());
+            requests += 1;
+        }
+        requests
+    }
+
     /// Whatever arrives within `within`.
     pub async fn drain(&mut self, within: Duration) -> Vec<Captured> {
         let mut got = Vec::new();
@@ -118,6 +149,10 @@ async fn respond(req: HttpRequest, body: web::Bytes, script: web::Data<Script>) 
             HeaderValue::from_bytes(value.as_bytes()).unwrap(),
         );
     }
+    let first_try = match headers.get("webhook-id") {
+        Some(id) => (script.tried.lock().unwrap()).insert(id.to_str().unwrap_or("").to_owned()),
+        None => true,
+    };
     let _ = script.sink.send(Captured {
         headers,
         body: body.to_vec(),
@@ -146,5 +181,9 @@ async fn respond(req: HttpRequest, body: web::Bytes, script: web::Data<Script>) 
             tokio::time::sleep(delay).await;
             HttpResponse::Ok().finish()
         }
+        Answer::FirstTryUnavailable(retry_after) if first_try => HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", retry_after))
+            .finish(),
+        Answer::FirstTryUnavailable(_) => HttpResponse::Ok().finish(),
     }
 }

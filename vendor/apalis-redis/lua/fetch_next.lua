@@ -15,6 +15,17 @@
 local worker_inflight_set = KEYS[3]
 local worker_name = ARGV[3]
 
+-- Redis' Lua unpacks at most about 8,000 values at once (LUAI_MAXCSTACK),
+-- and a script blocks every other client while it runs: every call moves
+-- a bounded number of jobs, in chunks.
+local PROMOTE_LIMIT = 1000
+local CHUNK = 1000
+local function chunked(command, key, ids)
+    for i = 1, #ids, CHUNK do
+        redis.call(command, key, unpack(ids, i, math.min(i + CHUNK - 1, #ids)))
+    end
+end
+
 
 -- Ensure the worker is registered
 local registered = redis.call("zscore", KEYS[1], worker_name)
@@ -22,20 +33,24 @@ if not registered then
     error("Cant fetch next: worker not registered")
 end
 
--- 1. Promote any due scheduled jobs
+-- 1. Promote due scheduled jobs, oldest first, at most PROMOTE_LIMIT per
+-- call (the rest on the next calls)
 local scheduled_ids = redis.call(
     "zrangebyscore",
     KEYS[7],
     0,
-    ARGV[1]
+    ARGV[1],
+    "LIMIT",
+    0,
+    PROMOTE_LIMIT
 )
 
 if #scheduled_ids > 0 then
     -- Push scheduled jobs onto the active queue
-    redis.call("rpush", KEYS[2], unpack(scheduled_ids))
+    chunked("rpush", KEYS[2], scheduled_ids)
 
     -- Remove promoted jobs from the scheduled set
-    redis.call("zrem", KEYS[7], unpack(scheduled_ids))
+    chunked("zrem", KEYS[7], scheduled_ids)
 
     -- Signal that jobs are available
     redis.call("del", KEYS[5])
@@ -56,17 +71,18 @@ local meta = {}
 
 if count > 0 then
     -- Mark jobs as inflight
-    redis.call("sadd", worker_inflight_set, unpack(task_ids))
+    chunked("sadd", worker_inflight_set, task_ids)
 
     -- Remove fetched jobs from the active queue
     redis.call("ltrim", KEYS[2], count, -1)
 
     -- Fetch job data
-    results = redis.call(
-        "hmget",
-        KEYS[4],
-        unpack(task_ids)
-    )
+    for i = 1, count, CHUNK do
+        local data = redis.call("hmget", KEYS[4], unpack(task_ids, i, math.min(i + CHUNK - 1, count)))
+        for _, value in ipairs(data) do
+            table.insert(results, value)
+        end
+    end
 
     -- Fetch metadata
     for _, task_id in ipairs(task_ids) do

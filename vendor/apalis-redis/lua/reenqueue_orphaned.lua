@@ -30,7 +30,10 @@ for _, worker in ipairs(workers) do
     local count = table.getn(jobs)
 
     if count > 0 then
-        redis.call("rpush", KEYS[2], unpack(jobs))
+        -- Lua unpacks at most about 8,000 values at once
+        for i = 1, count, 1000 do
+            redis.call("rpush", KEYS[2], unpack(jobs, i, math.min(i + 999, count)))
+        end
         redis.call("del", inflight_set_key)
         processed = processed + count
     end

@@ -8,8 +8,31 @@ use crate::{Config, RedisTask, error::Error, queries::current_timestamp};
 static BATCH_PUSH_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("../../lua/batch_push.lua")));
 
-/// Pushes tasks to Redis using a batch Lua script.
+/// Tasks pushed per script call: a script blocks every other client of
+/// Redis while it runs.
+const PUSH_BATCH: usize = 1000;
+
+/// Pushes tasks to Redis using a batch Lua script, [`PUSH_BATCH`] tasks per
+/// call. A task due now (no run time, or one already past) goes straight
+/// onto the active list; only a task due later waits in the scheduled set.
 pub async fn push_tasks<Conn>(
+    conn: &mut Conn,
+    config: &Config,
+    tasks: &[RedisTask],
+) -> Result<(u32, u32), Error>
+where
+    Conn: ConnectionLike,
+{
+    let mut pushed = (0, 0);
+    for chunk in tasks.chunks(PUSH_BATCH) {
+        let (enqueued, scheduled) = push_batch(conn, config, chunk).await?;
+        pushed.0 += enqueued;
+        pushed.1 += scheduled;
+    }
+    Ok(pushed)
+}
+
+async fn push_batch<Conn>(
     conn: &mut Conn,
     config: &Config,
     tasks: &[RedisTask],
@@ -31,6 +54,7 @@ where
                 .unwrap_or_default(), // 0 is forever
         )
         .arg(config.emit_events);
+    let current = current_timestamp();
     for request in tasks {
         let task_id = request
             .task_id()
@@ -40,10 +64,9 @@ where
         let max_attempts = request.max_attempts().unwrap_or(25);
         let job = &request.args;
         let meta = serde_json::to_string(request.metadata()).map_err(Error::Json)?;
-        let run_at = request.run_at().unwrap_or_default();
-        let current = current_timestamp();
-        // Ensure run_at is not in the past
-        let run_at = if run_at > current { run_at } else { current };
+        // 0 (due now) puts the task on the active list: through the
+        // scheduled set it would wait for a fetch to promote it.
+        let run_at = request.run_at().filter(|at| *at > current).unwrap_or(0);
 
         let idempotency_key = request.idempotency_key().unwrap_or("");
 
