@@ -31,6 +31,16 @@ pub enum Command {
     Schema,
 }
 
+/// Settings as `junction` takes them from `args`, for unit tests.
+#[cfg(test)]
+pub fn settings(args: &[&str]) -> Settings {
+    use clap::Parser;
+    let argv = std::iter::once("junction").chain(args.iter().copied());
+    Cli::try_parse_from(argv)
+        .expect("test settings parse")
+        .settings
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;

@@ -16,4 +16,3 @@ pub mod metrics;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
-pub mod writer;

@@ -28,8 +28,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Schema => print!("{}", graphql::sdl()),
         Command::Migrate => {
             cli.settings.validate()?;
-            let db = db::connect(&cli.settings).await?;
-            db::migrate(&db).await?;
+            db::Db::open(&cli.settings).await?;
             tracing::info!("migrations applied");
         }
         Command::Worker => {

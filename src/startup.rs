@@ -16,7 +16,6 @@ use crate::{
     graphql, http,
     metrics::Metrics,
     state::AppState,
-    writer::SqliteWriter,
 };
 
 pub struct Application {
@@ -125,8 +124,7 @@ const EVENT_BUFFER: usize = 4096;
 
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     install_crypto_provider();
-    let db = db::connect(&settings).await?;
-    db::migrate(&db).await?;
+    let db = db::Db::open(&settings).await?;
     let secret = match &settings.jwt_secret {
         Some(secret) => secret.expose().to_owned(),
         None => instance::stored_jwt_secret(&db)
@@ -171,19 +169,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             ),
         ),
     };
-    let sqlite_writer = match settings.is_sqlite() {
-        true => {
-            let writer =
-                Arc::new(SqliteWriter::with_thread().context("starting the SQLite writer thread")?);
-            tokio::spawn(db::checkpoint_forever(db.clone(), writer.clone()));
-            Some(writer)
-        }
-        false => None,
-    };
     Ok(AppState {
-        db: db::statements(&db, &settings),
-        write_connections: db::write_connections(&db, &settings),
-        transactions: db,
+        db,
         jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),
         principals: Arc::new(PrincipalCache::new(Duration::from_millis(
             settings.auth_cache_ttl_ms,
@@ -196,7 +183,6 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         redis,
         metrics: Arc::new(Metrics::default()),
         documents: Arc::default(),
-        sqlite_writer,
     })
 }
 

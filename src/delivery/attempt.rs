@@ -263,7 +263,7 @@ impl Deliverer {
 
     /// Settles a delivery as failed without an attempt.
     async fn give_up(&self, delivery: delivery::Model, why: &str) -> AppResult<Outcome> {
-        let txn = self.app.begin_write().await?;
+        let txn = self.app.db.begin().await?;
         let mut active: delivery::ActiveModel = delivery.into();
         active.status = Set(FAILED.to_owned());
         active.next_attempt_at = Set(None);

@@ -15,16 +15,15 @@ use entity::{delivery, delivery_attempt, event, webhook};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    IntoActiveModel, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    sea_query::{
-        Alias, CommonTableExpression, Expr, ExprTrait, LockType, Query, WithClause, WithQuery,
-    },
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, IdenStatic, IntoActiveModel, Iterable,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Expr, ExprTrait, LockType, Query},
 };
 use tokio::sync::{mpsc, oneshot};
 
 use super::{health, sender::Attempt};
 use crate::{
+    db::{JoinFirst, Rows, Script},
     domain::{
         ids,
         outbox::{self, PENDING, SUCCEEDED, lease_free},
@@ -214,23 +213,32 @@ async fn claim_all(
                 .chain([outbox::webhooks_version_of_row(delivery::Entity)]),
         ),
     );
-    let postgres = app.db.get_database_backend() == DbBackend::Postgres;
-    let rows = if postgres {
-        app.db.query_all_raw(with_events(&lease)).await?
-    } else {
-        let _slot = app.writer_slot_first().await;
-        app.db.query_all(&lease).await?
+    // A delivery's attempt waits for its event: where the database can,
+    // the batch's events come in the lease's statement, a round trip fewer
+    // (at moderate rates a batch is one delivery).
+    let with_events = JoinFirst {
+        on: "event_id",
+        table: "events",
+        columns: event::Column::iter()
+            .map(|column| IdenStatic::as_str(&column))
+            .collect(),
+        prefix: EVENT,
     };
+    let rows = app.db.update_ahead(&lease, &with_events).await?;
     let mut taken = Vec::with_capacity(rows.len());
     let mut versions: BTreeMap<String, i64> = BTreeMap::new();
-    // On PostgreSQL the batch's events came with the lease.
     let mut joined: HashMap<String, Arc<event::Model>> = HashMap::new();
     for row in rows {
         let delivery = delivery::Model::from_query_result(&row, "")?;
         if let Some(version) = row.try_get_by_index::<Option<i64>>(columns)? {
             versions.insert(delivery.organization_id.clone(), version);
         }
-        if postgres && row.try_get::<Option<String>>(EVENT, "id")?.is_some() {
+        if row
+            .try_get::<Option<String>>(EVENT, "id")
+            .ok()
+            .flatten()
+            .is_some()
+        {
             let event = event::Model::from_query_result(&row, EVENT)?;
             joined.insert(event.id.clone(), Arc::new(event));
         }
@@ -270,18 +278,20 @@ async fn claim_all(
             webhooks.insert(webhook.id.clone(), Arc::new(webhook));
         }
     }
-    let events = if postgres {
-        &joined
-    } else {
-        read_events(app, events, &taken).await?;
-        &*events
-    };
+    // The rest from this worker's cache, or read for the batch at once.
+    let unjoined: Vec<&String> = (taken.iter().map(|d| &d.event_id))
+        .filter(|id| !joined.contains_key(*id))
+        .collect();
+    read_events(app, events, unjoined).await?;
     Ok(taken
         .into_iter()
         .map(|delivery| {
+            let event = joined
+                .get(&delivery.event_id)
+                .or(events.get(&delivery.event_id));
             let claimed = Claimed {
                 webhook: webhooks.get(&delivery.webhook_id).cloned(),
-                event: events.get(&delivery.event_id).cloned(),
+                event: event.cloned(),
                 delivery,
             };
             (claimed.delivery.id.clone(), claimed)
@@ -289,15 +299,15 @@ async fn claim_all(
         .collect())
 }
 
-/// Reads into `cache` the events of `taken` it does not hold, in one query
-/// for the whole batch (a fan-out batch shares few events); they are kept,
-/// as events never change.
+/// Reads into `cache` the events `wanted` that it does not hold, in one
+/// query for the whole batch (a fan-out batch shares few events); they are
+/// kept, as events never change.
 async fn read_events(
     app: &AppState,
     cache: &mut HashMap<String, Arc<event::Model>>,
-    taken: &[delivery::Model],
+    wanted: Vec<&String>,
 ) -> AppResult<()> {
-    let unread = events_to_read(cache, taken.iter().map(|d| &d.event_id), EVENT_CACHE);
+    let unread = events_to_read(cache, wanted.into_iter(), EVENT_CACHE);
     if !unread.is_empty() {
         for event in event::Entity::find()
             .filter(event::Column::Id.is_in(unread))
@@ -312,27 +322,6 @@ async fn read_events(
 
 /// The prefix of the event's columns in a lease read with its events.
 const EVENT: &str = "event__";
-
-/// PostgreSQL: `lease` (an `UPDATE … RETURNING`) with the batch's events in
-/// the same statement, each once, on the first of its deliveries' rows
-/// (`event__id` and so on; none on the others, nor where the event is gone).
-/// A delivery's attempt waits for its event: one round trip fewer than a
-/// read after the lease, which at moderate rates is a round trip per
-/// delivery. SQLite has no `UPDATE` inside `WITH`.
-fn with_events(lease: &sea_orm::sea_query::UpdateStatement) -> sea_orm::Statement {
-    let (update, values) = lease.build(sea_orm::sea_query::PostgresQueryBuilder);
-    let event_columns: Vec<String> = event::Column::iter()
-        .map(|column| {
-            let name = sea_orm::IdenStatic::as_str(&column);
-            format!(r#"e."{name}" AS "{EVENT}{name}""#)
-        })
-        .collect();
-    let sql = format!(
-        r#"WITH "leased" AS ({update}) SELECT "l".*, {} FROM (SELECT "leased".*, row_number() OVER (PARTITION BY "leased"."event_id") AS "nth" FROM "leased") AS "l" LEFT JOIN "events" AS e ON e."id" = "l"."event_id" AND "l"."nth" = 1"#,
-        event_columns.join(", ")
-    );
-    sea_orm::Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 /// The events of a batch that `cache` does not hold, to be read. When
 /// they would take the cache past `capacity` it starts over, and then every
@@ -498,35 +487,30 @@ async fn record_all(
         }
         settled.push(after);
     }
-    // The usual batch on PostgreSQL: successes alike, no health to write.
-    // Its log and its settling go as one statement (the attempts inserted
-    // by a data-modifying WITH), atomic on its own: one round trip instead
-    // of BEGIN, INSERT, UPDATE and COMMIT. SQLite has no such WITH. A
-    // batch (at most MAX_BATCH attempts, 9 values each) stays far under
-    // PostgreSQL's 65,535 bind parameters.
+    let mut change = Change::begin_for(app, organization_id, None).await?;
+    // The usual batch: successes alike, no health to write. Where the
+    // database can, its log and its settling go as one statement that
+    // commits on its own: one round trip instead of BEGIN, INSERT, UPDATE
+    // and COMMIT. A batch (at most MAX_BATCH attempts, 9 values each)
+    // stays far under PostgreSQL's 65,535 bind parameters.
     let plain = others.is_empty()
         && succeeded.len() == 1
         && outcomes
             .iter()
             .all(|o| o.attempt.succeeded() && !o.webhook_was_failing);
-    if plain && app.db.get_database_backend() == DbBackend::Postgres {
-        let (status_code, ids) = succeeded.pop_first().expect("one status code");
-        // Built in place: finishing sea-query's `&mut` builders with
-        // `to_owned()` would deep-copy every bound value.
-        let mut logged = CommonTableExpression::new();
-        logged
-            .query(delivery_attempt::Entity::insert_many(attempts).into_query())
-            .table_name(Alias::new("logged"));
-        let mut with = WithClause::new();
-        with.cte(logged);
-        let mut statement = WithQuery::new();
-        statement
-            .with_clause(with)
-            .query(settle_succeeded(status_code, ids, now).into_query());
-        app.db.execute(&statement).await?;
-        return Ok(settled);
+    let mut attempts = Some(attempts);
+    if plain {
+        let (status_code, ids) = succeeded.first_key_value().expect("one status code");
+        let together = |_: &[Rows]| {
+            let logged = delivery_attempt::Entity::insert_many(attempts.take()?).into_query();
+            let settle = settle_succeeded(*status_code, ids.clone(), now).into_query();
+            Some(Script::new(vec![logged], settle))
+        };
+        if change.run_alone(together, |_| true).await?.is_some() {
+            return Ok(settled);
+        }
     }
-    let mut change = Change::begin_for(app, organization_id, None).await?;
+    let attempts = attempts.expect("not written on their own");
     lock_webhooks_first(&change, outcomes).await?;
     for chunk in attempts.chunks(100) {
         delivery_attempt::Entity::insert_many(chunk.to_vec())
@@ -570,7 +554,7 @@ async fn record_all(
     Ok(settled)
 }
 
-/// PostgreSQL: takes the rows of the batch's webhooks, in id order, before
+/// Takes the rows of the batch's webhooks, in id order, before
 /// anything else in the transaction. A delete takes its webhook's row and
 /// then, cascading, its deliveries' rows; this transaction takes its
 /// deliveries' rows (their attempts, their settling) and then its
@@ -584,21 +568,15 @@ async fn record_all(
 /// (a key-share lock each) is not held up. The successes' one-statement
 /// path takes no webhook row and needs none of this.
 async fn lock_webhooks_first(change: &Change<'_>, outcomes: &[&Finished]) -> AppResult<()> {
-    if change.get_database_backend() != DbBackend::Postgres {
-        return Ok(()); // SQLite's one writer takes transactions one at a time.
-    }
-    webhook::Entity::find()
+    let webhooks = webhook::Entity::find()
         .select_only()
         .column(webhook::Column::Id)
         .filter(
             webhook::Column::Id.is_in(distinct(outcomes.iter().map(|o| &o.delivery.webhook_id))),
         )
         .order_by_asc(webhook::Column::Id)
-        .lock(LockType::NoKeyUpdate)
-        .into_tuple::<String>()
-        .all(&**change)
-        .await?;
-    Ok(())
+        .into_query();
+    Ok(change.lock(webhooks, LockType::NoKeyUpdate).await?)
 }
 
 /// Settles deliveries whose attempt succeeded with `status_code`.

@@ -298,7 +298,7 @@ pub async fn prune_once(app: &AppState) -> crate::error::AppResult<u64> {
             break;
         }
         let full = batch.len() as u64 == PRUNE_BATCH;
-        let txn = app.begin_write().await?;
+        let txn = app.db.begin().await?;
         pruned += delivery::Entity::delete_many()
             .filter(delivery::Column::Id.is_in(batch))
             // Unless redelivered since the read.

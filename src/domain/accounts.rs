@@ -4,8 +4,8 @@ use std::sync::LazyLock;
 
 use entity::{membership, organization, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 
 use super::{email::Email, ids, memo::Memo, views::Session};
@@ -35,7 +35,7 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
     let password_hash = password::hash(input.password).await?;
     let now = ids::now();
 
-    let txn = app.begin_write().await?;
+    let txn = app.db.begin().await?;
     let organization = organization::ActiveModel {
         id: Set(ids::new_id()),
         name: Set(org_name),
@@ -216,9 +216,8 @@ pub fn required_text(field: &str, value: &str, max_chars: usize) -> AppResult<St
     Ok(value.to_owned())
 }
 
-/// Makes the organization's changes that call this run one at a time, on
-/// PostgreSQL (SQLite's writes do anyway): each locks the organization's
-/// row until it commits. Member role changes need it to count owners;
+/// Makes the organization's changes that call this run one at a time:
+/// each locks the organization's row until it commits. Member role changes need it to count owners;
 /// webhook changes, because each also rewrites the organization's webhook
 /// version row and delivers its event to the other webhooks, whose rows a
 /// concurrent delete holds: two deletes at once deadlocked (29 of 40 in a
@@ -228,14 +227,11 @@ pub(crate) async fn one_change_at_a_time(
     change: &crate::events::Change<'_>,
     organization_id: &str,
 ) -> AppResult<()> {
-    if change.get_database_backend() == sea_orm::DbBackend::Postgres {
-        organization::Entity::find_by_id(organization_id)
-            .select_only()
-            .column(organization::Column::Id)
-            .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
-            .into_tuple::<String>()
-            .one(&**change)
-            .await?;
-    }
-    Ok(())
+    let organization = organization::Entity::find_by_id(organization_id)
+        .select_only()
+        .column(organization::Column::Id)
+        .into_query();
+    Ok(change
+        .lock(organization, sea_orm::sea_query::LockType::NoKeyUpdate)
+        .await?)
 }

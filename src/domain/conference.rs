@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use entity::{conference_room, reservation};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    ModelTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
@@ -174,13 +174,10 @@ pub async fn reserve(
         return Err(AppError::validation("`endsAt` must be after `startsAt`"));
     }
     let mut change = Change::begin(app, who).await?;
-    let mut room_query = conference_room::Entity::find_by_id(room_id)
-        .filter(conference_room::Column::OrganizationId.eq(&who.organization_id));
-    // Serialize bookings of one room: PostgreSQL locks the room row; SQLite
-    // write transactions are already serialized (BEGIN IMMEDIATE).
-    if change.get_database_backend() == DbBackend::Postgres {
-        room_query = room_query.lock_exclusive();
-    }
+    // Bookings of one room run one at a time: each locks the room's row.
+    let room_query = conference_room::Entity::find_by_id(room_id)
+        .filter(conference_room::Column::OrganizationId.eq(&who.organization_id))
+        .lock_exclusive();
     let room = match ids::is_valid(room_id) {
         true => room_query
             .one(&*change)

@@ -3,7 +3,7 @@
 use base64::{Engine, engine::general_purpose::STANDARD};
 use entity::instance_setting;
 use rand::RngCore;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 
 use crate::error::AppResult;
 
@@ -11,7 +11,7 @@ const JWT_SECRET: &str = "jwt_secret";
 
 /// The JWT key kept in the database, created on first use. Several processes
 /// may start at once: the insert ignores conflicts and everyone re-reads.
-pub async fn stored_jwt_secret(db: &DatabaseConnection) -> AppResult<String> {
+pub async fn stored_jwt_secret(db: &crate::db::Db) -> AppResult<String> {
     if let Some(row) = instance_setting::Entity::find_by_id(JWT_SECRET)
         .one(db)
         .await?

@@ -7,12 +7,9 @@ use entity::{delivery, delivery_attempt, event, webhook};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QueryTrait, Statement,
-    sea_query::{
-        Alias, CommonTableExpression, Expr, ExprTrait, IntoIden, Query, SelectStatement,
-        WithClause, WithQuery,
-    },
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QueryResult, QueryTrait,
+    sea_query::{Expr, ExprTrait, IntoIden, Query, SelectStatement},
 };
 use serde_json::json;
 use std::sync::{Arc, LazyLock};
@@ -26,7 +23,7 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    db::Rows,
+    db::{Rows, Script, Txn},
     delivery::queue::Handoff,
     error::{AppError, AppResult},
     events::{Change, types},
@@ -235,7 +232,7 @@ const DELIVERIES_PER_STATEMENT: usize = 500;
 const EVENTS_PER_STATEMENT: usize = 1000;
 
 /// Writes a change's `events` and one pending delivery per matching webhook
-/// and event, on `conn`, leased until `leased_until` if given (see
+/// and event, in `txn`, leased until `leased_until` if given (see
 /// `DeliveryQueue::handover_lease`); returns the deliveries with their
 /// events and webhooks, to be queued once the transaction commits.
 ///
@@ -244,7 +241,7 @@ const EVENTS_PER_STATEMENT: usize = 1000;
 /// Otherwise, or when they changed meanwhile, the events are written first
 /// and their statement reads the version the deliveries are matched at.
 pub async fn record_events(
-    conn: &impl ConnectionTrait,
+    txn: &Txn,
     organization_id: &str,
     events: &[event::Model],
     leased_until: Option<DateTime<Utc>>,
@@ -252,34 +249,33 @@ pub async fn record_events(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    if let Some(owed) = record_known(conn, organization_id, events, &[], leased_until).await? {
+    if let Some(owed) = record_known(txn, organization_id, events, leased_until).await? {
         return Ok(owed);
     }
     let mut version = None;
     for chunk in events.chunks(EVENTS_PER_STATEMENT) {
-        version = insert_events(conn, organization_id, chunk).await?;
+        version = insert_events(txn, organization_id, chunk).await?;
     }
-    enqueue_deliveries(conn, organization_id, version, events, leased_until).await
+    enqueue_deliveries(txn, organization_id, version, events, leased_until).await
 }
 
-/// Writes `held` (rows a change held back), `events` and the deliveries
-/// they owe to the organization's webhooks as this process knows them, in
-/// one round trip whose every part writes only if the webhooks are still
-/// at the version they were known at. Run outside a transaction, on
-/// PostgreSQL, it is a whole change in one statement that commits on its
-/// own.
+/// Writes `events` and the deliveries they owe to the organization's
+/// webhooks as this process knows them, in one round trip whose every part
+/// writes only if the webhooks are still at the version they were known
+/// at. A change that has run no statement yet goes whole (the rows it held
+/// back too) as one statement that commits on its own, where the database
+/// can (see [`Txn::run_alone`]).
 ///
 /// Returns the deliveries, or `None` when nothing was written: the
 /// webhooks are not known here or changed since, or there are too many
 /// rows for one statement.
-pub async fn record_known(
-    conn: &impl ConnectionTrait,
+async fn record_known(
+    txn: &Txn,
     organization_id: &str,
     events: &[event::Model],
-    held: &[Rows],
     leased_until: Option<DateTime<Utc>>,
 ) -> AppResult<Option<Vec<Handoff>>> {
-    if events.is_empty() || events.len() > EVENTS_PER_STATEMENT {
+    if events.len() > EVENTS_PER_STATEMENT {
         return Ok(None);
     }
     let Some((version, webhooks)) = KNOWN_WEBHOOKS.get(organization_id) else {
@@ -291,11 +287,33 @@ pub async fn record_known(
     }
     let new_events = Rows::of(events.iter().map(|e| e.clone().into_active_model()));
     let new_deliveries = Rows::of(owed.iter().map(|h| h.delivery.clone().into_active_model()));
-    // The held rows stay the caller's, uncopied: written nothing, it
-    // holds them again.
-    let rows = held.iter().chain([&new_events, &new_deliveries]);
-    let seen = insert_if_version(conn, organization_id, version, rows).await?;
-    Ok((seen == version).then_some(owed))
+    let unchanged = match version {
+        Some(version) => webhooks_version_of(organization_id).eq(version),
+        None => webhooks_version_of(organization_id).is_null(),
+    };
+    let script = |held: &[Rows]| {
+        let writes = held
+            .iter()
+            .chain([&new_events, &new_deliveries])
+            .filter(|rows| !rows.is_empty())
+            .map(|rows| rows.insert_if(unchanged.clone()))
+            .collect();
+        let mut version_seen = Query::select();
+        version_seen.expr(webhooks_version_of(organization_id));
+        Script::new(writes, version_seen)
+    };
+    let seen = |row: &Option<QueryResult>| version_in(row).ok().flatten();
+    let row = match txn
+        .run_alone(|held| Some(script(held)), |row| seen(row) == version)
+        .await?
+    {
+        Some(row) => row,
+        None => {
+            let statement = script(&[]).build(txn.get_database_backend());
+            txn.query_one_raw(statement).await?
+        }
+    };
+    Ok((version_in(&row)? == version).then_some(owed))
 }
 
 /// Inserts `events`; returns their organization's webhook version as the
@@ -303,7 +321,7 @@ pub async fn record_known(
 /// own). The rows are written as they are rather than read back: reading
 /// them back would parse their JSON again.
 async fn insert_events(
-    conn: &impl ConnectionTrait,
+    txn: &Txn,
     organization_id: &str,
     events: &[event::Model],
 ) -> AppResult<Option<i64>> {
@@ -312,65 +330,16 @@ async fn insert_events(
     insert
         .query()
         .returning(Query::returning().expr(webhooks_version_of(organization_id)));
-    version_read(conn.query_one(&*insert.query()).await?)
+    version_in(&txn.query_one(&*insert.query()).await?)
 }
 
 /// The version a statement returned as its first column.
-fn version_read(row: Option<sea_orm::QueryResult>) -> AppResult<Option<i64>> {
+fn version_in(row: &Option<QueryResult>) -> AppResult<Option<i64>> {
     Ok(row
+        .as_ref()
         .map(|row| row.try_get_by_index::<Option<i64>>(0))
         .transpose()?
         .flatten())
-}
-
-/// Inserts `rows`, each in turn, if the organization's webhooks are still
-/// at `version`, in one round trip; returns the version it saw. On
-/// PostgreSQL that is one statement (a data-modifying `WITH` part each;
-/// foreign keys between them, such as the deliveries' to the events, are
-/// checked at the statement's end, when all are written). SQLite has no
-/// data-modifying `WITH`, but takes the statements in one string.
-async fn insert_if_version(
-    conn: &impl ConnectionTrait,
-    organization_id: &str,
-    version: Option<i64>,
-    rows: impl IntoIterator<Item = &Rows>,
-) -> AppResult<Option<i64>> {
-    let unchanged = match version {
-        Some(version) => webhooks_version_of(organization_id).eq(version),
-        None => webhooks_version_of(organization_id).is_null(),
-    };
-    let inserts = rows
-        .into_iter()
-        .filter(|rows| !rows.is_empty())
-        .map(|rows| rows.insert_if(unchanged.clone()));
-    let mut version_seen = Query::select();
-    version_seen.expr(webhooks_version_of(organization_id));
-    let backend = conn.get_database_backend();
-    let row = if backend == DbBackend::Sqlite {
-        let (mut sql, mut values) = (String::new(), Vec::new());
-        let parts = inserts
-            .map(|insert| backend.build(&insert))
-            .chain([backend.build(&version_seen)]);
-        for part in parts {
-            sql.push_str(&part.sql);
-            sql.push_str("; ");
-            values.extend(part.values.map(|v| v.0).unwrap_or_default());
-        }
-        conn.query_one_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?
-    } else {
-        let mut with = WithClause::new();
-        for (i, insert) in inserts.enumerate() {
-            let mut part = CommonTableExpression::new();
-            part.query(insert)
-                .table_name(Alias::new(format!("written_{i}")));
-            with.cte(part);
-        }
-        let mut statement = WithQuery::new();
-        statement.with_clause(with).query(version_seen);
-        conn.query_one(&statement).await?
-    };
-    version_read(row)
 }
 
 /// The deliveries `events` owe to `webhooks`: one per event and webhook
@@ -409,7 +378,7 @@ fn owed_deliveries(
 /// and webhooks. `version` is the organization's webhook version as the
 /// events' insert read it (`None`: the organization never had a webhook).
 async fn enqueue_deliveries(
-    conn: &impl ConnectionTrait,
+    conn: &Txn,
     organization_id: &str,
     version: Option<i64>,
     events: &[event::Model],

@@ -6,18 +6,18 @@ use serde_json::Value;
 
 use crate::{
     auth::Principal,
-    delivery::queue::{Due, Handoff},
+    db::Txn,
+    delivery::queue::Due,
     domain::{ids, outbox},
     error::AppResult,
     state::AppState,
-    writer::WriteTxn,
 };
 
 /// One change to the workspace: a database transaction plus the events it
 /// records. Nothing is visible, and nothing is published, until `commit`.
 pub struct Change<'a> {
     app: &'a AppState,
-    txn: WriteTxn,
+    txn: Txn,
     organization_id: String,
     actor_id: Option<String>,
     recorded: Vec<event::Model>,
@@ -41,7 +41,7 @@ impl<'a> Change<'a> {
     ) -> AppResult<Self> {
         Ok(Self {
             app,
-            txn: app.begin_write().await?,
+            txn: app.db.begin().await?,
             organization_id: organization_id.to_owned(),
             actor_id,
             recorded: Vec::new(),
@@ -125,25 +125,21 @@ impl<'a> Change<'a> {
     }
 
     /// Writes the events and the deliveries they owe to webhooks (the
-    /// outbox), commits all of it at once, then publishes the events.
+    /// outbox), commits all of it at once, then queues the deliveries and
+    /// publishes the events.
     pub async fn commit(self) -> AppResult<Vec<event::Model>> {
         let leased_until = self
             .app
             .queue
             .handover_lease()
             .map(|lease| ids::now() + ids::span(lease));
-        let owed = match self.record_alone(leased_until).await? {
-            Some(owed) => owed,
-            None => {
-                outbox::record_events(
-                    &self.txn,
-                    &self.organization_id,
-                    &self.recorded,
-                    leased_until,
-                )
-                .await?
-            }
-        };
+        let owed = outbox::record_events(
+            &self.txn,
+            &self.organization_id,
+            &self.recorded,
+            leased_until,
+        )
+        .await?;
         let Self {
             app,
             txn,
@@ -160,40 +156,10 @@ impl<'a> Change<'a> {
         app.events.publish(&recorded).await;
         Ok(recorded)
     }
-
-    /// A change that has run no statement yet (PostgreSQL's transaction
-    /// begins at its first) and made only inserts it held back: those, its
-    /// events and their deliveries written as one statement that commits on
-    /// its own, without the transaction's `BEGIN` and `COMMIT`; two round
-    /// trips of the three such a change would cost. `None`: written
-    /// nothing, for the transaction to write all of it.
-    async fn record_alone(
-        &self,
-        leased_until: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> AppResult<Option<Vec<Handoff>>> {
-        if !self.txn.untouched() {
-            return Ok(None);
-        }
-        let held = self.txn.take_held();
-        let owed = outbox::record_known(
-            &self.app.db,
-            &self.organization_id,
-            &self.recorded,
-            &held,
-            leased_until,
-        )
-        .await;
-        if !matches!(owed, Ok(Some(_))) {
-            for rows in held {
-                self.txn.insert_later(rows);
-            }
-        }
-        owed
-    }
 }
 
 impl Deref for Change<'_> {
-    type Target = WriteTxn;
+    type Target = Txn;
     fn deref(&self) -> &Self::Target {
         &self.txn
     }

@@ -7,7 +7,7 @@ use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{checklist, checklist_item, comment, message_read, todo_list, user};
 
-use crate::{db::Statements, domain::batch, error::AppError};
+use crate::{db::Db, domain::batch, error::AppError};
 
 /// One loader per kind of nested look-up; cheap to clone (batched requests
 /// share one set).
@@ -34,8 +34,8 @@ pub struct LoaderSet {
 }
 
 impl Loaders {
-    pub fn new(db: &Statements) -> Self {
-        fn loader<K: Kind>(db: &Statements) -> DataLoader<Batch<K>> {
+    pub fn new(db: &Db) -> Self {
+        fn loader<K: Kind>(db: &Db) -> DataLoader<Batch<K>> {
             DataLoader::new(
                 Batch {
                     db: db.clone(),
@@ -66,7 +66,7 @@ impl Loaders {
 
 /// A loader that runs one batch function of the domain.
 pub struct Batch<K> {
-    db: Statements,
+    db: Db,
     kind: std::marker::PhantomData<K>,
 }
 
@@ -74,7 +74,7 @@ pub struct Batch<K> {
 pub trait Kind: Send + Sync + 'static {
     type Value: Clone + Send + Sync + 'static;
     fn fetch(
-        db: &Statements,
+        db: &Db,
         keys: &[String],
     ) -> impl Future<Output = Result<HashMap<String, Self::Value>, AppError>> + Send;
 }
@@ -94,7 +94,7 @@ macro_rules! kind {
         impl Kind for $name {
             type Value = $value;
             fn fetch(
-                db: &Statements,
+                db: &Db,
                 keys: &[String],
             ) -> impl Future<Output = Result<HashMap<String, $value>, AppError>> + Send {
                 $fetch(db, keys)
@@ -133,17 +133,17 @@ mod tests {
     async fn loads_issued_together_share_one_query() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = sea_orm::Database::connect(&url).await.unwrap();
-        crate::db::migrate(&db).await.unwrap();
-        let statements = crate::db::Statements::new(&db, 4);
+        let db = crate::db::Db::open(&crate::cli::settings(&["--database-url", &url]))
+            .await
+            .unwrap();
 
-        let loaders = Loaders::new(&statements);
+        let loaders = Loaders::new(&db);
         let ids: Vec<String> = (0..20).map(|i| format!("user-{i}")).collect();
         let found =
             futures_util::future::join_all(ids.iter().map(|id| loaders.users.load_one(id.clone())))
                 .await;
 
         assert!(found.iter().all(|user| matches!(user, Ok(None))));
-        assert_eq!(statements.run(), 1);
+        assert_eq!(db.statements_run(), 1);
     }
 }

@@ -53,7 +53,8 @@ async fn execute(
     let response = match writes {
         true => {
             let schema = CodedSchema::clone(&schema);
-            app.run_write(async move { schema.execute_batch(batch).await })
+            app.db
+                .on_writer(async move { schema.execute_batch(batch).await })
                 .await
         }
         false => schema.execute_batch(batch).await,

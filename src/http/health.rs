@@ -34,7 +34,7 @@ pub(super) async fn healthz() -> HttpResponse {
     responses((status = 200, description = "Database (and Redis) reachable", body = Object),
         (status = 503, description = "Names what is not reachable", body = Object)))]
 pub(super) async fn readyz(app: web::Data<AppState>) -> HttpResponse {
-    let database = match app.transactions.ping().await {
+    let database = match app.db.ping().await {
         Ok(()) => "ok".to_owned(),
         Err(e) => format!("error: {e}"),
     };

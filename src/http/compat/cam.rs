@@ -173,7 +173,8 @@ pub(super) async fn send_message(
 /// (see [`AppState::run_write`]).
 async fn send(app: &AppState, who: &Principal, out: Outgoing) -> AppResult<Vec<Sent>> {
     let (state, who) = (app.clone(), who.clone());
-    app.run_write(async move { messenger::send(&state, &who, out).await })
+    app.db
+        .on_writer(async move { messenger::send(&state, &who, out).await })
         .await
 }
 

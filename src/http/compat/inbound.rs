@@ -108,7 +108,7 @@ async fn handle(
         let (app, integration) = (app.clone(), integration.clone());
         async move { post_inbound(&app, &integration, &project, &summary, delivery_id).await }
     };
-    let received = app.run_write(post).await?;
+    let received = app.db.on_writer(post).await?;
     let mut response = if received.duplicate {
         HttpResponse::Ok()
     } else {

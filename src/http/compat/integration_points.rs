@@ -330,7 +330,7 @@ pub(super) async fn hook(
         let (app, id) = (app.get_ref().clone(), id.into_inner());
         async move { channels::receive(&app, &id, token.as_deref(), body.text, body.author).await }
     };
-    let message = app.run_write(receive).await?;
+    let message = app.db.on_writer(receive).await?;
     Ok(HttpResponse::Created()
         .json(json!({ "message_id": message.id, "project_id": message.project_id })))
 }

@@ -1,28 +1,21 @@
-//! Database connection: SQLite by default, PostgreSQL by URL. Migrations run
-//! at start so a fresh database is usable at once.
+//! Connecting: sea-orm's connection over sqlx's pool, SQLite's settings,
+//! migrations, and how a process's connections are shared out.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-use crate::{config::Settings, writer::SqliteWriter};
-
-mod rows;
-mod sqlite_allocator;
-mod statements;
-
-pub use rows::Rows;
-pub use statements::{Statements, Transaction};
+use crate::config::Settings;
 
 #[tracing::instrument(skip_all)]
-pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+pub(super) async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     if settings.is_sqlite() {
-        sqlite_allocator::use_mimalloc();
+        super::sqlite::use_mimalloc();
     }
     let mut options = ConnectOptions::new(settings.database_url.clone());
     options
@@ -68,20 +61,19 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
 }
 
 /// `DATABASE_MAX_CONNECTIONS` is a process's whole budget, split between
-/// three pools: sqlx's (sea-orm's [`DatabaseConnection`]), [`Statements`]
-/// for single statements, and on PostgreSQL another [`Statements`] for
-/// write transactions ([`write_connections`]). Half goes to single
+/// three pools: sqlx's (sea-orm's [`DatabaseConnection`]), one for single
+/// statements, and on PostgreSQL another for write transactions. Half goes to single
 /// statements; the other half to transactions: on SQLite all of it to
 /// sqlx's pool, which they run on; on PostgreSQL all but one connection
 /// (sqlx's, for health checks and migrations) to the write pool.
-struct Budget {
-    sqlx: u32,
-    statements: u32,
-    writes: u32,
+pub(super) struct Budget {
+    pub sqlx: u32,
+    pub statements: u32,
+    pub writes: u32,
 }
 
 impl Budget {
-    fn of(settings: &Settings) -> Self {
+    pub fn of(settings: &Settings) -> Self {
         let max = settings.database_max_connections;
         let transactions = (max / 2).max(1);
         let statements = max.saturating_sub(transactions).max(1);
@@ -100,75 +92,11 @@ impl Budget {
     }
 }
 
-/// The pool for single statements to the database `db` is connected to.
-pub fn statements(db: &DatabaseConnection, settings: &Settings) -> Statements {
-    Statements::new(db, Budget::of(settings).statements as usize)
-}
-
-/// PostgreSQL's pool for write transactions: their connections go back
-/// without sqlx's ping, a round trip per transaction. A pool apart from
-/// [`statements`], so that transactions waiting for a single statement's
-/// connection can never hold all of them. `None` on SQLite, whose writes
-/// go through its one writer.
-pub fn write_connections(db: &DatabaseConnection, settings: &Settings) -> Option<Statements> {
-    let writes = Budget::of(settings).writes;
-    (writes > 0).then(|| Statements::new(db, writes as usize))
-}
-
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-
-/// WAL length (frames of one page) past which a checkpoint finishes under
-/// the writer slot, so that the WAL can start over instead of growing.
-const WAL_RESTART_FRAMES: i64 = 4096;
-
-/// Copies SQLite's WAL back into the database file, in the background.
-///
-/// SQLite's automatic checkpoint (turned off in [`connect`]) runs inside
-/// the commit that crosses its threshold, while that writer still holds
-/// the process's writer slot: every write and delivery lease queued behind
-/// it waited for the copy and its fsync (the worst delivery latencies).
-/// Here a passive checkpoint runs beside the writer every
-/// [`CHECKPOINT_EVERY`]. Writers keep appending meanwhile, so such a
-/// checkpoint never reaches the end of the WAL, and only a checkpoint that
-/// does lets the next writer start the WAL over: once the WAL is long, a
-/// second checkpoint takes the writer slot and copies what remains (little,
-/// right after the first).
-pub async fn checkpoint_forever(db: DatabaseConnection, writer: Arc<SqliteWriter>) {
-    loop {
-        tokio::time::sleep(CHECKPOINT_EVERY).await;
-        let finished = match checkpoint(&db).await {
-            Ok(frames) if frames >= WAL_RESTART_FRAMES => {
-                let _slot = writer.take_alone(false).await;
-                checkpoint(&db).await
-            }
-            other => other,
-        };
-        if let Err(error) = finished {
-            tracing::warn!(%error, "SQLite checkpoint failed");
-        }
-    }
-}
-
-/// One passive checkpoint; returns the WAL's length in frames.
-async fn checkpoint(db: &DatabaseConnection) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "PRAGMA wal_checkpoint(PASSIVE)",
-        ))
-        .await?;
-    // Columns: busy, log (frames in the WAL), checkpointed.
-    row.map(|row| row.try_get_by_index::<i64>(1))
-        .transpose()
-        .map(Option::unwrap_or_default)
-}
-
 /// Begins a transaction that will write. On SQLite it takes the write lock
 /// up front (`BEGIN IMMEDIATE`): a deferred transaction that reads first
 /// fails with SQLITE_BUSY, beyond the busy timeout's help, when another
 /// writer commits between its read and its first write.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()
@@ -177,7 +105,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+pub(super) async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("running migrations")
 }
 
