@@ -8,9 +8,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use junction::{
     cli::{Cli, Command},
-    db,
-    delivery::worker,
-    graphql,
+    db, graphql,
+    jobs::worker,
     startup::{self, Application},
     telemetry,
 };
@@ -38,10 +37,10 @@ async fn main() -> anyhow::Result<()> {
                 "`junction worker` needs REDIS_URL: without Redis the queue lives inside \
                  `junction serve`, whose in-process workers deliver"
             );
-            let state = startup::build_state(cli.settings).await?;
+            let (state, jobs) = startup::build_state(cli.settings).await?;
             tracing::info!(
                 database = %db::redact(&state.settings.database_url),
-                queue = state.queue.name(),
+                queue = jobs.name(),
                 concurrency = state.settings.worker_concurrency,
                 "junction worker is delivering"
             );
@@ -51,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
                 tracing::info!("stopping: finishing in-flight delivery attempts");
                 let _ = stop.send(true);
             });
-            worker::run(state, stopped).await?;
+            worker::run(state.ctx, jobs, stopped).await?;
         }
         Command::Serve => {
             let app = Application::build(cli.settings).await?;

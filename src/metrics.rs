@@ -1,22 +1,13 @@
-//! Prometheus metrics: the registry, the HTTP instruments and the middleware
-//! that feeds them. Rendered at `/metrics`.
+//! Prometheus metrics: the registry and its instruments. Rendered at
+//! `/metrics`; `http::metrics` feeds the HTTP ones.
 
-use std::{sync::atomic::AtomicU64, time::Instant};
+use std::sync::atomic::AtomicU64;
 
-use actix_web::{
-    Error,
-    body::MessageBody,
-    dev::{ServiceRequest, ServiceResponse},
-    middleware::Next,
-    web,
-};
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
-
-use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -137,33 +128,4 @@ impl Metrics {
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
     }
-}
-
-/// Counts and times every request by route pattern and status.
-pub async fn track(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let started = Instant::now();
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|app| app.metrics.clone());
-    let method = req.method().to_string();
-    let response = next.call(req).await?;
-    if let Some(metrics) = metrics {
-        let labels = HttpLabels {
-            method,
-            route: response
-                .request()
-                .match_pattern()
-                .unwrap_or_else(|| "unmatched".into()),
-            status: response.status().as_u16(),
-        };
-        metrics.http_requests.get_or_create(&labels).inc();
-        metrics
-            .http_duration
-            .get_or_create(&labels)
-            .observe(started.elapsed().as_secs_f64());
-    }
-    Ok(response)
 }

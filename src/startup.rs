@@ -10,10 +10,11 @@ use crate::{
     auth::{PrincipalCache, Throttle, jwt::JwtKeys},
     config::Settings,
     db,
-    delivery::{attempt, queue::DeliveryQueue, worker},
-    domain::instance,
+    domain::delivery::attempt,
+    domain::{Ctx, caches::Caches, instance},
     events::Bus,
     graphql, http,
+    jobs::{DeliveryJobs, worker},
     metrics::Metrics,
     state::AppState,
 };
@@ -22,6 +23,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    jobs: DeliveryJobs,
     /// Set on SIGTERM/SIGINT, before the server stops: subscriptions close.
     closing: tokio::sync::watch::Sender<bool>,
 }
@@ -31,7 +33,7 @@ impl Application {
     /// (port 0 picks a free one) and prepares the server.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
-        let state = build_state(settings).await?;
+        let (state, jobs) = build_state(settings).await?;
         let listener = TcpListener::bind(state.settings.bind_addr()?)
             .with_context(|| format!("binding {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -42,6 +44,7 @@ impl Application {
             port,
             server,
             state,
+            jobs,
             closing,
         })
     }
@@ -71,7 +74,7 @@ impl Application {
         let (stop, stopped) = worker::stop_channel();
         let workers = async {
             if self.state.settings.in_process_workers {
-                worker::run(self.state.clone(), stopped).await
+                worker::run(self.state.ctx.clone(), self.jobs.clone(), stopped).await
             } else {
                 Ok(())
             }
@@ -122,7 +125,9 @@ pub fn install_crypto_provider() {
 /// Events a slow subscriber may fall behind by before it skips some.
 const EVENT_BUFFER: usize = 4096;
 
-pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+/// What every part of a process shares, and the delivery queue its workers
+/// take jobs from.
+pub async fn build_state(settings: Settings) -> anyhow::Result<(AppState, DeliveryJobs)> {
     install_crypto_provider();
     let db = db::Db::open(&settings).await?;
     let secret = match &settings.jwt_secret {
@@ -154,14 +159,14 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
                 conn.clone(),
                 format!("{prefix}deliveries"),
             );
-            let queue = DeliveryQueue::redis(conn.clone(), prefix);
+            let queue = DeliveryJobs::redis(conn.clone(), prefix);
             (Some(conn), events, deliveries, queue)
         }
         None => (
             None,
             Bus::local(EVENT_BUFFER),
             Bus::local(EVENT_BUFFER),
-            DeliveryQueue::embedded(
+            DeliveryJobs::embedded(
                 prefix,
                 settings
                     .in_process_workers
@@ -169,7 +174,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             ),
         ),
     };
-    Ok(AppState {
+    let ctx = Ctx {
         db,
         jwt: JwtKeys::new(secret.as_bytes(), settings.jwt_ttl()),
         principals: Arc::new(PrincipalCache::new(Duration::from_millis(
@@ -179,11 +184,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings: Arc::new(settings),
         events,
         deliveries,
-        queue,
-        redis,
+        queue: Arc::new(queue.clone()),
         metrics: Arc::new(Metrics::default()),
-        documents: Arc::default(),
-    })
+        caches: Caches::default(),
+    };
+    Ok((AppState { ctx, redis }, queue))
 }
 
 fn anyhow_from(e: crate::error::AppError) -> anyhow::Error {

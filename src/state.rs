@@ -1,33 +1,23 @@
-//! What every request handler, resolver and job can reach.
+//! What every request handler, resolver and job can reach: the domain's
+//! context, and what only the edges need.
 
-use std::sync::Arc;
+use std::ops::Deref;
 
-use crate::{
-    auth::{PrincipalCache, Throttle, jwt::JwtKeys},
-    config::Settings,
-    db::Db,
-    delivery::queue::DeliveryQueue,
-    events::{DeliveryBus, EventBus},
-    graphql::Documents,
-    metrics::Metrics,
-};
+use crate::domain::Ctx;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub jwt: JwtKeys,
-    /// Credentials checked recently (see [`PrincipalCache`]).
-    pub principals: Arc<PrincipalCache>,
-    /// Password tries counted per account and per quick call.
-    pub throttle: Arc<Throttle>,
-    pub events: EventBus,
-    /// Delivery state changes, for `deliveryUpdated`.
-    pub deliveries: DeliveryBus,
-    /// Where delivery jobs go once their rows have committed.
-    pub queue: DeliveryQueue,
+    pub ctx: Ctx,
+    /// For `/readyz`.
     pub redis: Option<redis::aio::ConnectionManager>,
-    pub metrics: Arc<Metrics>,
-    /// GraphQL documents parsed so far (see [`Documents`]).
-    pub documents: Arc<Documents>,
+}
+
+/// Handlers reach the domain's context through the state, and hand it to
+/// domain functions as it is.
+impl Deref for AppState {
+    type Target = Ctx;
+
+    fn deref(&self) -> &Ctx {
+        &self.ctx
+    }
 }

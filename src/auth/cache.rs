@@ -7,63 +7,46 @@
 //! at once; a change made by another process of the deployment takes effect
 //! here within the TTL.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
+
+use moka::sync::Cache;
 
 use super::Principal;
 
-/// Entries kept at most; past it, expired ones go, then everything.
-const CAPACITY: usize = 10_000;
+/// Entries kept at most.
+const CAPACITY: u64 = 10_000;
 
-pub struct PrincipalCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Principal)>>,
-}
+/// Credentials checked within the TTL, by a key of the credential (an API
+/// token's hash, or a session's user and organization); `None` when the TTL
+/// is zero: every request is checked.
+pub struct PrincipalCache(Option<Cache<String, Principal>>);
 
 impl PrincipalCache {
     /// A cache keeping entries for `ttl`; a zero TTL keeps nothing.
     pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
+        Self((!ttl.is_zero()).then(|| {
+            Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(ttl)
+                .build()
+        }))
     }
 
     pub fn get(&self, key: &str) -> Option<Principal> {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        match entries.get(key) {
-            Some((stored, principal)) if stored.elapsed() < self.ttl => Some(principal.clone()),
-            _ => None,
-        }
+        self.0.as_ref()?.get(key)
     }
 
     pub fn put(&self, key: String, principal: &Principal) {
-        if self.ttl.is_zero() {
-            return;
+        if let Some(cache) = &self.0 {
+            cache.insert(key, principal.clone());
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= CAPACITY {
-            let ttl = self.ttl;
-            entries.retain(|_, (stored, _)| stored.elapsed() < ttl);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(key, (Instant::now(), principal.clone()));
     }
 
     /// Forgets everything: after a membership, role or token change.
     pub fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        if let Some(cache) = &self.0 {
+            cache.invalidate_all();
+        }
     }
 }
 

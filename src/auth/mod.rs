@@ -6,12 +6,10 @@ mod cache;
 pub mod jwt;
 pub mod password;
 mod principal;
-mod resolve;
 mod role;
 pub mod throttle;
 
 pub use cache::PrincipalCache;
 pub use principal::{Auth, Principal};
-pub use resolve::{authenticate, credential_from_headers};
 pub use role::Role;
 pub use throttle::Throttle;

@@ -17,6 +17,8 @@ mod pool;
 mod rows;
 mod script;
 mod sqlite;
+#[cfg(test)]
+pub mod testing;
 mod txn;
 
 use std::sync::Arc;

@@ -74,7 +74,7 @@ impl Txn {
     /// comes first, and writes them then, in the order they were held.
     /// Rows whose insert returns nothing the caller needs, held back, may
     /// join the statement that records the change's events (see
-    /// [`crate::events::Change::commit`]).
+    /// [`crate::domain::change::Change::commit`]).
     pub fn insert_later(&self, rows: Rows) {
         if !rows.is_empty() {
             self.held.lock().expect("held rows lock").push(rows);

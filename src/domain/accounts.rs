@@ -1,18 +1,16 @@
 //! Registration, login and the look-ups behind a session.
 
-use std::sync::LazyLock;
-
 use entity::{membership, organization, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait,
 };
 
-use super::{email::Email, ids, memo::Memo, views::Session};
+use super::{email::Email, ids, views::Session};
 use crate::{
     auth::{Principal, Role, password, throttle::Subject},
+    domain::Ctx,
     error::{AppError, AppResult},
-    state::AppState,
 };
 
 pub struct Registration {
@@ -24,7 +22,7 @@ pub struct Registration {
 
 /// Creates a user and a new organization they own, and opens a session.
 #[tracing::instrument(skip_all)]
-pub async fn register(app: &AppState, input: Registration) -> AppResult<Session> {
+pub async fn register(app: &Ctx, input: Registration) -> AppResult<Session> {
     let email = Email::parse(&input.email)?;
     let name = required_text("name", &input.name, 200)?;
     let org_name = required_text("organizationName", &input.organization_name, 200)?;
@@ -83,7 +81,7 @@ pub async fn register(app: &AppState, input: Registration) -> AppResult<Session>
 /// in the user's oldest membership when none is named.
 #[tracing::instrument(skip_all)]
 pub async fn login(
-    app: &AppState,
+    app: &Ctx,
     email: &str,
     password_plain: String,
     organization_id: Option<&str>,
@@ -133,7 +131,7 @@ pub async fn login(
 
 /// The principal for a session: the user must still be a member.
 pub async fn principal_for_session(
-    app: &AppState,
+    app: &Ctx,
     user_id: &str,
     organization_id: &str,
 ) -> AppResult<Option<Principal>> {
@@ -153,41 +151,36 @@ pub async fn principal_for_session(
     .transpose()
 }
 
-pub async fn user_by_id(app: &AppState, id: &str) -> AppResult<user::Model> {
+pub async fn user_by_id(app: &Ctx, id: &str) -> AppResult<user::Model> {
     user::Entity::find_by_id(id)
         .one(&app.db)
         .await?
         .ok_or(AppError::NotFound("user"))
 }
 
-pub async fn organization(app: &AppState, who: &Principal) -> AppResult<organization::Model> {
-    organization_by_id(&app.db, &who.organization_id).await
+pub async fn organization(app: &Ctx, who: &Principal) -> AppResult<organization::Model> {
+    organization_by_id(app, &app.db, &who.organization_id).await
 }
 
-/// An organization by id. Organizations never change once created (nothing
-/// updates that table), so every payload that nests one reads it from
-/// memory after the first time; ids are UUIDs, unique across databases.
-/// Should organizations ever become editable, this cache must go.
+/// An organization by id, read on `conn` the first time this process needs
+/// it (every payload nests one; see `Caches::organizations`).
 pub async fn organization_by_id(
+    app: &Ctx,
     conn: &impl sea_orm::ConnectionTrait,
     id: &str,
 ) -> AppResult<organization::Model> {
-    static KNOWN: LazyLock<Memo<organization::Model>> = LazyLock::new(Memo::default);
-    if let Some(org) = KNOWN.get(id) {
+    if let Some(org) = app.caches.organizations.get(id) {
         return Ok(org);
     }
     let org = organization::Entity::find_by_id(id)
         .one(conn)
         .await?
         .ok_or(AppError::NotFound("organization"))?;
-    KNOWN.put(org.id.clone(), org.clone());
+    (app.caches.organizations).insert(org.id.clone(), org.clone());
     Ok(org)
 }
 
-pub(crate) async fn find_user_by_email(
-    app: &AppState,
-    email: &Email,
-) -> AppResult<Option<user::Model>> {
+pub(crate) async fn find_user_by_email(app: &Ctx, email: &Email) -> AppResult<Option<user::Model>> {
     Ok(user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(&app.db)
@@ -224,7 +217,7 @@ pub fn required_text(field: &str, value: &str, max_chars: usize) -> AppResult<St
 /// probe). The lock leaves the key alone, so writes that merely refer to
 /// the organization are not held up.
 pub(crate) async fn one_change_at_a_time(
-    change: &crate::events::Change<'_>,
+    change: &crate::domain::change::Change<'_>,
     organization_id: &str,
 ) -> AppResult<()> {
     let organization = organization::Entity::find_by_id(organization_id)

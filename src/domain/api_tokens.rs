@@ -14,8 +14,8 @@ use super::{
 };
 use crate::{
     auth::{Principal, api_token as secret},
+    domain::Ctx,
     error::AppResult,
-    state::AppState,
 };
 
 /// Tokens touched within this window are not written again on every use.
@@ -23,7 +23,7 @@ const LAST_USED_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id))]
 pub async fn create_api_token(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     name: &str,
 ) -> AppResult<CreatedApiToken> {
@@ -50,7 +50,7 @@ pub async fn create_api_token(
 
 /// The caller's own tokens; an admin sees every token of the organization.
 pub async fn list_api_tokens(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     include_revoked: bool,
     page: &PageRequest,
@@ -74,11 +74,7 @@ pub async fn list_api_tokens(
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, token = id))]
-pub async fn revoke_api_token(
-    app: &AppState,
-    who: &Principal,
-    id: &str,
-) -> AppResult<api_token::Model> {
+pub async fn revoke_api_token(app: &Ctx, who: &Principal, id: &str) -> AppResult<api_token::Model> {
     let token = find_by_id::<api_token::Entity>(
         &app.db,
         id,
@@ -101,7 +97,7 @@ pub async fn revoke_api_token(
 
 /// The principal behind a presented API token, if it is live and its user is
 /// still a member of the token's organization.
-pub async fn principal_for_token(app: &AppState, plaintext: &str) -> AppResult<Option<Principal>> {
+pub async fn principal_for_token(app: &Ctx, plaintext: &str) -> AppResult<Option<Principal>> {
     let hash = secret::hash(plaintext);
     let Some(token) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(hash))
@@ -130,7 +126,7 @@ pub async fn principal_for_token(app: &AppState, plaintext: &str) -> AppResult<O
 
 /// Records use of a token in the background, at most once a minute per token,
 /// so authentication never waits on a write.
-fn touch(app: &AppState, token: &api_token::Model) {
+fn touch(app: &Ctx, token: &api_token::Model) {
     let now = ids::now();
     if token
         .last_used_at

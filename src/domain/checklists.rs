@@ -18,9 +18,10 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    domain::Ctx,
+    domain::change::Change,
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 struct Parents {
@@ -61,20 +62,21 @@ async fn item_for_read(
 }
 
 async fn checklist_payload(
+    app: &Ctx,
     conn: &impl ConnectionTrait,
     c: &checklist::Model,
     p: &Parents,
 ) -> AppResult<Value> {
-    Ok(checklist_json(c, parent_todo_json(conn, p).await?))
+    Ok(checklist_json(c, parent_todo_json(app, conn, p).await?))
 }
 
-async fn parent_todo_json(conn: &impl ConnectionTrait, p: &Parents) -> AppResult<Value> {
-    todo_payload(conn, &p.todo, &p.list, &p.project).await
+async fn parent_todo_json(app: &Ctx, conn: &impl ConnectionTrait, p: &Parents) -> AppResult<Value> {
+    todo_payload(app, conn, &p.todo, &p.list, &p.project).await
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = todo_id))]
 pub async fn create_checklist(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     todo_id: &str,
     title: &str,
@@ -99,7 +101,7 @@ pub async fn create_checklist(
         list,
         project,
     };
-    let payload = checklist_payload(&*change, &created, &parents).await?;
+    let payload = checklist_payload(change.ctx(), &*change, &created, &parents).await?;
     change.emit(
         types::TODO_CHECKLIST_CREATED,
         Some(&parents.project.id),
@@ -112,7 +114,7 @@ pub async fn create_checklist(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, checklist = id))]
 pub async fn rename_checklist(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     title: &str,
@@ -124,7 +126,7 @@ pub async fn rename_checklist(
     active.title = Set(title);
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let todo_json = parent_todo_json(&*change, &parents).await?;
+    let todo_json = parent_todo_json(change.ctx(), &*change, &parents).await?;
     let previous = checklist_json(&before, todo_json.clone());
     let current = checklist_json(&after, todo_json);
     change.emit(
@@ -138,14 +140,10 @@ pub async fn rename_checklist(
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, checklist = id))]
-pub async fn delete_checklist(
-    app: &AppState,
-    who: &Principal,
-    id: &str,
-) -> AppResult<checklist::Model> {
+pub async fn delete_checklist(app: &Ctx, who: &Principal, id: &str) -> AppResult<checklist::Model> {
     let mut change = Change::begin(app, who).await?;
     let (checklist, parents) = checklist_for_read(&*change, who, id).await?;
-    let payload = checklist_payload(&*change, &checklist, &parents).await?;
+    let payload = checklist_payload(change.ctx(), &*change, &checklist, &parents).await?;
     checklist.clone().delete(&*change).await?;
     change.emit(
         types::TODO_CHECKLIST_DELETED,
@@ -159,7 +157,7 @@ pub async fn delete_checklist(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, checklist = checklist_id))]
 pub async fn create_item(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     checklist_id: &str,
     title: &str,
@@ -183,7 +181,7 @@ pub async fn create_item(
     let item = insert_at_end(&*change, row, siblings, checklist_item::Column::Position).await?;
     let payload = checklist_item_json(
         &item,
-        checklist_payload(&*change, &checklist, &parents).await?,
+        checklist_payload(change.ctx(), &*change, &checklist, &parents).await?,
     );
     change.emit(
         types::TODO_CHECKLIST_ITEM_CREATED,
@@ -198,7 +196,7 @@ pub async fn create_item(
 /// Renames an item and/or checks it off; one event per aspect changed.
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, item = id))]
 pub async fn update_item(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     title: Option<&str>,
@@ -224,7 +222,7 @@ pub async fn update_item(
     }
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let parent = checklist_payload(&*change, &checklist, &parents).await?;
+    let parent = checklist_payload(change.ctx(), &*change, &checklist, &parents).await?;
     let (current, previous) = (
         checklist_item_json(&after, parent.clone()),
         checklist_item_json(&before, parent),
@@ -242,16 +240,12 @@ pub async fn update_item(
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, item = id))]
-pub async fn delete_item(
-    app: &AppState,
-    who: &Principal,
-    id: &str,
-) -> AppResult<checklist_item::Model> {
+pub async fn delete_item(app: &Ctx, who: &Principal, id: &str) -> AppResult<checklist_item::Model> {
     let mut change = Change::begin(app, who).await?;
     let (item, checklist, parents) = item_for_read(&*change, who, id).await?;
     let payload = checklist_item_json(
         &item,
-        checklist_payload(&*change, &checklist, &parents).await?,
+        checklist_payload(change.ctx(), &*change, &checklist, &parents).await?,
     );
     item.clone().delete(&*change).await?;
     change.emit(

@@ -15,9 +15,10 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    domain::Ctx,
+    domain::change::Change,
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 pub const MAX_TEXT_CHARS: usize = 50_000;
@@ -58,7 +59,7 @@ async fn comment_for_read(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = todo_id))]
 pub async fn create_comment(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     todo_id: &str,
     text: &str,
@@ -72,7 +73,7 @@ pub async fn create_comment(
     // Should the todo be deleted meanwhile, the insert fails on its
     // foreign key: a conflict, and nothing is written.
     let (todo, list, project) = todo_for_read(&app.db, who, todo_id).await?;
-    let todo_json = todo_payload(&app.db, &todo, &list, &project).await?;
+    let todo_json = todo_payload(app, &app.db, &todo, &list, &project).await?;
     let mut change = Change::begin(app, who).await?;
     let now = ids::now();
     let comment = comment::ActiveModel {
@@ -95,7 +96,7 @@ pub async fn create_comment(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, comment = id))]
 pub async fn update_comment(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     text: &str,
@@ -113,7 +114,7 @@ pub async fn update_comment(
     active.html = Set(html);
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let todo_json = todo_payload(&*change, &todo, &list, &project).await?;
+    let todo_json = todo_payload(change.ctx(), &*change, &todo, &list, &project).await?;
     let (current, previous) = (
         comment_json(&after, todo_json.clone()),
         comment_json(&before, todo_json),
@@ -129,11 +130,7 @@ pub async fn update_comment(
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, comment = id))]
-pub async fn delete_comment(
-    app: &AppState,
-    who: &Principal,
-    id: &str,
-) -> AppResult<comment::Model> {
+pub async fn delete_comment(app: &Ctx, who: &Principal, id: &str) -> AppResult<comment::Model> {
     let mut change = Change::begin(app, who).await?;
     let comment = comment_for_read(&*change, who, id).await?;
     if comment.created_by_id.as_deref() != Some(who.user_id.as_str()) {
@@ -142,7 +139,7 @@ pub async fn delete_comment(
     let (todo, list, project) = todo_for_read(&*change, who, &comment.todo_id).await?;
     let payload = comment_json(
         &comment,
-        todo_payload(&*change, &todo, &list, &project).await?,
+        todo_payload(change.ctx(), &*change, &todo, &list, &project).await?,
     );
     comment.clone().delete(&*change).await?;
     change.emit(
@@ -157,7 +154,7 @@ pub async fn delete_comment(
 
 /// A todo's comments, oldest first.
 pub async fn list_comments(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     todo_id: &str,
     page: &PageRequest,

@@ -17,9 +17,10 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    domain::Ctx,
+    domain::change::Change,
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 #[derive(Debug, Default)]
@@ -46,11 +47,8 @@ pub async fn room_for_read(
     .await
 }
 
-async fn room_payload(
-    conn: &impl ConnectionTrait,
-    room: &conference_room::Model,
-) -> AppResult<Value> {
-    let org = accounts::organization_by_id(conn, &room.organization_id).await?;
+async fn room_payload(change: &Change<'_>, room: &conference_room::Model) -> AppResult<Value> {
+    let org = accounts::organization_by_id(change.ctx(), &**change, &room.organization_id).await?;
     Ok(conference_room_json(room, &org))
 }
 
@@ -61,7 +59,7 @@ fn check_capacity(capacity: i32) -> AppResult<i32> {
     Ok(capacity)
 }
 
-pub async fn list_rooms(app: &AppState, who: &Principal) -> AppResult<Vec<conference_room::Model>> {
+pub async fn list_rooms(app: &Ctx, who: &Principal) -> AppResult<Vec<conference_room::Model>> {
     Ok(conference_room::Entity::find()
         .filter(conference_room::Column::OrganizationId.eq(&who.organization_id))
         .order_by_asc(conference_room::Column::Name)
@@ -71,7 +69,7 @@ pub async fn list_rooms(app: &AppState, who: &Principal) -> AppResult<Vec<confer
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id))]
 pub async fn create_room(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     input: RoomInput,
 ) -> AppResult<conference_room::Model> {
@@ -94,7 +92,7 @@ pub async fn create_room(
     change.emit(
         types::CONFERENCE_ROOM_CREATED,
         None,
-        room_payload(&*change, &room).await?,
+        room_payload(&change, &room).await?,
         None,
     );
     change.commit().await?;
@@ -103,7 +101,7 @@ pub async fn create_room(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, room = id))]
 pub async fn update_room(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     input: RoomInput,
@@ -124,8 +122,8 @@ pub async fn update_room(
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
     let (current, previous) = (
-        room_payload(&*change, &after).await?,
-        room_payload(&*change, &before).await?,
+        room_payload(&change, &after).await?,
+        room_payload(&change, &before).await?,
     );
     change.emit(
         types::CONFERENCE_ROOM_UPDATED,
@@ -139,14 +137,14 @@ pub async fn update_room(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, room = id))]
 pub async fn delete_room(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
 ) -> AppResult<conference_room::Model> {
     who.require_admin()?;
     let mut change = Change::begin(app, who).await?;
     let room = room_for_read(&*change, who, id).await?;
-    let payload = room_payload(&*change, &room).await?;
+    let payload = room_payload(&change, &room).await?;
     room.clone().delete(&*change).await?;
     change.emit(
         types::CONFERENCE_ROOM_DELETED,
@@ -162,7 +160,7 @@ pub async fn delete_room(
 /// existing reservation of the room.
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, room = room_id))]
 pub async fn reserve(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     room_id: &str,
     title: &str,
@@ -211,7 +209,7 @@ pub async fn reserve(
     }
     .insert(&*change)
     .await?;
-    let payload = reservation_json(&booked, room_payload(&*change, &room).await?);
+    let payload = reservation_json(&booked, room_payload(&change, &room).await?);
     change.emit(types::RESERVATION_CREATED, None, payload, None);
     change.commit().await?;
     Ok(booked)
@@ -220,7 +218,7 @@ pub async fn reserve(
 /// Cancels a reservation: its author, or an admin.
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, reservation = id))]
 pub async fn cancel_reservation(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
 ) -> AppResult<reservation::Model> {
@@ -236,7 +234,7 @@ pub async fn cancel_reservation(
         who.require_admin()?;
     }
     let room = room_for_read(&*change, who, &booked.conference_room_id).await?;
-    let payload = reservation_json(&booked, room_payload(&*change, &room).await?);
+    let payload = reservation_json(&booked, room_payload(&change, &room).await?);
     booked.clone().delete(&*change).await?;
     change.emit(
         types::RESERVATION_DELETED,
@@ -251,7 +249,7 @@ pub async fn cancel_reservation(
 /// Reservations of the organization's rooms (or one room) overlapping
 /// `[from, to)`, in time order.
 pub async fn list_reservations(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     room_id: Option<&str>,
     from: Option<DateTime<Utc>>,

@@ -4,7 +4,7 @@ use entity::event;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::pagination::{Direction, Page, PageRequest, fetch_page};
-use crate::{auth::Principal, error::AppResult, state::AppState};
+use crate::{auth::Principal, domain::Ctx, error::AppResult};
 
 /// Which events a reader wants; empty lists mean all.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +34,7 @@ impl EventFilter {
 
 /// The organization's events, newest first.
 pub async fn list_events(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     filter: &EventFilter,
     page: &PageRequest,

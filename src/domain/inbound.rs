@@ -17,10 +17,11 @@ use super::{
     todos::{self, NewTodo},
 };
 use crate::{
+    domain::Ctx,
+    domain::change::{Change, on_writer},
     error::{AppError, AppResult},
-    events::{Change, types},
+    events::types,
     inbound::Summary,
-    state::AppState,
 };
 
 /// What a webhook created, or had created when the provider sent it before.
@@ -38,7 +39,21 @@ pub struct Received {
 /// answers what the first one created.
 #[tracing::instrument(skip_all, fields(integration = %integration.id))]
 pub async fn post_inbound(
-    app: &AppState,
+    app: &Ctx,
+    integration: &integration::Model,
+    project: &project::Model,
+    summary: Summary,
+    delivery_id: Option<String>,
+) -> AppResult<Received> {
+    let (integration, project) = (integration.clone(), project.clone());
+    on_writer(app, move |app| async move {
+        record(&app, &integration, &project, &summary, delivery_id).await
+    })
+    .await
+}
+
+async fn record(
+    app: &Ctx,
     integration: &integration::Model,
     project: &project::Model,
     summary: &Summary,
@@ -110,7 +125,7 @@ pub async fn post_inbound(
         if !matches!(stored, TryInsertResult::Inserted(rows) if rows > 0) {
             // A repeat, or the same delivery racing in on another request
             // that won: answer what that one made, read in this transaction
-            // (the winner may share it, see `SqliteWriter::begin`, or has
+            // (the winner may share it, see `Db::begin`, or has
             // committed: PostgreSQL's insert waited for it), and drop this
             // one's work.
             let seen = receipt(&*change, integration, delivery_id).await?;
@@ -167,7 +182,7 @@ async fn integration_list(
         description => description.chars().take(200).collect(),
     };
     let list = insert_todo_list(change, project, title, None).await?;
-    let payload = list_payload(&**change, &list, project).await?;
+    let payload = list_payload(change.ctx(), &**change, &list, project).await?;
     change.emit(types::TODO_LIST_CREATED, Some(&project.id), payload, None);
     integration::Entity::update_many()
         .col_expr(

@@ -15,10 +15,11 @@ use super::{ids, projects::project_for_read, scoped::find_by_id};
 use crate::{
     auth::Principal,
     config::Settings,
+    domain::Ctx,
+    domain::change::Change,
     error::{AppError, AppResult},
-    events::{Change, types},
+    events::types,
     inbound::Service,
-    state::AppState,
 };
 
 /// What an inbound webhook creates in the project.
@@ -139,7 +140,7 @@ pub async fn integration_by_token(
 
 /// A project's integrations, oldest first.
 pub async fn list_project_integrations(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     project_id: &str,
 ) -> AppResult<(project::Model, Vec<integration::Model>)> {
@@ -154,7 +155,7 @@ pub async fn list_project_integrations(
 
 /// The integrations of every project the caller can see, by project.
 pub async fn list_my_integrations(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
 ) -> AppResult<Vec<(String, Vec<integration::Model>)>> {
     let all = integration::Entity::find()
@@ -178,7 +179,7 @@ pub async fn list_my_integrations(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, project = project_id))]
 pub async fn create_integration(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     project_id: &str,
     input: NewIntegration,
@@ -219,7 +220,7 @@ pub async fn create_integration(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, integration = id))]
 pub async fn update_integration(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     patch: IntegrationPatch,
@@ -252,7 +253,7 @@ pub async fn update_integration(
 /// project (BeTalk's `DELETE /{binder_id}/integrations/{id}`).
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, integration = id))]
 pub async fn delete_integration(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     project_id: Option<&str>,
     id: &str,

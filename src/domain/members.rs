@@ -17,9 +17,10 @@ use super::{
 };
 use crate::{
     auth::{Principal, Role, password},
+    domain::Ctx,
+    domain::change::Change,
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 pub struct AddMember {
@@ -31,7 +32,7 @@ pub struct AddMember {
 }
 
 pub async fn list_members(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     page: &PageRequest,
 ) -> AppResult<Page<MemberView>> {
@@ -70,11 +71,7 @@ pub async fn list_members(
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id))]
-pub async fn add_member(
-    app: &AppState,
-    who: &Principal,
-    input: AddMember,
-) -> AppResult<MemberView> {
+pub async fn add_member(app: &Ctx, who: &Principal, input: AddMember) -> AppResult<MemberView> {
     who.require_admin()?;
     require_owner_for(who, input.role)?;
     let email = Email::parse(&input.email)?;
@@ -138,7 +135,7 @@ pub async fn add_member(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, member = member_id))]
 pub async fn update_member_role(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     member_id: &str,
     role: Role,
@@ -180,11 +177,7 @@ pub async fn update_member_role(
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, member = member_id))]
-pub async fn remove_member(
-    app: &AppState,
-    who: &Principal,
-    member_id: &str,
-) -> AppResult<MemberView> {
+pub async fn remove_member(app: &Ctx, who: &Principal, member_id: &str) -> AppResult<MemberView> {
     let org = accounts::organization(app, who).await?;
     let mut change = Change::begin(app, who).await?;
     let who = &one_at_a_time(&change, who).await?;

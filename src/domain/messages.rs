@@ -17,9 +17,10 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    domain::Ctx,
+    domain::change::{Change, on_writer},
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -42,22 +43,21 @@ pub enum Author {
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, project = project_id))]
 pub async fn post_message(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     project_id: &str,
     input: NewMessage,
 ) -> AppResult<message::Model> {
     let project = project_for_read(&app.db, who, project_id).await?;
-    let mut change = Change::begin(app, who).await?;
-    let message = insert_message(
-        &mut change,
-        &project,
-        Author::User(who.user_id.clone()),
-        input,
-    )
-    .await?;
-    change.commit().await?;
-    Ok(message)
+    let who = who.clone();
+    on_writer(app, move |app| async move {
+        let mut change = Change::begin(&app, &who).await?;
+        let author = Author::User(who.user_id.clone());
+        let message = insert_message(&mut change, &project, author, input).await?;
+        change.commit().await?;
+        Ok(message)
+    })
+    .await
 }
 
 /// Writes a message and its `MESSAGE_CREATED` event inside `change`; shared
@@ -102,7 +102,8 @@ pub async fn insert_message(
         updated_at: Set(now),
     };
     let message = change.insert_or_hold(message).await?;
-    let org = accounts::organization_by_id(&**change, &project.organization_id).await?;
+    let org =
+        accounts::organization_by_id(change.ctx(), &**change, &project.organization_id).await?;
     let json = message_json(&message, project_json(project, &org));
     change.emit(types::MESSAGE_CREATED, Some(&project.id), json, None);
     Ok(message)
@@ -112,7 +113,7 @@ pub async fn insert_message(
 /// `project` must come from [`super::projects::project_for_read`]: holding it
 /// is the proof that the caller may see the project.
 pub async fn list_messages(
-    app: &AppState,
+    app: &Ctx,
     project: &project::Model,
     since: Option<DateTime<Utc>>,
     page: &PageRequest,
@@ -132,11 +133,7 @@ pub async fn list_messages(
 }
 
 /// A message in a project the caller can see.
-pub async fn message_for_read(
-    app: &AppState,
-    who: &Principal,
-    id: &str,
-) -> AppResult<message::Model> {
+pub async fn message_for_read(app: &Ctx, who: &Principal, id: &str) -> AppResult<message::Model> {
     let message = find_by_id::<message::Entity>(
         &app.db,
         id,
@@ -153,11 +150,7 @@ pub async fn message_for_read(
 /// Records that the caller read a sealed message. Reading twice keeps the
 /// first receipt.
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, message = id))]
-pub async fn mark_read(
-    app: &AppState,
-    who: &Principal,
-    id: &str,
-) -> AppResult<message_read::Model> {
+pub async fn mark_read(app: &Ctx, who: &Principal, id: &str) -> AppResult<message_read::Model> {
     let message = message_for_read(app, who, id).await?;
     if !message.sealed {
         return Err(AppError::validation(

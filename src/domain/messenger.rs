@@ -14,8 +14,8 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    domain::Ctx,
     error::{AppError, AppResult},
-    state::AppState,
 };
 
 /// `panelName` that means direct messages.
@@ -52,7 +52,7 @@ pub fn split_emails(list: &str) -> Vec<String> {
 /// The organization's users with these e-mails, by e-mail; an unknown
 /// address is a `BAD_USER_INPUT` naming it, before anything is sent.
 async fn members_by_email(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     emails: &[String],
 ) -> AppResult<BTreeMap<String, String>> {
@@ -88,7 +88,7 @@ async fn members_by_email(
 }
 
 /// The chat room of this name the caller can see (the oldest, if several).
-async fn room_by_name(app: &AppState, who: &Principal, name: &str) -> AppResult<project::Model> {
+async fn room_by_name(app: &Ctx, who: &Principal, name: &str) -> AppResult<project::Model> {
     let candidates = project::Entity::find()
         .filter(project::Column::OrganizationId.eq(&who.organization_id))
         .filter(project::Column::Kind.eq(ROOM))
@@ -107,7 +107,7 @@ async fn room_by_name(app: &AppState, who: &Principal, name: &str) -> AppResult<
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id))]
-pub async fn send(app: &AppState, who: &Principal, out: Outgoing) -> AppResult<Vec<Sent>> {
+pub async fn send(app: &Ctx, who: &Principal, out: Outgoing) -> AppResult<Vec<Sent>> {
     if out.panel.trim().is_empty() {
         return Err(AppError::validation(
             "`panelName` must be \"messenger\" or a chat room's name",
@@ -163,7 +163,7 @@ pub struct ChatRoomInput {
 /// Creates or updates a chat room; returns it with its member ids.
 #[tracing::instrument(skip_all, fields(org = %who.organization_id))]
 pub async fn save_chat_room(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     input: ChatRoomInput,
 ) -> AppResult<(project::Model, Vec<String>)> {
@@ -213,7 +213,7 @@ pub async fn save_chat_room(
 }
 
 async fn sync_members(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     room: &project::Model,
     wanted: &[String],
@@ -230,7 +230,7 @@ async fn sync_members(
     Ok(())
 }
 
-pub async fn room_members(app: &AppState, project_id: &str) -> AppResult<Vec<String>> {
+pub async fn room_members(app: &Ctx, project_id: &str) -> AppResult<Vec<String>> {
     let mut by_project =
         super::batch::members_by_project(&app.db, &[project_id.to_owned()]).await?;
     Ok(by_project

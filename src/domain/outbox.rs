@@ -12,11 +12,11 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, IntoIden, Query, SelectStatement},
 };
 use serde_json::json;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use super::{
+    caches::Caches,
     ids,
-    memo::Memo,
     pagination::{Direction, Page, PageRequest, fetch_page},
     scoped::find_by_id,
     webhooks::webhook_for_admin,
@@ -24,10 +24,11 @@ use super::{
 use crate::{
     auth::Principal,
     db::{Rows, Script, Txn},
-    delivery::queue::Handoff,
+    domain::Ctx,
+    domain::change::Change,
+    domain::delivery::queue::Handoff,
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 pub const PENDING: &str = "PENDING";
@@ -176,24 +177,15 @@ pub fn webhooks_version_of_row(table: impl IntoIden) -> Expr {
     )
 }
 
-/// Each organization's enabled webhooks at the version they were read at.
-/// Versions are random and change on every write to any column of its
-/// webhooks, in any process (triggers keep them), so a version seen again
-/// means the same rows. An organization that never had a webhook has no
-/// version (`None`) and no webhooks, until its first.
-static KNOWN_WEBHOOKS: LazyLock<Memo<Known>> = LazyLock::new(Memo::default);
-
-/// An organization's webhook version and its enabled webhooks at it.
-type Known = (Option<i64>, Arc<Vec<KnownWebhook>>);
-
 /// The organization's enabled webhooks at `version`: from memory when this
 /// process has read them at that version, else read on `conn`.
 pub async fn enabled_webhooks(
+    caches: &Caches,
     conn: &impl ConnectionTrait,
     organization_id: &str,
     version: i64,
 ) -> AppResult<Arc<Vec<KnownWebhook>>> {
-    if let Some((seen, webhooks)) = KNOWN_WEBHOOKS.get(organization_id)
+    if let Some((seen, webhooks)) = caches.webhooks.get(organization_id)
         && seen == Some(version)
     {
         return Ok(webhooks);
@@ -220,7 +212,7 @@ pub async fn enabled_webhooks(
             .map(KnownWebhook::new)
             .collect(),
     );
-    KNOWN_WEBHOOKS.put(organization_id.to_owned(), (current, webhooks.clone()));
+    (caches.webhooks).insert(organization_id.to_owned(), (current, webhooks.clone()));
     Ok(webhooks)
 }
 
@@ -241,6 +233,7 @@ const EVENTS_PER_STATEMENT: usize = 1000;
 /// Otherwise, or when they changed meanwhile, the events are written first
 /// and their statement reads the version the deliveries are matched at.
 pub async fn record_events(
+    caches: &Caches,
     txn: &Txn,
     organization_id: &str,
     events: &[event::Model],
@@ -249,14 +242,14 @@ pub async fn record_events(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    if let Some(owed) = record_known(txn, organization_id, events, leased_until).await? {
+    if let Some(owed) = record_known(caches, txn, organization_id, events, leased_until).await? {
         return Ok(owed);
     }
     let mut version = None;
     for chunk in events.chunks(EVENTS_PER_STATEMENT) {
         version = insert_events(txn, organization_id, chunk).await?;
     }
-    enqueue_deliveries(txn, organization_id, version, events, leased_until).await
+    enqueue_deliveries(caches, txn, organization_id, version, events, leased_until).await
 }
 
 /// Writes `events` and the deliveries they owe to the organization's
@@ -270,6 +263,7 @@ pub async fn record_events(
 /// webhooks are not known here or changed since, or there are too many
 /// rows for one statement.
 async fn record_known(
+    caches: &Caches,
     txn: &Txn,
     organization_id: &str,
     events: &[event::Model],
@@ -278,7 +272,7 @@ async fn record_known(
     if events.len() > EVENTS_PER_STATEMENT {
         return Ok(None);
     }
-    let Some((version, webhooks)) = KNOWN_WEBHOOKS.get(organization_id) else {
+    let Some((version, webhooks)) = caches.webhooks.get(organization_id) else {
         return Ok(None);
     };
     let owed = owed_deliveries(&webhooks, events, leased_until);
@@ -378,6 +372,7 @@ fn owed_deliveries(
 /// and webhooks. `version` is the organization's webhook version as the
 /// events' insert read it (`None`: the organization never had a webhook).
 async fn enqueue_deliveries(
+    caches: &Caches,
     conn: &Txn,
     organization_id: &str,
     version: Option<i64>,
@@ -387,10 +382,10 @@ async fn enqueue_deliveries(
     let Some(version) = version else {
         // Known from now on, for the next change's one round trip, whose
         // statement checks that there is still no version.
-        KNOWN_WEBHOOKS.put(organization_id.to_owned(), (None, Arc::default()));
+        (caches.webhooks).insert(organization_id.to_owned(), (None, Arc::default()));
         return Ok(Vec::new());
     };
-    let webhooks = enabled_webhooks(conn, organization_id, version).await?;
+    let webhooks = enabled_webhooks(caches, conn, organization_id, version).await?;
     let owed = owed_deliveries(&webhooks, events, leased_until);
     for chunk in owed.chunks(DELIVERIES_PER_STATEMENT) {
         delivery::Entity::insert_many(chunk.iter().map(|h| h.delivery.clone().into_active_model()))
@@ -402,7 +397,7 @@ async fn enqueue_deliveries(
 
 /// A webhook's deliveries, newest first, optionally of one status (admins).
 pub async fn list_deliveries(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     webhook_id: &str,
     status: Option<&'static str>,
@@ -441,7 +436,7 @@ pub async fn delivery_for_admin(
 
 /// A delivery's attempts, oldest first (admins).
 pub async fn list_attempts(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     delivery_id: &str,
 ) -> AppResult<Vec<delivery_attempt::Model>> {
@@ -480,7 +475,7 @@ fn require_enabled(webhook: &webhook::Model) -> AppResult<()> {
 /// sees the same `webhook-id`, so it can tell a redelivery from news.
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, delivery = delivery_id))]
 pub async fn redeliver(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     delivery_id: &str,
 ) -> AppResult<delivery::Model> {
@@ -506,7 +501,7 @@ pub async fn redeliver(
 /// (admins); returns how many.
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, webhook = webhook_id))]
 pub async fn redeliver_failed(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     webhook_id: &str,
     since: DateTime<Utc>,
@@ -534,7 +529,7 @@ pub async fn redeliver_failed(
 /// (admins), and returns the delivery to watch.
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, webhook = webhook_id))]
 pub async fn test_webhook(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     webhook_id: &str,
 ) -> AppResult<delivery::Model> {
@@ -611,12 +606,8 @@ mod tests {
         assert_eq!(owed.len(), 2);
         for handoff in owed {
             let inserted = handoff.delivery.clone();
-            let job = crate::delivery::queue::DeliveryJob::handed_over(handoff);
-            let handed = job
-                .handoff
-                .as_ref()
-                .expect("a handed-over job carries its hand-over");
-            assert_eq!(handed.delivery(&job.delivery_id), inserted);
+            let (delivery_id, kept) = handoff.into_job();
+            assert_eq!(kept.delivery(&delivery_id), inserted);
         }
     }
 }

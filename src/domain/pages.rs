@@ -16,9 +16,10 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    domain::Ctx,
+    domain::change::Change,
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 pub const MAX_BODY_CHARS: usize = 200_000;
@@ -40,7 +41,7 @@ fn check_body(body: &str) -> AppResult<()> {
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, project = project_id))]
 pub async fn create_page(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     project_id: &str,
     title: &str,
@@ -85,7 +86,8 @@ pub async fn insert_page(
         updated_at: Set(now),
     };
     let page = change.insert_or_hold(page).await?;
-    let org = accounts::organization_by_id(&**change, &project.organization_id).await?;
+    let org =
+        accounts::organization_by_id(change.ctx(), &**change, &project.organization_id).await?;
     change.emit(
         types::PAGE_CREATED,
         Some(&project.id),
@@ -116,7 +118,7 @@ pub async fn page_for_read(
 /// `project` must come from [`super::projects::project_for_read`]: holding it
 /// is the proof that the caller may see the project.
 pub async fn list_pages(
-    app: &AppState,
+    app: &Ctx,
     project: &entity::project::Model,
     page: &PageRequest,
 ) -> AppResult<Page<page::Model>> {
@@ -133,7 +135,7 @@ pub async fn list_pages(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, page = id))]
 pub async fn update_page(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     patch: PagePatch,
@@ -168,7 +170,7 @@ pub async fn update_page(
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, page = id))]
-pub async fn delete_page(app: &AppState, who: &Principal, id: &str) -> AppResult<page::Model> {
+pub async fn delete_page(app: &Ctx, who: &Principal, id: &str) -> AppResult<page::Model> {
     let org = accounts::organization(app, who).await?;
     let mut change = Change::begin(app, who).await?;
     let page = page_for_read(&*change, who, id).await?;

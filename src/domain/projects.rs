@@ -25,9 +25,10 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    domain::Ctx,
+    domain::change::Change,
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 pub const ROOM: &str = "room";
@@ -152,7 +153,7 @@ pub async fn is_member(
 }
 
 pub async fn list_projects(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     filter: &ProjectFilter,
     page: &PageRequest,
@@ -197,7 +198,7 @@ pub async fn list_projects(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id))]
 pub async fn create_project(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     input: NewProject,
 ) -> AppResult<project::Model> {
@@ -221,7 +222,7 @@ pub async fn create_project(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, project = project_id))]
 pub async fn update_project(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     project_id: &str,
     patch: ProjectPatch,
@@ -268,7 +269,7 @@ pub async fn update_project(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, project = project_id))]
 pub async fn delete_project(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     project_id: &str,
 ) -> AppResult<project::Model> {
@@ -289,7 +290,7 @@ pub async fn delete_project(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, project = project_id))]
 pub async fn add_project_member(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     project_id: &str,
     user_id: &str,
@@ -317,7 +318,7 @@ pub async fn add_project_member(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, project = project_id))]
 pub async fn remove_project_member(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     project_id: &str,
     user_id: &str,
@@ -362,7 +363,7 @@ fn project_member_json(
 /// first use (a messenger conversation is a project of kind `direct`).
 #[tracing::instrument(skip_all, fields(org = %who.organization_id))]
 pub async fn direct_conversation(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     user_ids: &[String],
 ) -> AppResult<project::Model> {
@@ -447,7 +448,7 @@ pub async fn notices_conversation(
     if let Some(existing) = find_direct(&**change, organization_id, user_id, &members).await? {
         return Ok(existing);
     }
-    let org = accounts::organization_by_id(&**change, organization_id).await?;
+    let org = accounts::organization_by_id(change.ctx(), &**change, organization_id).await?;
     let owner = Principal {
         user_id: user_id.to_owned(),
         organization_id: organization_id.to_owned(),

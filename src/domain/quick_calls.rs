@@ -8,19 +8,20 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use super::{accounts, ids, json::quick_call_json};
 use crate::{
     auth::{Principal, password, throttle::Subject},
+    domain::Ctx,
+    domain::change::Change,
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 /// The meeting URL of a quick call.
-pub fn call_url(app: &AppState, call: &quick_call::Model) -> String {
+pub fn call_url(app: &Ctx, call: &quick_call::Model) -> String {
     format!("{}/calls/{}", app.settings.public_base_url(), call.token)
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id))]
 pub async fn create_quick_call(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     expires_at: DateTime<Utc>,
     call_password: Option<String>,
@@ -56,7 +57,7 @@ pub async fn create_quick_call(
 /// Admits someone to a quick call: it must exist, not have expired, and the
 /// password must match when it has one.
 pub async fn join_quick_call(
-    app: &AppState,
+    app: &Ctx,
     token: &str,
     call_password: Option<String>,
 ) -> AppResult<quick_call::Model> {

@@ -20,9 +20,10 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    domain::Ctx,
+    domain::change::Change,
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 /// A todo list in a project the caller can see, with that project.
@@ -86,17 +87,18 @@ async fn read_list(
 
 /// The list's JSON with its project and company nested.
 pub async fn list_payload(
+    app: &Ctx,
     conn: &impl ConnectionTrait,
     list: &todo_list::Model,
     project: &project::Model,
 ) -> AppResult<Value> {
-    let org = accounts::organization_by_id(conn, &project.organization_id).await?;
+    let org = accounts::organization_by_id(app, conn, &project.organization_id).await?;
     Ok(todo_list_json(list, project_json(project, &org)))
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, project = project_id))]
 pub async fn create_todo_list(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     project_id: &str,
     title: &str,
@@ -105,7 +107,7 @@ pub async fn create_todo_list(
     let mut change = Change::begin(app, who).await?;
     let project = project_for_read(&*change, who, project_id).await?;
     let list = insert_todo_list(&change, &project, title, Some(who.user_id.clone())).await?;
-    let payload = list_payload(&*change, &list, &project).await?;
+    let payload = list_payload(change.ctx(), &*change, &list, &project).await?;
     change.emit(types::TODO_LIST_CREATED, Some(&project.id), payload, None);
     change.commit().await?;
     Ok(list)
@@ -135,7 +137,7 @@ pub async fn insert_todo_list(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, list = id))]
 pub async fn rename_todo_list(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     title: &str,
@@ -148,8 +150,8 @@ pub async fn rename_todo_list(
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
     let (current, previous) = (
-        list_payload(&*change, &after, &project).await?,
-        list_payload(&*change, &before, &project).await?,
+        list_payload(change.ctx(), &*change, &after, &project).await?,
+        list_payload(change.ctx(), &*change, &before, &project).await?,
     );
     change.emit(
         types::TODO_LIST_NAME_CHANGED,
@@ -163,14 +165,10 @@ pub async fn rename_todo_list(
 
 /// Deletes a list and, with it, its todos.
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, list = id))]
-pub async fn delete_todo_list(
-    app: &AppState,
-    who: &Principal,
-    id: &str,
-) -> AppResult<todo_list::Model> {
+pub async fn delete_todo_list(app: &Ctx, who: &Principal, id: &str) -> AppResult<todo_list::Model> {
     let mut change = Change::begin(app, who).await?;
     let (list, project) = list_for_read(&*change, who, id).await?;
-    let payload = list_payload(&*change, &list, &project).await?;
+    let payload = list_payload(change.ctx(), &*change, &list, &project).await?;
     list.clone().delete(&*change).await?;
     change.emit(
         types::TODO_LIST_DELETED,
@@ -185,7 +183,7 @@ pub async fn delete_todo_list(
 /// `project` must come from [`super::projects::project_for_read`]: holding it
 /// is the proof that the caller may see the project.
 pub async fn list_todo_lists(
-    app: &AppState,
+    app: &Ctx,
     project: &project::Model,
     page: &PageRequest,
 ) -> AppResult<Page<todo_list::Model>> {

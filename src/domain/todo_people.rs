@@ -13,9 +13,10 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    domain::Ctx,
+    domain::change::Change,
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 pub const MAX_TAG_CHARS: usize = 100;
@@ -73,7 +74,7 @@ enum Edit<'a> {
 }
 
 pub async fn add_assignee(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     todo_id: &str,
     user_id: &str,
@@ -82,7 +83,7 @@ pub async fn add_assignee(
 }
 
 pub async fn remove_assignee(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     todo_id: &str,
     user_id: &str,
@@ -91,7 +92,7 @@ pub async fn remove_assignee(
 }
 
 pub async fn add_tag(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     todo_id: &str,
     tag: &str,
@@ -104,7 +105,7 @@ pub async fn add_tag(
 }
 
 pub async fn remove_tag(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     todo_id: &str,
     tag: &str,
@@ -113,15 +114,10 @@ pub async fn remove_tag(
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = todo_id))]
-async fn edit(
-    app: &AppState,
-    who: &Principal,
-    todo_id: &str,
-    edit: Edit<'_>,
-) -> AppResult<todo::Model> {
+async fn edit(app: &Ctx, who: &Principal, todo_id: &str, edit: Edit<'_>) -> AppResult<todo::Model> {
     let mut change = Change::begin(app, who).await?;
     let (todo, list, project) = todo_for_read(&*change, who, todo_id).await?;
-    let list_json = list_payload(&*change, &list, &project).await?;
+    let list_json = list_payload(change.ctx(), &*change, &list, &project).await?;
     let previous = todo_payload_in(&*change, &todo, list_json.clone()).await?;
     let event_type =
         match &edit {

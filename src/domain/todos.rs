@@ -7,7 +7,7 @@ use entity::{project, todo, todo_assignee, todo_list, todo_tag};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, Iterable, ModelTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, ModelTrait, QueryFilter,
     QueryOrder, QueryResult, QuerySelect,
     sea_query::Query,
 };
@@ -26,9 +26,10 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    domain::Ctx,
+    domain::change::{Change, on_writer},
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
 };
 
 pub const MAX_TEXT_CHARS: usize = 100_000;
@@ -87,12 +88,13 @@ pub async fn todo_for_read(
 
 /// The todo's JSON as Blue sends it: assignees, tags, list, project, company.
 pub async fn todo_payload(
+    app: &Ctx,
     conn: &impl ConnectionTrait,
     todo: &todo::Model,
     list: &todo_list::Model,
     project: &project::Model,
 ) -> AppResult<Value> {
-    todo_payload_in(conn, todo, list_payload(conn, list, project).await?).await
+    todo_payload_in(conn, todo, list_payload(app, conn, list, project).await?).await
 }
 
 /// [`todo_payload`] with the list's JSON already built, for callers that
@@ -145,40 +147,26 @@ fn check_dates(started: Option<DateTime<Utc>>, dued: Option<DateTime<Utc>>) -> A
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, list = %input.todo_list_id))]
-pub async fn create_todo(
-    app: &AppState,
-    who: &Principal,
-    input: NewTodo,
-) -> AppResult<todo::Model> {
-    // The list is read before the write transaction begins. On SQLite the
-    // read then does not hold the one writer (every write queues behind
-    // it), and the todo's insert finds its position under the writer. On
-    // PostgreSQL the same statement reads where the todo goes, and the
-    // todo's insert is held back unless something ran before it (see
-    // `WriteTxn::insert_or_hold`): the transaction, begun at its first
-    // statement, may then have none, and the todo, its event and its
-    // deliveries go as one statement (see `Change::commit`). Should the
+pub async fn create_todo(app: &Ctx, who: &Principal, input: NewTodo) -> AppResult<todo::Model> {
+    // The list, and where the todo goes, are read before the write
+    // transaction begins, so the read holds no writer (on SQLite every
+    // write queues behind the one that does), and the todo's insert is
+    // held back until something else runs (see `Txn::insert_or_hold`): a
+    // transaction that has run nothing else may go as one statement with
+    // the todo's event and deliveries (see `Txn::run_alone`). Should the
     // list be deleted meanwhile, the insert fails on its foreign key: a
     // conflict, and nothing is written.
-    let (list, project, end) = if app.db.get_database_backend() == DbBackend::Sqlite {
-        let (list, project) = list_for_read(&app.db, who, &input.todo_list_id).await?;
-        (list, project, None)
-    } else {
-        let (list, project, end) = list_for_append(&app.db, who, &input.todo_list_id).await?;
-        (list, project, Some(end))
-    };
-    let mut change = Change::begin(app, who).await?;
-    let todo = insert_todo(
-        &mut change,
-        &list,
-        &project,
-        Some(who.user_id.clone()),
-        input,
-        end,
-    )
-    .await?;
-    change.commit().await?;
-    Ok(todo)
+    let (list, project, end) = list_for_append(&app.db, who, &input.todo_list_id).await?;
+    let end = Some(end);
+    let who = who.clone();
+    on_writer(app, move |app| async move {
+        let mut change = Change::begin(&app, &who).await?;
+        let created_by = Some(who.user_id.clone());
+        let todo = insert_todo(&mut change, &list, &project, created_by, input, end).await?;
+        change.commit().await?;
+        Ok(todo)
+    })
+    .await
 }
 
 /// Writes a todo at the end of `list`, its assignees and tags, and its
@@ -254,7 +242,7 @@ pub async fn insert_todo(
         &todo,
         &assignees,
         &tags,
-        list_payload(&**change, list, project).await?,
+        list_payload(change.ctx(), &**change, list, project).await?,
     );
     change.emit(types::TODO_CREATED, Some(&project.id), payload, None);
     Ok(todo)
@@ -262,7 +250,7 @@ pub async fn insert_todo(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = id))]
 pub async fn update_todo(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     patch: TodoPatch,
@@ -310,7 +298,7 @@ pub async fn update_todo(
     }
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let list_json = list_payload(&*change, &list, &project).await?;
+    let list_json = list_payload(change.ctx(), &*change, &list, &project).await?;
     let previous = todo_payload_in(&*change, &before, list_json.clone()).await?;
     let current = todo_payload_in(&*change, &after, list_json).await?;
     for event_type in changed {
@@ -329,7 +317,7 @@ pub async fn update_todo(
 /// of that list when no position is given.
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = id))]
 pub async fn move_todo(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     to_list_id: Option<&str>,
@@ -365,8 +353,8 @@ pub async fn move_todo(
     active.position = Set(position);
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
-    let previous = todo_payload(&*change, &before, &from_list, &project).await?;
-    let current = todo_payload(&*change, &after, &to_list, &project).await?;
+    let previous = todo_payload(change.ctx(), &*change, &before, &from_list, &project).await?;
+    let current = todo_payload(change.ctx(), &*change, &after, &to_list, &project).await?;
     change.emit(
         types::TODO_MOVED,
         Some(&project.id),
@@ -378,10 +366,10 @@ pub async fn move_todo(
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, todo = id))]
-pub async fn delete_todo(app: &AppState, who: &Principal, id: &str) -> AppResult<todo::Model> {
+pub async fn delete_todo(app: &Ctx, who: &Principal, id: &str) -> AppResult<todo::Model> {
     let mut change = Change::begin(app, who).await?;
     let (todo, list, project) = todo_for_read(&*change, who, id).await?;
-    let payload = todo_payload(&*change, &todo, &list, &project).await?;
+    let payload = todo_payload(change.ctx(), &*change, &todo, &list, &project).await?;
     todo.clone().delete(&*change).await?;
     change.emit(
         types::TODO_DELETED,
@@ -402,7 +390,7 @@ pub async fn delete_todo(app: &AppState, who: &Principal, id: &str) -> AppResult
 /// (an empty title, the epoch), except the ones that say which todo it is
 /// and where it lives (`IDENTITY`), always read.
 pub async fn list_todos(
-    app: &AppState,
+    app: &Ctx,
     project: &project::Model,
     filter: &TodoFilter,
     page: &PageRequest,

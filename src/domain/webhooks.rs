@@ -21,10 +21,12 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    delivery::{signature, target},
+    domain::Ctx,
+    domain::change::Change,
+    domain::delivery::target,
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
+    signature,
 };
 
 pub const HEALTHY: &str = "HEALTHY";
@@ -163,7 +165,7 @@ async fn check_projects(
     }
 }
 
-pub async fn check_url(app: &AppState, raw: &str) -> AppResult<String> {
+pub async fn check_url(app: &Ctx, raw: &str) -> AppResult<String> {
     let url = target::parse_target(raw)?;
     target::check_target(&url, app.settings.allow_private_targets).await?;
     Ok(url.to_string())
@@ -193,7 +195,7 @@ pub async fn webhook_for_admin(
     .await
 }
 
-pub async fn list_webhooks(app: &AppState, who: &Principal) -> AppResult<Vec<webhook::Model>> {
+pub async fn list_webhooks(app: &Ctx, who: &Principal) -> AppResult<Vec<webhook::Model>> {
     who.require_admin()?;
     Ok(webhook::Entity::find()
         .filter(webhook::Column::OrganizationId.eq(&who.organization_id))
@@ -204,7 +206,7 @@ pub async fn list_webhooks(app: &AppState, who: &Principal) -> AppResult<Vec<web
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id))]
 pub async fn create_webhook(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     input: NewWebhook,
 ) -> AppResult<webhook::Model> {
@@ -277,7 +279,7 @@ pub async fn insert_webhook(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, webhook = id))]
 pub async fn update_webhook(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     patch: WebhookPatch,
@@ -357,7 +359,7 @@ fn rotate(
 /// `SECRET_GRACE_SECONDS`).
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, webhook = id))]
 pub async fn rotate_secret(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     secret: Option<String>,
@@ -386,11 +388,7 @@ pub fn signing_secrets(w: &webhook::Model, now: chrono::DateTime<chrono::Utc>) -
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, webhook = id))]
-pub async fn delete_webhook(
-    app: &AppState,
-    who: &Principal,
-    id: &str,
-) -> AppResult<webhook::Model> {
+pub async fn delete_webhook(app: &Ctx, who: &Principal, id: &str) -> AppResult<webhook::Model> {
     let mut change = Change::begin(app, who).await?;
     accounts::one_change_at_a_time(&change, &who.organization_id).await?;
     let webhook = webhook_for_admin(&*change, who, id).await?;

@@ -1,10 +1,8 @@
-//! Workspace events: written in the transaction of the change that caused
-//! them ([`Change`]), then published to live subscribers once that
-//! transaction commits ([`EventBus`]).
+//! Workspace events as subscribers see them: their types, and the buses
+//! that publish them (and delivery state changes) once the change that
+//! made them has committed.
 
 pub mod bus;
-mod change;
 pub mod types;
 
 pub use bus::{Bus, DeliveryBus, EventBus, listen_forever};
-pub use change::Change;

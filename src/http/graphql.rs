@@ -2,15 +2,15 @@
 //! runs subscriptions (graphql-transport-ws and graphql-ws).
 
 use actix_web::{HttpRequest, HttpResponse, guard, http::StatusCode, web};
-use async_graphql::{
-    BatchRequest, BatchResponse, Data, Executor, http::GraphiQLSource, parser::types::OperationType,
-};
+use async_graphql::{BatchRequest, BatchResponse, Data, Executor, http::GraphiQLSource};
 
 use super::{read_limited, subscription};
 use crate::{
-    auth::{Auth, authenticate, credential_from_headers},
+    auth::Auth,
+    domain::sessions::authenticate,
     error::{AppError, AppResult},
-    graphql::{CodedSchema, is_request_error, loaders::Loaders},
+    graphql::{CodedSchema, Documents, is_request_error, loaders::Loaders},
+    http::credential_from_headers,
     state::AppState,
 };
 
@@ -30,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn execute(
     app: web::Data<AppState>,
     schema: web::Data<CodedSchema>,
+    documents: web::Data<Documents>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
@@ -47,36 +48,17 @@ async fn execute(
         )));
     }
     let auth = authenticate(&app, credential_from_headers(req.headers()).as_deref()).await?;
-    let loaders = Loaders::new(&app.db);
-    let writes = has_mutation(&app, &mut batch);
-    let batch = batch.data(auth).data(loaders);
-    let response = match writes {
-        true => {
-            let schema = CodedSchema::clone(&schema);
-            app.db
-                .on_writer(async move { schema.execute_batch(batch).await })
-                .await
-        }
-        false => schema.execute_batch(batch).await,
-    };
+    // A request that does not parse fails at execution, as usual.
+    batch
+        .iter_mut()
+        .for_each(|request| drop(documents.parse(request)));
+    let batch = batch.data(auth).data(Loaders::new(&app.db));
+    let response = schema.execute_batch(batch).await;
     let status = match &response {
         BatchResponse::Single(r) if is_request_error(r) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
     Ok(HttpResponse::build(status).json(response))
-}
-
-/// Whether a request of the batch may write. The parse is kept for
-/// execution; a request that does not parse fails there as usual.
-fn has_mutation(app: &AppState, batch: &mut BatchRequest) -> bool {
-    batch.iter_mut().any(|request| {
-        app.documents.parse(request).is_ok_and(|document| {
-            document
-                .operations
-                .iter()
-                .any(|(_, operation)| operation.node.ty == OperationType::Mutation)
-        })
-    })
 }
 
 async fn subscribe(

@@ -3,8 +3,10 @@
 mod admission;
 mod body;
 mod compat;
+mod credentials;
 mod graphql;
 mod health;
+mod metrics;
 pub mod openapi;
 mod subscription;
 
@@ -14,9 +16,14 @@ use actix_web::{App, HttpResponse, HttpServer, dev::Server, middleware, web};
 use tracing_actix_web::TracingLogger;
 
 pub use body::read_limited;
+pub use credentials::credential_from_headers;
 pub use subscription::Closing;
 
-use crate::{error::AppError, graphql::CodedSchema, state::AppState};
+use crate::{
+    error::AppError,
+    graphql::{CodedSchema, Documents},
+    state::AppState,
+};
 
 /// The server on `listener`. It does not act on signals itself: the
 /// caller stops it (see [`crate::startup::Application::run_until_stopped`])
@@ -30,6 +37,7 @@ pub fn server(
     let app_data = web::Data::new(app);
     let schema = web::Data::new(schema);
     let closing = web::Data::new(closing);
+    let documents = web::Data::new(Documents::default());
     let admission = web::Data::new(admission::Admission::new(
         app_data.settings.max_inflight_requests,
         app_data.metrics.http_requests_in_flight.clone(),
@@ -40,9 +48,10 @@ pub fn server(
             .app_data(schema.clone())
             .app_data(admission.clone())
             .app_data(closing.clone())
+            .app_data(documents.clone())
             // Inside the metrics: refused requests are counted as 503s.
             .wrap(middleware::from_fn(admission::admit))
-            .wrap(middleware::from_fn(crate::metrics::track))
+            .wrap(middleware::from_fn(metrics::track))
             .wrap(TracingLogger::default())
             .configure(routes)
             .default_service(web::to(not_found))

@@ -8,10 +8,8 @@ use subtle::ConstantTimeEq;
 
 use super::{Request, Service, fields};
 use crate::{
-    delivery::signature::{
-        decode_hex, verify_hmac, verify_junction_signature, verify_standard_signature,
-    },
     error::{AppError, AppResult},
+    signature::{decode_hex, verify_hmac, verify_junction_signature, verify_standard_signature},
 };
 
 /// Signed timestamps older or newer than this are refused (replays).

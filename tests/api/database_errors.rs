@@ -89,16 +89,21 @@ async fn a_services_payload_with_a_nul_is_kept_with_a_replacement_character() {
 /// that one is `UNAVAILABLE` (503, retry), not an internal error.
 #[tokio::test]
 async fn a_deadlock_victim_is_told_to_retry() {
-    let app = spawn_app().await;
-    if !on_postgres(&app) {
-        return; // SQLite's one writer takes transactions one at a time.
-    }
-    app.execute_sql("CREATE TABLE locks (id INT PRIMARY KEY); INSERT INTO locks VALUES (1), (2)")
-        .await;
+    // SQLite's one writer takes transactions one at a time: no deadlock.
+    let Some(postgres) = crate::services::postgres("a_deadlock_victim_is_told_to_retry").await
+    else {
+        return;
+    };
+    let database_url = fresh_postgres_database(&postgres).await;
     let (a, b) = (
-        Database::connect(&app.database_url).await.unwrap(),
-        Database::connect(&app.database_url).await.unwrap(),
+        Database::connect(&database_url).await.unwrap(),
+        Database::connect(&database_url).await.unwrap(),
     );
+    a.execute_unprepared(
+        "CREATE TABLE locks (id INT PRIMARY KEY); INSERT INTO locks VALUES (1), (2)",
+    )
+    .await
+    .unwrap();
     let (ta, tb) = (a.begin().await.unwrap(), b.begin().await.unwrap());
     let lock = |id| format!("UPDATE locks SET id = id WHERE id = {id}");
     ta.execute_unprepared(&lock(1)).await.unwrap();

@@ -2,12 +2,19 @@
 
 use std::time::Duration;
 
-use junction::delivery::{
-    sender::{Outgoing, Sender},
+use junction::{
+    domain::delivery::sender::{Outgoing, Sender},
     signature,
 };
 
 use crate::receiver::{Answer, Receiver};
+
+/// A sender, once the process has its TLS provider (as `junction` installs
+/// at start).
+fn sender(timeout: Duration, allow_private: bool) -> Sender {
+    junction::startup::install_crypto_provider();
+    Sender::new(timeout, allow_private, 4).unwrap()
+}
 
 fn outgoing<'a>(url: &'a str, secrets: &'a [&'a str], body: &'a [u8]) -> Outgoing<'a> {
     Outgoing {
@@ -26,7 +33,7 @@ const BODY: &[u8] = br#"{"event":"TODO_CREATED","currentValue":{"title":"GGGG"}}
 async fn a_delivery_carries_both_signatures_and_verifies_independently() {
     let mut receiver = Receiver::start(Answer::Ok).await;
     let secret = signature::generate_secret();
-    let sender = Sender::new(Duration::from_secs(5), true, 4).unwrap();
+    let sender = sender(Duration::from_secs(5), true);
     let attempt = sender
         .send(&outgoing(&receiver.url, &[secret.as_str()], BODY))
         .await;
@@ -65,7 +72,7 @@ async fn a_delivery_carries_both_signatures_and_verifies_independently() {
 #[tokio::test]
 async fn without_a_secret_no_signature_headers_are_sent() {
     let mut receiver = Receiver::start(Answer::Ok).await;
-    let sender = Sender::new(Duration::from_secs(5), true, 4).unwrap();
+    let sender = sender(Duration::from_secs(5), true);
     assert!(
         sender
             .send(&outgoing(&receiver.url, &[], BODY))
@@ -81,7 +88,7 @@ async fn without_a_secret_no_signature_headers_are_sent() {
 #[tokio::test]
 async fn non_2xx_is_a_failure_and_retry_after_is_kept() {
     let receiver = Receiver::start(Answer::Status(429, Some("7"))).await;
-    let sender = Sender::new(Duration::from_secs(5), true, 4).unwrap();
+    let sender = sender(Duration::from_secs(5), true);
     let attempt = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert!(!attempt.succeeded());
     assert_eq!(attempt.status, Some(429));
@@ -93,7 +100,7 @@ async fn non_2xx_is_a_failure_and_retry_after_is_kept() {
 #[tokio::test]
 async fn redirects_are_not_followed() {
     let mut receiver = Receiver::start(Answer::Redirect).await;
-    let sender = Sender::new(Duration::from_secs(5), true, 4).unwrap();
+    let sender = sender(Duration::from_secs(5), true);
     let attempt = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert_eq!(attempt.status, Some(302));
     assert!(!attempt.succeeded());
@@ -107,7 +114,7 @@ async fn redirects_are_not_followed() {
 #[tokio::test]
 async fn slow_receivers_time_out() {
     let receiver = Receiver::start(Answer::Slow(Duration::from_secs(3))).await;
-    let sender = Sender::new(Duration::from_millis(300), true, 4).unwrap();
+    let sender = sender(Duration::from_millis(300), true);
     let attempt = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert!(!attempt.succeeded());
     assert!(
@@ -119,7 +126,7 @@ async fn slow_receivers_time_out() {
 #[tokio::test]
 async fn private_targets_are_refused_at_send_time() {
     let mut receiver = Receiver::start(Answer::Ok).await;
-    let sender = Sender::new(Duration::from_secs(5), false, 4).unwrap();
+    let sender = sender(Duration::from_secs(5), false);
     let by_ip = sender.send(&outgoing(&receiver.url, &["s"], BODY)).await;
     assert!(
         by_ip

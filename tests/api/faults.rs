@@ -1,4 +1,4 @@
-//! Fault tests for delivery (they need Redis: TEST_REDIS_URL): a worker
+//! Fault tests for delivery, on PostgreSQL + Redis (see `services`): a worker
 //! process killed mid-burst, the queue wiped from Redis mid-burst, and
 //! Redis stalled for a second.
 //! Every delivery must still arrive; duplicates only with the same
@@ -16,19 +16,12 @@ use crate::{
     helpers::*,
     processes::{serve_process, terminate, worker_process},
     receiver::{Answer, Receiver},
+    services,
 };
 
 const WEBHOOKS: usize = 20;
 const EVENTS: usize = 100;
 const DELIVERIES: usize = WEBHOOKS * EVENTS;
-
-fn redis_url() -> Option<String> {
-    let url = std::env::var("TEST_REDIS_URL").ok();
-    if url.is_none() {
-        eprintln!("skipped: set TEST_REDIS_URL to run the Redis fault tests");
-    }
-    url
-}
 
 /// Creates the webhooks, then the events, all at once: WEBHOOKS × EVENTS
 /// deliveries.
@@ -39,11 +32,20 @@ async fn burst(app: &TestApp, token: &str, url: &str) {
 
 /// A server on a fresh database with its own Redis prefix (which a worker
 /// process must share), and its owner.
-async fn spawn_with_prefix(prefix: &str, flags: &[&str]) -> (TestApp, Session) {
+async fn spawn_with_prefix(
+    (postgres, redis): &(String, String),
+    prefix: &str,
+    flags: &[&str],
+) -> (TestApp, Session) {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = fresh_database(&dir).await;
+    let database_url = fresh_postgres_database(postgres).await;
     let secret = format!("test-secret-{}", uuid::Uuid::now_v7());
-    let app = spawn_on(database_url, Some(secret), dir, prefix, flags).await;
+    let mut all = vec!["--redis-prefix", prefix];
+    if !flags.contains(&"--redis-url") {
+        all.extend(["--redis-url", redis]);
+    }
+    all.extend(flags);
+    let app = spawn_on(database_url, Some(secret), dir, prefix, &all).await;
     let owner = app.register("owner").await;
     (app, owner)
 }
@@ -69,9 +71,14 @@ fn start_worker(app: &TestApp, redis: &str, prefix: &str) -> Child {
 
 #[tokio::test]
 async fn a_worker_killed_mid_burst_loses_no_delivery() {
-    let Some(redis) = redis_url() else { return };
+    let Some(services) =
+        services::postgres_and_redis("a_worker_killed_mid_burst_loses_no_delivery").await
+    else {
+        return;
+    };
+    let redis = services.1.clone();
     let prefix = unique_redis_prefix();
-    let (app, owner) = spawn_with_prefix(&prefix, NO_WORKERS).await;
+    let (app, owner) = spawn_with_prefix(&services, &prefix, NO_WORKERS).await;
     // Slow answers keep attempts in flight when the worker dies.
     let mut receiver = Receiver::start(Answer::Slow(Duration::from_millis(20))).await;
     let mut worker = start_worker(&app, &redis, &prefix);
@@ -106,9 +113,15 @@ async fn a_worker_killed_mid_burst_loses_no_delivery() {
 
 #[tokio::test]
 async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
-    let Some(redis) = redis_url() else { return };
+    let Some(services) =
+        services::postgres_and_redis("a_queue_wiped_from_redis_mid_burst_loses_no_delivery").await
+    else {
+        return;
+    };
+    let redis = services.1.clone();
     let prefix = unique_redis_prefix();
     let (app, owner) = spawn_with_prefix(
+        &services,
         &prefix,
         &[
             "--allow-private-targets",
@@ -132,7 +145,7 @@ async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
     // deleting every key of this deployment's queue is the same for it.
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let pattern = format!("{}*", junction::delivery::queue::queue_name(&prefix));
+    let pattern = format!("{}*", junction::jobs::queue_name(&prefix));
     let keys = matching_keys(&mut conn, &pattern, |_| true).await;
     assert!(!keys.is_empty(), "the queue lives under {pattern}");
     let _: () = redis::cmd("DEL")
@@ -151,9 +164,14 @@ async fn a_queue_wiped_from_redis_mid_burst_loses_no_delivery() {
 
 #[tokio::test]
 async fn a_stopped_worker_finishes_its_attempts_in_flight() {
-    let Some(redis) = redis_url() else { return };
+    let Some(services) =
+        services::postgres_and_redis("a_stopped_worker_finishes_its_attempts_in_flight").await
+    else {
+        return;
+    };
+    let redis = services.1.clone();
     let prefix = unique_redis_prefix();
-    let (app, owner) = spawn_with_prefix(&prefix, NO_WORKERS).await;
+    let (app, owner) = spawn_with_prefix(&services, &prefix, NO_WORKERS).await;
     let mut receiver = Receiver::start(Answer::Slow(Duration::from_millis(1500))).await;
     let mut worker = start_worker(&app, &redis, &prefix);
     app.ok(
@@ -243,9 +261,17 @@ impl StallingProxy {
 
 #[tokio::test]
 async fn a_redis_stalled_for_a_second_delays_a_delivery_but_loses_nothing() {
-    let Some(redis) = redis_url() else { return };
+    let Some(services) = services::postgres_and_redis(
+        "a_redis_stalled_for_a_second_delays_a_delivery_but_loses_nothing",
+    )
+    .await
+    else {
+        return;
+    };
+    let redis = services.1.clone();
     let proxy = StallingProxy::start(&redis).await;
     let (app, owner) = spawn_with_prefix(
+        &services,
         &unique_redis_prefix(),
         &["--allow-private-targets", "--redis-url", &proxy.url],
     )

@@ -11,9 +11,9 @@ use clap::Parser;
 use entity::{delivery, event, webhook};
 use junction::{
     cli::Cli,
-    delivery::{
+    domain::delivery::{
         attempt::{Deliverer, Outcome},
-        queue::{DeliveryJob, Handoff},
+        queue::{HandedOver, Handoff},
     },
     startup,
 };
@@ -43,8 +43,8 @@ async fn deliverer(app: &TestApp) -> Deliverer {
         "false",
     ])
     .unwrap();
-    let state = startup::build_state(cli.settings).await.unwrap();
-    Deliverer::new(state).unwrap()
+    let (state, _) = startup::build_state(cli.settings).await.unwrap();
+    Deliverer::new(state.ctx).unwrap()
 }
 
 /// The job a change would hand over for `delivery`, leased until `lease`
@@ -53,7 +53,7 @@ async fn handed(
     db: &DatabaseConnection,
     delivery: &delivery::Model,
     lease: Duration,
-) -> DeliveryJob {
+) -> (String, HandedOver) {
     let until = junction::domain::ids::now() + chrono::Duration::from_std(lease).unwrap();
     set_lease(db, &delivery.id, until).await;
     let event = event::Entity::find_by_id(&delivery.event_id)
@@ -66,14 +66,15 @@ async fn handed(
         .await
         .unwrap()
         .unwrap();
-    DeliveryJob::handed_over(Handoff {
+    Handoff {
         delivery: delivery::Model {
             locked_until: Some(until),
             ..delivery.clone()
         },
         event: Arc::new(event),
         webhook: Arc::new(webhook),
-    })
+    }
+    .into_job()
 }
 
 async fn set_lease(db: &DatabaseConnection, id: &str, until: chrono::DateTime<Utc>) {
@@ -122,7 +123,10 @@ async fn a_handed_over_delivery_is_sent_once_by_whoever_holds_its_lease() {
 
     // A lease that covers a whole attempt: sent as handed over.
     let job = handed(&db, &owed[0], Duration::from_secs(60)).await;
-    assert_eq!(worker.attempt(&job).await.unwrap(), Outcome::Succeeded);
+    assert_eq!(
+        worker.attempt(&job.0, Some(&job.1)).await.unwrap(),
+        Outcome::Succeeded
+    );
     let sent = receiver.next(WAIT).await;
     assert_eq!(sent.json()["currentValue"]["name"], "direct");
     assert_eq!(status_of(&db, &owed[0].id).await, "SUCCEEDED");
@@ -132,7 +136,10 @@ async fn a_handed_over_delivery_is_sent_once_by_whoever_holds_its_lease() {
     // the delivery over: nothing is sent.
     let job = handed(&db, &owed[1], Duration::from_secs(2)).await;
     set_lease(&db, &owed[1].id, Utc::now() + chrono::Duration::minutes(1)).await;
-    assert_eq!(worker.attempt(&job).await.unwrap(), Outcome::Skipped);
+    assert_eq!(
+        worker.attempt(&job.0, Some(&job.1)).await.unwrap(),
+        Outcome::Skipped
+    );
     assert!(
         receiver.drain(Duration::from_millis(300)).await.is_empty(),
         "another worker holds the lease"
@@ -142,7 +149,10 @@ async fn a_handed_over_delivery_is_sent_once_by_whoever_holds_its_lease() {
     // The same, with its lease still the one it was handed: renewed, then
     // sent.
     let job = handed(&db, &owed[1], Duration::from_secs(2)).await;
-    assert_eq!(worker.attempt(&job).await.unwrap(), Outcome::Succeeded);
+    assert_eq!(
+        worker.attempt(&job.0, Some(&job.1)).await.unwrap(),
+        Outcome::Succeeded
+    );
     let sent = receiver.next(WAIT).await;
     assert_eq!(sent.json()["currentValue"]["name"], "renewed");
     assert_eq!(status_of(&db, &owed[1].id).await, "SUCCEEDED");

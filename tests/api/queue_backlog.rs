@@ -140,7 +140,7 @@ impl Deployment {
 
     /// The queue's name in Redis' keys.
     fn queue(&self) -> String {
-        junction::delivery::queue::queue_name(&self.prefix)
+        junction::jobs::queue_name(&self.prefix)
     }
 
     /// The queue's keys in Redis and the memory they take, in bytes.

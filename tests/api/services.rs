@@ -13,12 +13,7 @@ const LOCAL_REDIS: &str = "redis://127.0.0.1:6379";
 /// PostgreSQL's and Redis' URLs, or `None` (and a note) when either is out
 /// of reach outside CI.
 pub async fn postgres_and_redis(test: &str) -> Option<(String, String)> {
-    let postgres = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|url| url.starts_with("postgres"))
-        .or_else(|| std::env::var("TEST_POSTGRES_URL").ok())
-        .unwrap_or_else(|| LOCAL_POSTGRES.to_owned());
-    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| LOCAL_REDIS.to_owned());
+    let (postgres, redis) = (postgres_url(), redis_url());
     let missing = match (
         reaches_postgres(&postgres).await,
         reaches_redis(&redis).await,
@@ -27,10 +22,37 @@ pub async fn postgres_and_redis(test: &str) -> Option<(String, String)> {
         (Err(e), _) => format!("PostgreSQL at {postgres}: {e}"),
         (_, Err(e)) => format!("Redis at {redis}: {e}"),
     };
-    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-        panic!("{test} needs PostgreSQL and Redis, and CI must run it; {missing}");
+    missing_in(test, "PostgreSQL and Redis", &missing)
+}
+
+/// PostgreSQL's URL, or `None` (and a note) when it is out of reach
+/// outside CI.
+pub async fn postgres(test: &str) -> Option<String> {
+    let postgres = postgres_url();
+    match reaches_postgres(&postgres).await {
+        Ok(()) => Some(postgres),
+        Err(e) => missing_in(test, "PostgreSQL", &format!("{postgres}: {e}")),
     }
-    eprintln!("skipped {test}: it needs PostgreSQL and Redis; {missing}");
+}
+
+fn postgres_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| url.starts_with("postgres"))
+        .or_else(|| std::env::var("TEST_POSTGRES_URL").ok())
+        .unwrap_or_else(|| LOCAL_POSTGRES.to_owned())
+}
+
+fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| LOCAL_REDIS.to_owned())
+}
+
+/// Fails the test under `CI=true`; elsewhere says it was skipped.
+fn missing_in<T>(test: &str, needs: &str, missing: &str) -> Option<T> {
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("{test} needs {needs}, and CI must run it; {missing}");
+    }
+    eprintln!("skipped {test}: it needs {needs}; {missing}");
     None
 }
 

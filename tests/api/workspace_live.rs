@@ -86,27 +86,20 @@ async fn subscribing_to_an_invisible_project_is_not_found() {
 }
 
 /// Subscribed on one server, changed through another: the event crosses
-/// processes through Redis pub/sub. Needs TEST_REDIS_URL (the PostgreSQL +
-/// Redis pass of .ci/run sets it).
+/// processes through Redis pub/sub (PostgreSQL + Redis, see `services`).
 #[tokio::test]
 async fn events_cross_server_instances_through_redis() {
-    if std::env::var("TEST_REDIS_URL").is_err() {
-        eprintln!("TEST_REDIS_URL unset: cross-instance fan-out needs Redis");
+    let test = "events_cross_server_instances_through_redis";
+    let Some((postgres, redis)) = crate::services::postgres_and_redis(test).await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = fresh_database(&dir).await;
+    };
+    let database_url = fresh_postgres_database(&postgres).await;
     let prefix = unique_redis_prefix();
+    let flags = ["--redis-url", &redis, "--redis-prefix", &prefix];
     let secret = Some(format!("shared-secret-{}", uuid::Uuid::now_v7()));
-    let first = spawn_on(database_url.clone(), secret.clone(), dir, &prefix, &[]).await;
-    let second = spawn_on(
-        database_url,
-        secret,
-        tempfile::tempdir().unwrap(),
-        &prefix,
-        &[],
-    )
-    .await;
+    let dir = || tempfile::tempdir().unwrap();
+    let first = spawn_on(database_url.clone(), secret.clone(), dir(), &prefix, &flags).await;
+    let second = spawn_on(database_url, secret, dir(), &prefix, &flags).await;
     let owner = first.register("owner").await;
     let project = new_project(&first, &owner).await;
 

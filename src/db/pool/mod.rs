@@ -183,25 +183,18 @@ impl Pool {
                     // evicted first: a batch's text changes with its
                     // length). Here every such plan is an index lookup or
                     // an insert whatever the values, so the plan made at the
-                    // first run serves them all. Pool that must find a
+                    // first run serves them all, until the table's
+                    // statistics change (autovacuum's ANALYZE as it grows)
+                    // and it is made again. Statements that must find a
                     // partial index write its condition out instead of
-                    // binding it (`outbox::status_is`).
-                    // Whole-table scans are off too: a plan made while a
-                    // table was small (a new deployment's, or a benchmark's)
-                    // would otherwise scan it whole for as long as the
-                    // connection lives, however large it grows; a fan-out's
-                    // leases and settlings each read every delivery so. A
-                    // table with no index the query can use is still
-                    // scanned. SETs rather than the startup packet's
-                    // `options`, which poolers such as PgBouncer refuse.
+                    // binding it (`outbox::status_is`). A SET rather than
+                    // the startup packet's `options`, which poolers such as
+                    // PgBouncer refuse.
                     setup: Some(|conn| {
                         Box::pin(async move {
-                            conn.execute(
-                                "SET plan_cache_mode = force_generic_plan; \
-                                 SET enable_seqscan = off",
-                            )
-                            .await
-                            .map(drop)
+                            conn.execute("SET plan_cache_mode = force_generic_plan")
+                                .await
+                                .map(drop)
                         })
                     }),
                     runtime: tokio::runtime::Handle::current(),

@@ -24,10 +24,11 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    delivery::signature,
+    domain::Ctx,
+    domain::change::{Change, on_writer},
     error::{AppError, AppResult},
-    events::{Change, types},
-    state::AppState,
+    events::types,
+    signature,
 };
 
 pub const WS_HOOK: &str = "ws_hook";
@@ -96,7 +97,7 @@ pub async fn channel_for_admin(
 }
 
 pub async fn list_channels(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     query: &query::ListQuery,
 ) -> AppResult<Vec<integration_point::Model>> {
@@ -107,7 +108,7 @@ pub async fn list_channels(
 }
 
 /// Ids of the channels whose id, code or `token_local` is `key`.
-pub async fn lookup(app: &AppState, who: &Principal, key: &str) -> AppResult<Vec<String>> {
+pub async fn lookup(app: &Ctx, who: &Principal, key: &str) -> AppResult<Vec<String>> {
     who.require_admin()?;
     let mut by = Condition::any()
         .add(integration_point::Column::Code.eq(key))
@@ -190,7 +191,7 @@ async fn linked_project(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id))]
 pub async fn create_channel(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     input: ChannelInput,
 ) -> AppResult<integration_point::Model> {
@@ -241,7 +242,7 @@ pub async fn create_channel(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, channel = id))]
 pub async fn update_channel(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
     input: ChannelInput,
@@ -279,7 +280,7 @@ pub async fn update_channel(
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, channel = id))]
 pub async fn delete_channel(
-    app: &AppState,
+    app: &Ctx,
     who: &Principal,
     id: &str,
 ) -> AppResult<integration_point::Model> {
@@ -313,7 +314,7 @@ fn hex_token() -> String {
 /// Where `send_to_web` forwards to, checked like any webhook target (SSRF
 /// guard); `None` when the channel does not forward.
 async fn forwarding_target(
-    app: &AppState,
+    app: &Ctx,
     active: &integration_point::ActiveModel,
 ) -> AppResult<Option<String>> {
     let sends = matches!(&active.send_svcscriptcode, sea_orm::ActiveValue::Set(s) | sea_orm::ActiveValue::Unchanged(s) if s == SEND_TO_WEB);
@@ -398,7 +399,21 @@ async fn sync_webhook(
 /// `token_local`; posted into the linked project by the channel.
 #[tracing::instrument(skip_all, fields(channel = id))]
 pub async fn receive(
-    app: &AppState,
+    app: &Ctx,
+    id: &str,
+    token: Option<&str>,
+    text: String,
+    author: Option<String>,
+) -> AppResult<entity::message::Model> {
+    let (id, token) = (id.to_owned(), token.map(str::to_owned));
+    on_writer(app, move |app| async move {
+        receive_now(&app, &id, token.as_deref(), text, author).await
+    })
+    .await
+}
+
+async fn receive_now(
+    app: &Ctx,
     id: &str,
     token: Option<&str>,
     text: String,

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use super::caller;
 use crate::{
-    auth::Principal,
     domain::{
         conference, messenger,
         messenger::{ChatRoomInput, Outgoing, Sent},
@@ -165,17 +164,8 @@ pub(super) async fn send_message(
         sealed: arg.is_opened,
         users: messenger::split_emails(&arg.general_purposes.users),
     };
-    let sent = send(&app, &who, out).await?;
+    let sent = messenger::send(&app, &who, out).await?;
     Ok(HttpResponse::Ok().json(json!({ "result": "success", "messages": sent_json(&sent) })))
-}
-
-/// Posts a message on SQLite's writer thread, as GraphQL mutations are
-/// (see [`AppState::run_write`]).
-async fn send(app: &AppState, who: &Principal, out: Outgoing) -> AppResult<Vec<Sent>> {
-    let (state, who) = (app.clone(), who.clone());
-    app.db
-        .on_writer(async move { messenger::send(&state, &who, out).await })
-        .await
 }
 
 /// One item of `messages=[…]`: direct messages to `property.users`, or to
@@ -222,7 +212,7 @@ pub(super) async fn send_messages(
                     sealed: item.is_opened,
                     users: messenger::split_emails(&item.property.users),
                 };
-                send(&app, &who, out).await
+                messenger::send(&app, &who, out).await
             }
         };
         results.push(match outcome {

@@ -104,11 +104,7 @@ async fn handle(
         Reading::Post(summary) => summary,
     };
     let delivery_id = inbound::delivery_id(service, &request);
-    let post = {
-        let (app, integration) = (app.clone(), integration.clone());
-        async move { post_inbound(&app, &integration, &project, &summary, delivery_id).await }
-    };
-    let received = app.db.on_writer(post).await?;
+    let received = post_inbound(app, integration, &project, summary, delivery_id).await?;
     let mut response = if received.duplicate {
         HttpResponse::Ok()
     } else {

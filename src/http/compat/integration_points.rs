@@ -318,19 +318,14 @@ pub(super) async fn hook(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> PointResult {
-    let token = crate::auth::credential_from_headers(req.headers()).or_else(|| {
+    let token = crate::http::credential_from_headers(req.headers()).or_else(|| {
         params(&req)
             .into_iter()
             .find(|(k, _)| k == "token")
             .map(|(_, v)| v)
     });
     let body: Inbound = json_body(&app, payload).await?;
-    // Posted on SQLite's writer thread, as inbound webhooks are.
-    let receive = {
-        let (app, id) = (app.get_ref().clone(), id.into_inner());
-        async move { channels::receive(&app, &id, token.as_deref(), body.text, body.author).await }
-    };
-    let message = app.db.on_writer(receive).await?;
+    let message = channels::receive(&app, &id, token.as_deref(), body.text, body.author).await?;
     Ok(HttpResponse::Created()
         .json(json!({ "message_id": message.id, "project_id": message.project_id })))
 }

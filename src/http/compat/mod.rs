@@ -9,9 +9,8 @@ pub(super) mod integration_points;
 use actix_web::{HttpRequest, web};
 
 use crate::{
-    auth::{Principal, authenticate, credential_from_headers},
-    error::AppResult,
-    state::AppState,
+    auth::Principal, domain::sessions::authenticate, error::AppResult,
+    http::credential_from_headers, state::AppState,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

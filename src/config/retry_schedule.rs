@@ -5,7 +5,6 @@
 
 use std::{str::FromStr, time::Duration};
 
-use chrono::{DateTime, Utc};
 use rand::Rng;
 
 /// The delays before each attempt; the first is the initial attempt's.
@@ -85,18 +84,6 @@ fn jitter(base: Duration) -> Duration {
     base.mul_f64(factor)
 }
 
-/// A `Retry-After` header: delay-seconds or an HTTP date.
-pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = DateTime::parse_from_rfc2822(value)
-        .ok()?
-        .with_timezone(&Utc);
-    Some((when - now).to_std().unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,25 +133,5 @@ mod tests {
                 .unwrap()
                 >= Duration::from_secs(8)
         );
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_or_an_http_date() {
-        let now = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(
-            parse_retry_after("120", now),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 22 Nov 2026 10:01:30 GMT", now),
-            Some(Duration::from_secs(90))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 22 Nov 2026 09:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("later", now), None);
     }
 }

@@ -13,18 +13,18 @@ use serde::Serialize;
 use super::{
     commit::{self, Claimed, Committer},
     health,
-    queue::{DeliveryJob, Due},
-    schedule::RetrySchedule,
+    queue::{Due, HandedOver},
     sender::{Attempt, Outgoing, Sender},
 };
 use crate::{
+    config::RetrySchedule,
+    domain::Ctx,
     domain::{
         ids,
         outbox::{FAILED, PENDING, SUCCEEDED},
         webhooks::{WebhookView, signing_secrets},
     },
     error::AppResult,
-    state::AppState,
 };
 
 /// A job that arrives this much before its delivery is due waits for it;
@@ -66,7 +66,7 @@ impl Outcome {
 
 /// Everything an attempt needs; one per worker process.
 pub struct Deliverer {
-    app: AppState,
+    app: Ctx,
     committer: Committer,
     sender: Sender,
     schedule: RetrySchedule,
@@ -97,7 +97,7 @@ pub fn payload(webhook: &webhook::Model, event: &event::Model) -> Vec<u8> {
 }
 
 impl Deliverer {
-    pub fn new(app: AppState) -> anyhow::Result<Self> {
+    pub fn new(app: Ctx) -> anyhow::Result<Self> {
         let timeout = app.settings.delivery_timeout();
         Ok(Self {
             sender: Sender::new(
@@ -112,9 +112,16 @@ impl Deliverer {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(delivery = %job.delivery_id, outcome))]
-    pub async fn attempt(&self, job: &DeliveryJob) -> AppResult<Outcome> {
-        let outcome = self.run(job).await?;
+    /// Attempts the delivery `delivery_id`, handed over in memory with
+    /// `handoff` when the change that owed it gave it to this process's
+    /// queue.
+    #[tracing::instrument(skip_all, fields(delivery = %delivery_id, outcome))]
+    pub async fn attempt(
+        &self,
+        delivery_id: &str,
+        handoff: Option<&HandedOver>,
+    ) -> AppResult<Outcome> {
+        let outcome = self.run(delivery_id, handoff).await?;
         tracing::Span::current().record("outcome", outcome.as_str());
         if outcome != Outcome::Skipped {
             self.app.metrics.delivery_outcome(outcome.as_str());
@@ -126,18 +133,19 @@ impl Deliverer {
     /// change that owed it while its lease still covers a whole attempt,
     /// else leased here (only one worker may have an attempt in flight,
     /// whatever the queue hands out twice). `None`: nothing to attempt.
-    async fn take(&self, job: &DeliveryJob) -> AppResult<Option<Claimed>> {
+    async fn take(
+        &self,
+        delivery_id: &str,
+        handoff: Option<&HandedOver>,
+    ) -> AppResult<Option<Claimed>> {
         let now = Utc::now();
-        let handed_lease = job
-            .handoff
-            .as_ref()
-            .and_then(|handoff| handoff.leased_until);
+        let handed_lease = handoff.and_then(|handoff| handoff.leased_until);
         let covers_attempt = |until: DateTime<Utc>| until - now >= ids::span(self.timeout);
-        if let Some(handoff) = &job.handoff
+        if let Some(handoff) = handoff
             && handed_lease.is_some_and(covers_attempt)
         {
             return Ok(Some(Claimed {
-                delivery: handoff.delivery(&job.delivery_id),
+                delivery: handoff.delivery(delivery_id),
                 webhook: Some(handoff.webhook.clone()),
                 event: Some(handoff.event.clone()),
             }));
@@ -147,18 +155,18 @@ impl Deliverer {
         let until = now + ids::span(lease_length(self.timeout));
         let due_by = now + ids::span(EARLY_TOLERANCE);
         self.committer
-            .claim(&job.delivery_id, until, due_by, handed_lease)
+            .claim(delivery_id, until, due_by, handed_lease)
             .await
     }
 
-    async fn run(&self, job: &DeliveryJob) -> AppResult<Outcome> {
+    async fn run(&self, delivery_id: &str, handoff: Option<&HandedOver>) -> AppResult<Outcome> {
         let Some(Claimed {
             delivery,
             webhook,
             event,
-        }) = self.take(job).await?
+        }) = self.take(delivery_id, handoff).await?
         else {
-            return self.not_taken(&job.delivery_id).await;
+            return self.not_taken(delivery_id).await;
         };
         if let Some(due) = delivery.next_attempt_at {
             tokio::time::sleep((due - Utc::now()).to_std().unwrap_or_default()).await;

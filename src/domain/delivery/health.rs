@@ -20,13 +20,14 @@ use sea_orm::{
 use super::sender::Attempt;
 use crate::{
     config::Settings,
+    domain::change::Change,
     domain::{
         messages::{self, Author, NewMessage},
         projects,
         webhooks::{HEALTHY, UNHEALTHY, webhook_json},
     },
     error::AppResult,
-    events::{Change, types},
+    events::types,
 };
 
 /// Whether a success would change `webhook`'s health: it has a run of

@@ -1,33 +1,15 @@
 //! Turning a presented credential into an [`Auth`].
 
-use actix_web::http::header::HeaderMap;
-
-use super::{Auth, api_token};
+use super::{accounts, api_tokens};
 use crate::{
-    domain::{accounts, api_tokens},
+    auth::{Auth, api_token},
+    domain::Ctx,
     error::AppResult,
-    state::AppState,
 };
-
-/// The credential of an HTTP request: `Authorization: Bearer …`, or the
-/// Chat&Messenger API's `x-cam-apiToken` header.
-pub fn credential_from_headers(headers: &HeaderMap) -> Option<String> {
-    // Chat&Messenger's own header first: a request that sends it is judged
-    // by it, even if it also carries an Authorization header.
-    if let Some(token) = headers.get("x-cam-apitoken").and_then(|v| v.to_str().ok()) {
-        return Some(token.trim().to_owned());
-    }
-    let value = headers.get("authorization")?.to_str().ok()?.trim();
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .unwrap_or(value);
-    Some(token.trim().to_owned())
-}
 
 /// Checks a credential: an API token (`jct_…`) or a session JWT. A
 /// credential that checked out within the cache's TTL is not looked up again.
-pub async fn authenticate(app: &AppState, credential: Option<&str>) -> AppResult<Auth> {
+pub async fn authenticate(app: &Ctx, credential: Option<&str>) -> AppResult<Auth> {
     let Some(credential) = credential.filter(|c| !c.is_empty()) else {
         return Ok(Auth::Anonymous);
     };

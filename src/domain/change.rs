@@ -7,16 +7,16 @@ use serde_json::Value;
 use crate::{
     auth::Principal,
     db::Txn,
-    delivery::queue::Due,
+    domain::Ctx,
+    domain::delivery::queue::Due,
     domain::{ids, outbox},
     error::AppResult,
-    state::AppState,
 };
 
 /// One change to the workspace: a database transaction plus the events it
 /// records. Nothing is visible, and nothing is published, until `commit`.
 pub struct Change<'a> {
-    app: &'a AppState,
+    app: &'a Ctx,
     txn: Txn,
     organization_id: String,
     actor_id: Option<String>,
@@ -28,14 +28,14 @@ pub struct Change<'a> {
 
 impl<'a> Change<'a> {
     /// A change made by `who` in their organization.
-    pub async fn begin(app: &'a AppState, who: &Principal) -> AppResult<Self> {
+    pub async fn begin(app: &'a Ctx, who: &Principal) -> AppResult<Self> {
         Self::begin_for(app, &who.organization_id, Some(who.user_id.clone())).await
     }
 
     /// A change in `organization_id` made by a user or, with no actor, by
     /// the system or an integration.
     pub async fn begin_for(
-        app: &'a AppState,
+        app: &'a Ctx,
         organization_id: &str,
         actor_id: Option<String>,
     ) -> AppResult<Self> {
@@ -134,6 +134,7 @@ impl<'a> Change<'a> {
             .handover_lease()
             .map(|lease| ids::now() + ids::span(lease));
         let owed = outbox::record_events(
+            &self.app.caches,
             &self.txn,
             &self.organization_id,
             &self.recorded,
@@ -158,9 +159,31 @@ impl<'a> Change<'a> {
     }
 }
 
+impl Change<'_> {
+    /// The context the change was begun in.
+    pub fn ctx(&self) -> &Ctx {
+        self.app
+    }
+}
+
 impl Deref for Change<'_> {
     type Target = Txn;
     fn deref(&self) -> &Self::Target {
         &self.txn
     }
+}
+
+/// Runs `work` (given a clone of `app`) where writes run best: on SQLite on
+/// the writer's own thread, so that the answer to each statement of a
+/// change holding the one writer slot is taken up at once, not after the
+/// other requests an HTTP worker thread has queued (see
+/// [`crate::db::Db::on_writer`]). The write paths that carry load (todos,
+/// messages, inbound webhooks) run their changes through it.
+pub async fn on_writer<T, F>(app: &Ctx, work: impl FnOnce(Ctx) -> F) -> T
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let db = app.db.clone();
+    db.on_writer(work(app.clone())).await
 }

@@ -12,11 +12,12 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use entity::{delivery, delivery_attempt, event, webhook};
+use moka::sync::Cache;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, EntityTrait, FromQueryResult, IdenStatic, IntoActiveModel, Iterable,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic,
+    IntoActiveModel, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, LockType, Query},
 };
 use tokio::sync::{mpsc, oneshot};
@@ -24,13 +25,13 @@ use tokio::sync::{mpsc, oneshot};
 use super::{health, sender::Attempt};
 use crate::{
     db::{JoinFirst, Rows, Script},
+    domain::Ctx,
+    domain::change::Change,
     domain::{
         ids,
         outbox::{self, PENDING, SUCCEEDED, lease_free},
     },
     error::{AppError, AppResult},
-    events::Change,
-    state::AppState,
 };
 
 /// The most writes one transaction takes.
@@ -58,7 +59,9 @@ pub struct Claimed {
 }
 
 /// Events kept in memory by each worker process.
-const EVENT_CACHE: usize = 4096;
+const EVENT_CACHE: u64 = 4096;
+
+type EventCache = Cache<String, Arc<event::Model>>;
 
 struct Claim {
     delivery_id: String,
@@ -87,7 +90,7 @@ fn stopped() -> AppError {
 impl Committer {
     /// Starts the two writer tasks; they end when every `Committer` clone
     /// is dropped.
-    pub fn start(app: AppState) -> Self {
+    pub fn start(app: Ctx) -> Self {
         let (claims, claim_rx) = mpsc::channel(4 * MAX_BATCH);
         let (records, record_rx) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(claim_loop(app.clone(), claim_rx));
@@ -145,13 +148,13 @@ async fn next_batch<T>(rx: &mut mpsc::Receiver<T>) -> Option<Vec<T>> {
     Some(batch)
 }
 
-async fn claim_loop(app: AppState, mut rx: mpsc::Receiver<Claim>) {
-    // On SQLite: events never change once written, and a fan-out sends one
-    // event to many webhooks: each is read once. (PostgreSQL's come with
-    // the lease.)
-    let mut events: HashMap<String, Arc<event::Model>> = HashMap::new();
+async fn claim_loop(app: Ctx, mut rx: mpsc::Receiver<Claim>) {
+    // Where the lease does not bring them: events never change once
+    // written, and a fan-out sends one event to many webhooks: each is read
+    // once.
+    let events = Cache::new(EVENT_CACHE);
     while let Some(batch) = next_batch(&mut rx).await {
-        match claim_all(&app, &mut events, &batch).await {
+        match claim_all(&app, &events, &batch).await {
             Ok(mut taken) => {
                 for claim in batch {
                     let _ = claim.reply.send(Ok(taken.remove(&claim.delivery_id)));
@@ -174,8 +177,8 @@ async fn claim_loop(app: AppState, mut rx: mpsc::Receiver<Claim>) {
 }
 
 async fn claim_all(
-    app: &AppState,
-    events: &mut HashMap<String, Arc<event::Model>>,
+    app: &Ctx,
+    events: &EventCache,
     batch: &[Claim],
 ) -> AppResult<HashMap<String, Claimed>> {
     let now = Utc::now();
@@ -255,7 +258,7 @@ async fn claim_all(
     let wanted: HashSet<&str> = taken.iter().map(|d| d.webhook_id.as_str()).collect();
     let mut webhooks: HashMap<String, Arc<webhook::Model>> = HashMap::new();
     for (organization_id, version) in &versions {
-        for known in outbox::enabled_webhooks(&app.db, organization_id, *version)
+        for known in outbox::enabled_webhooks(&app.caches, &app.db, organization_id, *version)
             .await?
             .iter()
             .filter(|known| wanted.contains(known.webhook.id.as_str()))
@@ -278,20 +281,14 @@ async fn claim_all(
             webhooks.insert(webhook.id.clone(), Arc::new(webhook));
         }
     }
-    // The rest from this worker's cache, or read for the batch at once.
-    let unjoined: Vec<&String> = (taken.iter().map(|d| &d.event_id))
-        .filter(|id| !joined.contains_key(*id))
-        .collect();
-    read_events(app, events, unjoined).await?;
+    let unjoined = (taken.iter().map(|d| &d.event_id)).filter(|id| !joined.contains_key(*id));
+    joined.extend(events_of(&app.db, events, unjoined).await?);
     Ok(taken
         .into_iter()
         .map(|delivery| {
-            let event = joined
-                .get(&delivery.event_id)
-                .or(events.get(&delivery.event_id));
             let claimed = Claimed {
                 webhook: webhooks.get(&delivery.webhook_id).cloned(),
-                event: event.cloned(),
+                event: joined.get(&delivery.event_id).cloned(),
                 delivery,
             };
             (claimed.delivery.id.clone(), claimed)
@@ -299,48 +296,39 @@ async fn claim_all(
         .collect())
 }
 
-/// Reads into `cache` the events `wanted` that it does not hold, in one
-/// query for the whole batch (a fan-out batch shares few events); they are
+/// The events `wanted` names: from this worker's `cache`, the rest read in
+/// one query for the whole batch (a fan-out batch shares few events) and
 /// kept, as events never change.
-async fn read_events(
-    app: &AppState,
-    cache: &mut HashMap<String, Arc<event::Model>>,
-    wanted: Vec<&String>,
-) -> AppResult<()> {
-    let unread = events_to_read(cache, wanted.into_iter(), EVENT_CACHE);
+async fn events_of<'a>(
+    conn: &impl ConnectionTrait,
+    cache: &EventCache,
+    wanted: impl Iterator<Item = &'a String>,
+) -> AppResult<HashMap<String, Arc<event::Model>>> {
+    let mut found = HashMap::new();
+    let mut unread = Vec::new();
+    for id in wanted {
+        match cache.get(id) {
+            Some(event) => drop(found.insert(id.clone(), event)),
+            None => unread.push(id),
+        }
+    }
+    let unread = distinct(unread.into_iter());
     if !unread.is_empty() {
         for event in event::Entity::find()
             .filter(event::Column::Id.is_in(unread))
-            .all(&app.db)
+            .all(conn)
             .await?
         {
-            cache.insert(event.id.clone(), Arc::new(event));
+            let event = Arc::new(event);
+            cache.insert(event.id.clone(), event.clone());
+            found.insert(event.id.clone(), event);
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// The prefix of the event's columns in a lease read with its events.
 const EVENT: &str = "event__";
-
-/// The events of a batch that `cache` does not hold, to be read. When
-/// they would take the cache past `capacity` it starts over, and then every
-/// event of the batch is read again: one the cache held before is gone
-/// from it too. (Reading only the new ones once left the others' deliveries
-/// without their event, skipped until the sweeper queued them again half a
-/// minute later.)
-fn events_to_read<'a>(
-    cache: &mut HashMap<String, Arc<event::Model>>,
-    wanted: impl Iterator<Item = &'a String> + Clone,
-    capacity: usize,
-) -> Vec<String> {
-    let unread = distinct(wanted.clone().filter(|id| !cache.contains_key(*id)));
-    if unread.is_empty() || cache.len() + unread.len() <= capacity {
-        return unread;
-    }
-    cache.clear();
-    distinct(wanted)
-}
 
 fn distinct<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<String> {
     let mut ids: Vec<String> = ids.cloned().collect();
@@ -349,7 +337,7 @@ fn distinct<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<String> {
     ids
 }
 
-async fn record_loop(app: AppState, mut rx: mpsc::Receiver<Record>) {
+async fn record_loop(app: Ctx, mut rx: mpsc::Receiver<Record>) {
     while let Some(batch) = next_batch(&mut rx).await {
         // One transaction per organization: a Change belongs to one.
         let mut by_org: BTreeMap<String, Vec<Record>> = BTreeMap::new();
@@ -373,7 +361,7 @@ async fn record_loop(app: AppState, mut rx: mpsc::Receiver<Record>) {
 /// break a deadlock on PostgreSQL is run again (the webhooks are locked
 /// first, as a delete locks them, so that one should not come from a
 /// delete; see [`lock_webhooks_first`]).
-async fn record_group(app: &AppState, organization_id: &str, mut records: Vec<Record>) {
+async fn record_group(app: &Ctx, organization_id: &str, mut records: Vec<Record>) {
     let mut reruns = 2;
     loop {
         let finished: Vec<&Finished> = records.iter().map(|r| &r.finished).collect();
@@ -425,7 +413,7 @@ async fn record_group(app: &AppState, organization_id: &str, mut records: Vec<Re
 }
 
 /// The ids among `outcomes`' deliveries that no longer exist.
-async fn deleted_meanwhile(app: &AppState, outcomes: &[&Finished]) -> AppResult<HashSet<String>> {
+async fn deleted_meanwhile(app: &Ctx, outcomes: &[&Finished]) -> AppResult<HashSet<String>> {
     let ids: Vec<&str> = outcomes.iter().map(|o| o.delivery.id.as_str()).collect();
     let existing: HashSet<String> = delivery::Entity::find()
         .select_only()
@@ -444,7 +432,7 @@ async fn deleted_meanwhile(app: &AppState, outcomes: &[&Finished]) -> AppResult<
 }
 
 async fn record_all(
-    app: &AppState,
+    app: &Ctx,
     organization_id: &str,
     outcomes: &[&Finished],
 ) -> AppResult<Vec<delivery::Model>> {
@@ -612,46 +600,48 @@ fn settle_succeeded(
 mod tests {
     use super::*;
 
-    fn cached(ids: &[&str]) -> HashMap<String, Arc<event::Model>> {
-        ids.iter()
-            .map(|id| {
-                let event = event::Model {
-                    id: id.to_string(),
-                    organization_id: "org".into(),
-                    project_id: None,
-                    event_type: "TODO_CREATED".into(),
-                    actor_id: None,
-                    current_value: serde_json::json!({}),
-                    previous_value: None,
-                    created_at: Utc::now(),
-                };
-                (id.to_string(), Arc::new(event))
-            })
-            .collect()
+    fn event(id: &str) -> event::Model {
+        event::Model {
+            id: id.to_string(),
+            organization_id: "org".into(),
+            project_id: None,
+            event_type: "TODO_CREATED".into(),
+            actor_id: None,
+            current_value: serde_json::json!({}),
+            previous_value: None,
+            created_at: Utc::now(),
+        }
     }
 
-    fn ids(ids: &[&str]) -> Vec<String> {
-        ids.iter().map(|id| id.to_string()).collect()
-    }
+    /// An event the cache holds is not read again; one it lacks is read
+    /// once for the batch, and kept.
+    #[tokio::test]
+    async fn a_batch_reads_only_the_events_the_cache_lacks() {
+        use migration::MigratorTrait;
+        let db = crate::db::in_memory().await;
+        migration::Migrator::up(&db, None).await.unwrap();
+        let now = Utc::now();
+        let org = entity::organization::Model {
+            id: "org".into(),
+            name: "o".into(),
+            created_at: now,
+            updated_at: now,
+        };
+        entity::organization::Entity::insert(org.into_active_model())
+            .exec_without_returning(&db)
+            .await
+            .unwrap();
+        event::Entity::insert(event("b").into_active_model())
+            .exec_without_returning(&db)
+            .await
+            .unwrap();
+        let cache = Cache::new(4);
+        // Not in the database: found only if taken from the cache.
+        cache.insert("a".to_string(), Arc::new(event("a")));
 
-    #[test]
-    fn a_batch_reads_only_the_events_the_cache_lacks() {
-        let mut cache = cached(&["a", "b"]);
-        let wanted = ids(&["b", "c", "c", "a"]);
-        assert_eq!(events_to_read(&mut cache, wanted.iter(), 4), ["c"]);
-        assert_eq!(cache.len(), 2);
-    }
-
-    #[test]
-    fn a_cache_that_starts_over_reads_every_event_of_the_batch_again() {
-        // "a" was cached; the batch's new events overflow the cache, which
-        // is cleared: "a" must be read again, not lost.
-        let mut cache = cached(&["a", "x", "y"]);
-        let wanted = ids(&["a", "b", "c"]);
-        assert_eq!(
-            events_to_read(&mut cache, wanted.iter(), 4),
-            ["a", "b", "c"]
-        );
-        assert!(cache.is_empty());
+        let wanted = ["a", "b", "b"].map(String::from);
+        let found = events_of(&db, &cache, wanted.iter()).await.unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(cache.contains_key("b"), "a read event is kept");
     }
 }

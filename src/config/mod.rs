@@ -5,7 +5,9 @@ use std::{fmt, net::SocketAddr, time::Duration};
 
 use clap::{Args, ValueEnum};
 
-use crate::delivery::schedule::RetrySchedule;
+mod retry_schedule;
+
+pub use retry_schedule::RetrySchedule;
 
 /// Settings shared by every subcommand.
 #[derive(Debug, Clone, Args)]

@@ -1,0 +1,254 @@
+//! Jobs: the only code that names apalis. The delivery queue's storages
+//! (Redis through apalis-redis when `REDIS_URL` is set, else this process's
+//! memory), the domain's [`Queue`] over them, and the workers that take
+//! jobs off them (`worker`).
+//!
+//! A job's id names its delivery and the time it is due for, and a queue
+//! holds one job per id: re-queueing a delivery whose job is still waiting
+//! (the sweeper, after a long backlog) adds nothing.
+
+mod embedded;
+mod wake;
+pub mod worker;
+
+use std::time::Duration;
+
+use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
+use apalis_redis::RedisStorage;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::delivery::queue::{Due, HandedOver, Handoff, Queue};
+use embedded::Embedded;
+use wake::Wake;
+
+/// The job: which delivery to attempt. Everything else is read from the
+/// database when the attempt starts, so a job is never stale; except, on
+/// the embedded queue, what the change that owed the delivery hands over.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeliveryJob {
+    pub delivery_id: String,
+    /// Never in Redis: only a job that stays in this process carries it.
+    #[serde(skip)]
+    pub handoff: Option<HandedOver>,
+}
+
+/// The id of the job for an attempt. Two pushes of the same attempt make
+/// one job; the next attempt (a retry, a redelivery) is due at another
+/// time and gets a job of its own.
+fn job_id(due: &Due) -> TaskId {
+    TaskId::from_string(format!("{}@{}", due.delivery_id, due.at.timestamp_micros()))
+}
+
+// One per process, so the Redis variant's size costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+enum Storage {
+    Redis(RedisStorage<DeliveryJob>),
+    Embedded(Embedded),
+}
+
+/// The delivery queue, and what its workers need of it.
+#[derive(Clone)]
+pub struct DeliveryJobs {
+    storage: Storage,
+    wake: Wake,
+    name: String,
+    handover_lease: Option<Duration>,
+}
+
+/// The queue's name for a key prefix. apalis names its Redis pub/sub
+/// channels `tasks:<queue>:…` and splits them on `:`, so the name has none.
+pub fn queue_name(prefix: &str) -> String {
+    format!("{}deliveries", prefix.replace(':', "_"))
+}
+
+fn redis_config(name: &str) -> apalis_redis::Config {
+    apalis_redis::Config::default()
+        .queue(name)
+        .batch_size(64)
+        // A dead worker's jobs pass to another after 4 × 5 s = 20 s, longer
+        // than an attempt may run (15 s by default), and the delivery's own
+        // lease guards the rest.
+        .heartbeat_interval(Duration::from_secs(5))
+        .missed_heartbeats(4)
+        // apalis' task lock only marks a fetched job "Running" in its
+        // metadata, with an LREM of the queue list per job: its fetch has
+        // already trimmed the job off that list, so each LREM scanned the
+        // whole backlog for nothing (233 µs a call, Redis' busiest command
+        // in a fan-out). A dead worker's jobs are still found through its
+        // in-flight set, and the delivery's own lease guards the attempt.
+        .lock_tasks(false)
+        // Nothing here listens to apalis' per-job pub/sub announcements;
+        // workers are woken on `wake_channel` instead.
+        .emit_events(false)
+}
+
+impl DeliveryJobs {
+    /// A queue in Redis, shared by every process using the same prefix.
+    pub fn redis(conn: redis::aio::ConnectionManager, prefix: &str) -> Self {
+        let name = queue_name(prefix);
+        let storage = RedisStorage::new(conn).with_config(redis_config(&name));
+        Self {
+            storage: Storage::Redis(storage),
+            wake: Wake::default(),
+            name,
+            handover_lease: None,
+        }
+    }
+
+    /// A queue in this process's memory: for a single `serve` process
+    /// with its in-process workers. With `handover_lease`, see
+    /// [`Queue::handover_lease`].
+    pub fn embedded(prefix: &str, handover_lease: Option<Duration>) -> Self {
+        Self {
+            storage: Storage::Embedded(Embedded::new()),
+            wake: Wake::default(),
+            name: queue_name(prefix),
+            handover_lease,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The Redis pub/sub channel, one per queue, on which a push wakes the
+    /// workers of every process.
+    fn wake_channel(&self) -> String {
+        format!("junction:{}:wake", self.name)
+    }
+}
+
+#[async_trait::async_trait]
+impl Queue for DeliveryJobs {
+    fn handover_lease(&self) -> Option<Duration> {
+        self.handover_lease
+    }
+
+    async fn push_new(&self, owed: Vec<Handoff>) {
+        match (&self.storage, self.handover_lease) {
+            (Storage::Embedded(queue), Some(_)) => {
+                for handoff in owed {
+                    let (delivery_id, kept) = handoff.into_job();
+                    queue.send(DeliveryJob {
+                        delivery_id,
+                        handoff: Some(kept),
+                    });
+                }
+            }
+            _ => {
+                let due: Vec<Due> = owed.iter().filter_map(|h| Due::of(&h.delivery)).collect();
+                self.push(&due).await;
+            }
+        }
+    }
+
+    /// Queues one job per due attempt, unless its job is queued already.
+    /// A failure is logged, not returned: the rows are committed and the
+    /// sweeper will queue them again.
+    async fn push(&self, due: &[Due]) {
+        if due.is_empty() {
+            return;
+        }
+        let job = |due: &Due| DeliveryJob {
+            delivery_id: due.delivery_id.clone(),
+            handoff: None,
+        };
+        match &self.storage {
+            Storage::Redis(storage) => {
+                let mut storage = storage.clone();
+                let now = Utc::now();
+                let tasks: Vec<_> = due
+                    .iter()
+                    .map(|due| {
+                        let task = TaskBuilder::new(job(due)).task_id(job_id(due));
+                        // A time already past means now: onto the queue
+                        // itself rather than into the scheduled set.
+                        match due.at > now {
+                            true => task.run_at_timestamp(due.at.timestamp().max(0) as u64),
+                            false => task,
+                        }
+                        .build()
+                    })
+                    .collect();
+                let pushed = storage.push_all(futures_util::stream::iter(tasks)).await;
+                match pushed {
+                    Ok(()) => {
+                        self.wake.signal();
+                        // Best effort and off the caller's path: a lost
+                        // wake-up costs at most one IDLE_POLL.
+                        let mut conn = storage.get_connection().clone();
+                        let channel = self.wake_channel();
+                        tokio::spawn(async move {
+                            let woken: Result<i64, _> = redis::cmd("PUBLISH")
+                                .arg(channel)
+                                .arg(1)
+                                .query_async(&mut conn)
+                                .await;
+                            if let Err(error) = woken {
+                                tracing::debug!(%error, "waking other workers failed");
+                            }
+                        });
+                    }
+                    Err(error) => tracing::warn!(
+                        %error,
+                        count = due.len(),
+                        "queueing deliveries failed; the sweeper will queue them again"
+                    ),
+                }
+            }
+            Storage::Embedded(queue) => due.iter().for_each(|due| queue.push(job(due), due.at)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn due(id: &str) -> Due {
+        Due {
+            delivery_id: id.to_owned(),
+            at: Utc::now(),
+        }
+    }
+
+    /// The sweeper re-queues deliveries that may still have their job;
+    /// those must not become a second job.
+    #[tokio::test]
+    async fn a_delivery_waiting_in_the_embedded_queue_is_not_queued_again() {
+        let queue = DeliveryJobs::embedded("test:", None);
+        let Storage::Embedded(embedded) = queue.storage.clone() else {
+            unreachable!()
+        };
+        queue.push(&[due("a"), due("b")]).await;
+        queue.push(&[due("a")]).await;
+        assert_eq!(embedded.receiver.lock().await.len(), 2);
+
+        // Taken by a worker, it may be queued again (a retry).
+        let taken = embedded.take().await.unwrap();
+        queue.push(&[due(&taken.delivery_id)]).await;
+        assert_eq!(embedded.receiver.lock().await.len(), 2);
+    }
+
+    /// In Redis, a job's id is the queue's guard against a second copy: the
+    /// same attempt always has the same id, the next attempt another.
+    #[test]
+    fn a_job_id_names_a_delivery_and_its_time() {
+        let first = due("a");
+        let again = Due {
+            delivery_id: "a".into(),
+            at: first.at,
+        };
+        let retry = Due {
+            delivery_id: "a".into(),
+            at: first.at + chrono::Duration::seconds(5),
+        };
+        assert_eq!(job_id(&first), job_id(&again));
+        assert_ne!(job_id(&first), job_id(&retry));
+        assert_ne!(job_id(&first), job_id(&due("b")));
+    }
+}
