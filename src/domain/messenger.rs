@@ -8,9 +8,10 @@ use entity::{membership, project, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
+    conversations::direct_conversation,
     email::Email,
     messages::{NewMessage, post_message},
-    projects::{ROOM, direct_conversation, project_for_read},
+    projects::{ROOM, project_for_read},
 };
 use crate::{
     auth::Principal,

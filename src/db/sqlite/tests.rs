@@ -301,3 +301,27 @@ async fn a_first_writer_passes_the_queued_ones() {
     // next, ahead of the writers still in line.
     assert_eq!(*order.lock().unwrap(), ["api 1", "lease", "api 2", "api 3"]);
 }
+
+/// The SQLite the build links has the compile options `.cargo/config.toml`
+/// asks for (`LIBSQLITE3_FLAGS`): a flag lost on the way (another build of
+/// libsqlite3-sys, a cached one) would silently lose what it is there for.
+#[tokio::test]
+async fn sqlite_is_built_with_the_flags_the_build_asks_for() {
+    let db = crate::db::in_memory().await;
+    let options: Vec<String> = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA compile_options",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get_by_index(0).unwrap())
+        .collect();
+    for wanted in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0"] {
+        assert!(
+            options.iter().any(|option| option == wanted),
+            "{wanted} is not among {options:?}"
+        );
+    }
+}

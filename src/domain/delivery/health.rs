@@ -22,8 +22,8 @@ use crate::{
     config::Settings,
     domain::change::Change,
     domain::{
+        conversations,
         messages::{self, Author, NewMessage},
-        projects,
         webhooks::{HEALTHY, UNHEALTHY, webhook_json},
     },
     error::AppResult,
@@ -166,7 +166,7 @@ async fn transition(
     );
     if let Some(creator) = &after.created_by_id {
         let conversation =
-            projects::notices_conversation(change, &after.organization_id, creator).await?;
+            conversations::notices_conversation(change, &after.organization_id, creator).await?;
         let author = Author::Integration {
             id: after.id.clone(),
             name: "Junction".to_owned(),

@@ -7,6 +7,7 @@ pub mod attempt;
 pub mod commit;
 pub mod health;
 pub mod queue;
+mod record;
 pub mod sender;
 pub mod sweeper;
 pub mod target;

@@ -2,6 +2,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::{
     domain::{
+        conversations,
         messages::{self, NewMessage},
         pages::{self, PagePatch},
         projects::{self, NewProject, ProjectPatch},
@@ -135,7 +136,7 @@ impl ProjectMutation {
         user_ids: Vec<ID>,
     ) -> async_graphql::Result<Project> {
         Ok(Project(
-            projects::direct_conversation(ctx.app(), ctx.principal()?, &ids(user_ids)).await?,
+            conversations::direct_conversation(ctx.app(), ctx.principal()?, &ids(user_ids)).await?,
         ))
     }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     domain::{
-        outbox,
+        deliveries,
         webhooks::{self, NewWebhook, WebhookPatch},
     },
     graphql::{
@@ -112,7 +112,7 @@ impl WebhookMutation {
         delivery_id: ID,
     ) -> async_graphql::Result<Delivery> {
         Ok(Delivery(
-            outbox::redeliver(ctx.app(), ctx.principal()?, &delivery_id).await?,
+            deliveries::redeliver(ctx.app(), ctx.principal()?, &delivery_id).await?,
         ))
     }
 
@@ -125,7 +125,7 @@ impl WebhookMutation {
         since: DateTime<Utc>,
     ) -> async_graphql::Result<i32> {
         let count =
-            outbox::redeliver_failed(ctx.app(), ctx.principal()?, &webhook_id, since).await?;
+            deliveries::redeliver_failed(ctx.app(), ctx.principal()?, &webhook_id, since).await?;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
@@ -133,7 +133,7 @@ impl WebhookMutation {
     /// delivery returned shows how it went. Admins.
     async fn test_webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Delivery> {
         Ok(Delivery(
-            outbox::test_webhook(ctx.app(), ctx.principal()?, &id).await?,
+            deliveries::test_webhook(ctx.app(), ctx.principal()?, &id).await?,
         ))
     }
 

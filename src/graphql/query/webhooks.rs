@@ -1,7 +1,7 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::{
-    domain::{outbox, webhooks},
+    domain::{deliveries, webhooks},
     graphql::{
         ContextExt,
         connection::{PageConnection, from_page, page_request},
@@ -32,7 +32,7 @@ impl WebhookQuery {
     /// One delivery (admins).
     async fn delivery(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Delivery> {
         Ok(Delivery(
-            outbox::delivery_for_admin(&ctx.app().db, ctx.principal()?, &id).await?,
+            deliveries::delivery_for_admin(&ctx.app().db, ctx.principal()?, &id).await?,
         ))
     }
 
@@ -43,7 +43,7 @@ impl WebhookQuery {
         delivery_id: ID,
     ) -> async_graphql::Result<Vec<DeliveryAttempt>> {
         Ok(
-            outbox::list_attempts(ctx.app(), ctx.principal()?, &delivery_id)
+            deliveries::list_attempts(ctx.app(), ctx.principal()?, &delivery_id)
                 .await?
                 .into_iter()
                 .map(DeliveryAttempt)
@@ -64,7 +64,7 @@ impl WebhookQuery {
         let page = page_request(ctx, first, after)?;
         let status = status.map(DeliveryStatus::as_str);
         let result =
-            outbox::list_deliveries(ctx.app(), ctx.principal()?, &webhook_id, status, &page)
+            deliveries::list_deliveries(ctx.app(), ctx.principal()?, &webhook_id, status, &page)
                 .await?;
         Ok(from_page(
             result,

@@ -4,7 +4,7 @@ use entity::project;
 
 use super::{Message, Page, Todo, TodoList, User};
 use crate::{
-    domain::{messages, pages, pagination::position_cursor, todo_lists, todos},
+    domain::{messages, pages, pagination::position_cursor, todo_lists, todo_search, todos},
     graphql::{
         ContextExt,
         connection::{PageConnection, from_page, page_request},
@@ -135,7 +135,7 @@ impl Project {
                 .flat_map(|f| f.selection_set().collect::<Vec<_>>()),
         );
         let result =
-            todos::list_todos(ctx.app(), &self.0, &filter, &page, columns.as_deref()).await?;
+            todo_search::list_todos(ctx.app(), &self.0, &filter, &page, columns.as_deref()).await?;
         Ok(from_page(
             result,
             page.after.is_some(),

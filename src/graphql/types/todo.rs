@@ -36,7 +36,7 @@ pub struct Todo(pub todo::Model);
 impl Todo {
     /// The columns (repeats allowed) the fields selected on some todos
     /// read, for a list that need not fetch the others
-    /// (`domain::todos::list_todos`); `None`
+    /// (`domain::todo_search::list_todos`); `None`
     /// when a field is not known here, which reads every column. Each
     /// field below must read no column of the model but the one named.
     pub fn columns<'a>(

@@ -3,6 +3,7 @@
 
 pub(super) mod betalk;
 pub(super) mod cam;
+pub(super) mod conference;
 pub(super) mod inbound;
 pub(super) mod integration_points;
 
@@ -16,6 +17,7 @@ use crate::{
 pub fn routes(cfg: &mut web::ServiceConfig) {
     inbound::routes(cfg);
     cam::routes(cfg);
+    conference::routes(cfg);
     integration_points::routes(cfg);
     betalk::routes(cfg);
 }

@@ -1,0 +1,77 @@
+//! Messages arriving on a `ws_hook` channel.
+
+use entity::{integration_point, project};
+use sea_orm::EntityTrait;
+
+use super::WS_HOOK;
+use crate::{
+    domain::{
+        Ctx,
+        change::{Change, on_writer},
+        ids,
+        messages::{self, Author, NewMessage},
+    },
+    error::{AppError, AppResult},
+};
+
+/// A message arriving on a `ws_hook` channel, authenticated by its
+/// `token_local`; posted into the linked project by the channel.
+#[tracing::instrument(skip_all, fields(channel = id))]
+pub async fn receive(
+    app: &Ctx,
+    id: &str,
+    token: Option<&str>,
+    text: String,
+    author: Option<String>,
+) -> AppResult<entity::message::Model> {
+    let (id, token) = (id.to_owned(), token.map(str::to_owned));
+    on_writer(app, move |app| async move {
+        receive_now(&app, &id, token.as_deref(), text, author).await
+    })
+    .await
+}
+
+async fn receive_now(
+    app: &Ctx,
+    id: &str,
+    token: Option<&str>,
+    text: String,
+    author: Option<String>,
+) -> AppResult<entity::message::Model> {
+    let channel = if ids::is_valid(id) {
+        integration_point::Entity::find_by_id(id.to_owned())
+            .one(&app.db)
+            .await?
+    } else {
+        None
+    }
+    .filter(|c| c.recv_svcscriptcode == WS_HOOK)
+    .ok_or(AppError::NotFound("integration point"))?;
+    let given = token.unwrap_or_default();
+    use subtle::ConstantTimeEq;
+    if given.is_empty() || !bool::from(given.as_bytes().ct_eq(channel.token_local.as_bytes())) {
+        return Err(AppError::unauthenticated(
+            "send the channel's token_local as `Authorization: Bearer <token_local>`",
+        ));
+    }
+    let mut change = Change::begin_for(app, &channel.organization_id, None).await?;
+    let project = project::Entity::find_by_id(channel.project_id.clone())
+        .one(&*change)
+        .await?
+        .ok_or(AppError::NotFound("integration point"))?;
+    let name = author
+        .filter(|a| !a.trim().is_empty())
+        .or_else(|| Some(channel.opts_title.clone()).filter(|t| !t.is_empty()))
+        .unwrap_or_else(|| format!("Channel {}", channel.code));
+    let input = NewMessage {
+        text,
+        ..NewMessage::default()
+    };
+    let author = Author::Integration {
+        id: channel.id.clone(),
+        name,
+    };
+    let message = messages::insert_message(&mut change, &project, author, input).await?;
+    change.commit().await?;
+    Ok(message)
+}
