@@ -23,7 +23,7 @@ pub struct Settings {
     pub database_url: String,
 
     /// Most database connections one process opens: half for transactions,
-    /// half for statements run on their own (see `db::Statements`).
+    /// half for statements run on their own.
     #[arg(
         long,
         env = "DATABASE_MAX_CONNECTIONS",

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::Settings;
@@ -104,17 +104,9 @@ pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTrans
     .await
 }
 
-/// Applies the migrations not applied yet. Tables they make start without
-/// statistics, and on PostgreSQL the first plans made on them would be made
-/// blind: they are analyzed at once.
 #[tracing::instrument(skip_all)]
 pub(super) async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    let pending = Migrator::get_pending_migrations(db).await?.len();
-    Migrator::up(db, None).await.context("running migrations")?;
-    if pending > 0 && db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared("ANALYZE").await?;
-    }
-    Ok(())
+    Migrator::up(db, None).await.context("running migrations")
 }
 
 /// A private in-memory SQLite database, for unit tests. One connection:

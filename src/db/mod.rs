@@ -91,7 +91,7 @@ impl Db {
     pub async fn begin(&self) -> Result<Txn, DbErr> {
         match &self.writes {
             Writes::Sqlite(writer) => writer.begin(&self.sqlx).await,
-            Writes::Postgres(pool) => Ok(Txn::alone(pool.begin())),
+            Writes::Postgres(pool) => Ok(Txn::alone(pool.begin(), self.statements.clone())),
         }
     }
 
@@ -131,12 +131,6 @@ impl Db {
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.sqlx.ping().await
-    }
-
-    /// sea-orm's own connection, for what runs before anything else
-    /// (migrations' tests, reading the instance's secrets at start).
-    pub fn sqlx(&self) -> &DatabaseConnection {
-        &self.sqlx
     }
 
     /// Statements run on their own so far (tests count them).

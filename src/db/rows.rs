@@ -1,5 +1,5 @@
 //! Rows to insert, held as values rather than as a statement: so that they
-//! can be written later (see [`crate::writer::WriteTxn::insert_later`]),
+//! can be written later (see [`super::Txn::insert_or_hold`]),
 //! or only if a condition holds, which a plain `VALUES` insert cannot.
 
 use sea_orm::{

@@ -12,7 +12,7 @@ use sea_orm::{
 
 use super::{
     Rows, Script,
-    pool::LazyTxn,
+    pool::{LazyTxn, Pool},
     sqlite::{Left, Member},
 };
 
@@ -43,8 +43,9 @@ macro_rules! on_conn {
 /// two a member's own `SAVEPOINT` and `RELEASE` took were two of five for
 /// a `createTodo` with its event and delivery.
 pub struct Txn {
-    /// The transaction, on databases other than SQLite.
-    txn: Option<LazyTxn>,
+    /// The transaction, on databases other than SQLite, and the pool its
+    /// writes run on when they go as one statement of their own.
+    txn: Option<(LazyTxn, Pool)>,
     /// `None` on databases other than SQLite.
     pub(crate) member: Option<Member>,
     /// Inserts held back (see [`Txn::insert_later`]).
@@ -52,10 +53,11 @@ pub struct Txn {
 }
 
 impl Txn {
-    /// A transaction of its own (databases other than SQLite).
-    pub(super) fn alone(txn: LazyTxn) -> Self {
+    /// A transaction of its own (databases other than SQLite); `statements`
+    /// runs what goes as one statement of its own (see [`Txn::run_alone`]).
+    pub(super) fn alone(txn: LazyTxn, statements: Pool) -> Self {
         Self {
-            txn: Some(txn),
+            txn: Some((txn, statements)),
             member: None,
             held: Default::default(),
         }
@@ -75,7 +77,7 @@ impl Txn {
     /// Rows whose insert returns nothing the caller needs, held back, may
     /// join the statement that records the change's events (see
     /// [`crate::domain::change::Change::commit`]).
-    pub fn insert_later(&self, rows: Rows) {
+    fn insert_later(&self, rows: Rows) {
         if !rows.is_empty() {
             self.held.lock().expect("held rows lock").push(rows);
         }
@@ -110,9 +112,11 @@ impl Txn {
     }
 
     /// Whether no statement has run in this transaction yet (it is not
-    /// begun); on SQLite, whose writers share a group's transaction, never.
-    fn untouched(&self) -> bool {
-        self.txn.as_ref().is_some_and(|txn| txn.untouched())
+    /// begun), so that rows held back now may still go with the change's
+    /// last statement as one (see [`Txn::run_alone`]); on SQLite, whose
+    /// writers share a group's transaction, never.
+    pub fn untouched(&self) -> bool {
+        self.txn.as_ref().is_some_and(|(txn, _)| txn.untouched())
     }
 
     /// Runs the script `build` makes of the rows held back, as one
@@ -127,7 +131,7 @@ impl Txn {
         build: impl FnOnce(&[Rows]) -> Option<Script>,
         wrote: impl FnOnce(&Option<QueryResult>) -> bool,
     ) -> Result<Option<Option<QueryResult>>, DbErr> {
-        let Some(txn) = self.txn.as_ref().filter(|txn| txn.untouched()) else {
+        let Some((_, statements)) = self.txn.as_ref().filter(|(txn, _)| txn.untouched()) else {
             return Ok(None);
         };
         let held = self.take_held();
@@ -135,7 +139,8 @@ impl Txn {
             self.hold_again(held);
             return Ok(None);
         };
-        let result = txn.run_alone(script.build(DbBackend::Postgres)).await;
+        let statement = script.build(statements.get_database_backend());
+        let result = statements.query_one_raw(statement).await;
         if !result.as_ref().is_ok_and(wrote) {
             self.hold_again(held);
         }
@@ -173,7 +178,7 @@ impl Txn {
     /// The transaction statements run in: this one's, or the group's.
     fn conn(&self) -> Conn<'_> {
         match (&self.txn, &self.member) {
-            (Some(txn), _) => Conn::Alone(txn),
+            (Some((txn, _)), _) => Conn::Alone(txn),
             (None, Some(member)) => Conn::Group(&member.group().txn),
             (None, None) => unreachable!("a transaction is used before it commits"),
         }
@@ -231,7 +236,7 @@ impl Txn {
     pub async fn commit(mut self) -> Result<(), DbErr> {
         self.write_held().await?;
         let Some(mut member) = self.member.take() else {
-            let txn = self.txn.take().expect("a transaction commits once");
+            let (txn, _) = self.txn.take().expect("a transaction commits once");
             return txn.commit().await;
         };
         let mut group = member

@@ -212,7 +212,7 @@ const EVENTS_PER_STATEMENT: usize = 1000;
 
 /// Writes a change's `events` and one pending delivery per matching webhook
 /// and event, in `txn`, leased until `leased_until` if given (see
-/// `DeliveryQueue::handover_lease`); returns the deliveries with their
+/// `Queue::handover_lease`); returns the deliveries with their
 /// events and webhooks, to be queued once the transaction commits.
 ///
 /// When this process knows the organization's webhooks, the events and

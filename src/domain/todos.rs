@@ -145,12 +145,11 @@ fn check_dates(started: Option<DateTime<Utc>>, dued: Option<DateTime<Utc>>) -> A
 pub async fn create_todo(app: &Ctx, who: &Principal, input: NewTodo) -> AppResult<todo::Model> {
     // The list, and where the todo goes, are read before the write
     // transaction begins, so the read holds no writer (on SQLite every
-    // write queues behind the one that does), and the todo's insert is
-    // held back until something else runs (see `Txn::insert_or_hold`): a
-    // transaction that has run nothing else may go as one statement with
-    // the todo's event and deliveries (see `Txn::run_alone`). Should the
-    // list be deleted meanwhile, the insert fails on its foreign key: a
-    // conflict, and nothing is written.
+    // write queues behind the one that does). Where the transaction has
+    // run nothing yet the todo's insert is held back, and may go as one
+    // statement with its event and deliveries (see `Txn::run_alone`).
+    // Should the list be deleted meanwhile, the insert fails on its
+    // foreign key: a conflict, and nothing is written.
     let (list, project, end) = list_for_append(&app.db, who, &input.todo_list_id).await?;
     let end = Some(end);
     let who = who.clone();
@@ -166,9 +165,9 @@ pub async fn create_todo(app: &Ctx, who: &Principal, input: NewTodo) -> AppResul
 
 /// Writes a todo at the end of `list`, its assignees and tags, and its
 /// `TODO_CREATED` event inside `change`. `end`: the list's end as read
-/// before (see [`list_for_append`]), where the todo goes, its insert held
-/// back (see [`crate::writer::WriteTxn::insert_later`]); `None`: its
-/// insert finds the end itself, at once.
+/// before (see [`list_for_append`]), where the todo goes when its insert
+/// can be held back (see `Txn::insert_or_hold`); otherwise, or with
+/// `None`, its insert finds the end itself, at once.
 pub async fn insert_todo(
     change: &mut Change<'_>,
     list: &todo_list::Model,
@@ -209,7 +208,9 @@ pub async fn insert_todo(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let todo = match end {
+    // Held back only while that can still make the change one statement;
+    // otherwise the insert finds the end itself, under the transaction.
+    let todo = match end.filter(|_| change.untouched()) {
         Some(end) => {
             change
                 .insert_or_hold(todo::ActiveModel {

@@ -37,7 +37,11 @@ pub struct DeliveryJob {
 /// one job; the next attempt (a retry, a redelivery) is due at another
 /// time and gets a job of its own.
 fn job_id(due: &Due) -> TaskId {
-    TaskId::from_string(format!("{}@{}", due.delivery_id, due.at.timestamp_micros()))
+    let (id, at) = (&due.delivery_id, due.at.timestamp_micros());
+    TaskId::from_string(match due.found_lost {
+        0 => format!("{id}@{at}"),
+        n => format!("{id}@{at}#{n}"),
+    })
 }
 
 // One per process, so the Redis variant's size costs nothing worth a box.
@@ -210,10 +214,7 @@ mod tests {
     use super::*;
 
     fn due(id: &str) -> Due {
-        Due {
-            delivery_id: id.to_owned(),
-            at: Utc::now(),
-        }
+        Due::new(id.to_owned(), Utc::now())
     }
 
     /// The sweeper re-queues deliveries that may still have their job;
@@ -239,16 +240,15 @@ mod tests {
     #[test]
     fn a_job_id_names_a_delivery_and_its_time() {
         let first = due("a");
-        let again = Due {
-            delivery_id: "a".into(),
-            at: first.at,
-        };
-        let retry = Due {
-            delivery_id: "a".into(),
-            at: first.at + chrono::Duration::seconds(5),
+        let again = Due::new("a".into(), first.at);
+        let retry = Due::new("a".into(), first.at + chrono::Duration::seconds(5));
+        let found_lost = Due {
+            found_lost: 1,
+            ..again.clone()
         };
         assert_eq!(job_id(&first), job_id(&again));
         assert_ne!(job_id(&first), job_id(&retry));
+        assert_ne!(job_id(&first), job_id(&found_lost));
         assert_ne!(job_id(&first), job_id(&due("b")));
     }
 }

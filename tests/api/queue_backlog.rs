@@ -159,6 +159,52 @@ impl Deployment {
         (keys.len(), bytes)
     }
 
+    /// Waits until the queue holds no job at all, finished or not.
+    async fn cleared(&self, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let mut conn = self.redis().await;
+            let jobs: u64 = redis::cmd("HLEN")
+                .arg(format!("{}:data", self.queue()))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            if jobs == 0 && self.finished_jobs().await == 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{jobs} jobs still in the queue"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Jobs queued or taken by a worker and not finished: the active list,
+    /// the scheduled set, and every worker's in-flight set.
+    async fn unfinished_jobs(&self) -> i64 {
+        let mut conn = self.redis().await;
+        let queue = self.queue();
+        let mut count: i64 = redis::cmd("LLEN")
+            .arg(format!("{queue}:active"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        count += redis::cmd("ZCARD")
+            .arg(format!("{queue}:scheduled"))
+            .query_async::<i64>(&mut conn)
+            .await
+            .unwrap();
+        for set in matching_keys(&mut conn, &format!("{queue}:inflight:*"), |_| true).await {
+            count += redis::cmd("SCARD")
+                .arg(set)
+                .query_async::<i64>(&mut conn)
+                .await
+                .unwrap();
+        }
+        count
+    }
+
     /// Finished jobs still held in the queue.
     async fn finished_jobs(&self) -> u64 {
         let mut conn = self.redis().await;
@@ -195,8 +241,9 @@ async fn thirty_thousand_deliveries_made_while_the_worker_was_stopped_all_arrive
     )));
     let requests = deployment.all_arrive(owed, Duration::from_secs(240)).await;
     let took = started.elapsed();
-    // The worker's sweeps clear the finished jobs.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The worker's sweeps clear the finished jobs: their data, metadata
+    // and ids.
+    deployment.cleared(Duration::from_secs(30)).await;
     let (keys_after, after) = deployment.footprint().await;
     eprintln!(
         "{owed} deliveries due at a worker's start arrived in {took:.1?} ({requests} requests); \
@@ -204,7 +251,10 @@ async fn thirty_thousand_deliveries_made_while_the_worker_was_stopped_all_arrive
         mib(before),
         mib(after)
     );
-    assert_eq!(deployment.finished_jobs().await, 0);
+    assert!(
+        keys_after < 10,
+        "what is left of the queue: {keys_after} keys"
+    );
 }
 
 /// The same with `junction serve` alone: its in-process workers find the
@@ -260,6 +310,7 @@ async fn twelve_thousand_retries_due_at_the_same_second_all_arrive() {
             "the retries are recorded"
         );
         due = deployment.app.count_where("deliveries", &at_once).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(
         due > 8_000 && chrono::Utc::now() < back_at,
@@ -300,22 +351,27 @@ async fn the_sweeper_never_queues_a_waiting_delivery_twice() {
             "0",
         ],
     )));
+    // The worker has started, attempts and sweeps: then five more seconds,
+    // twenty-five sweeps more.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let sent = "status = 'SUCCEEDED'";
+    while deployment.app.count_where("deliveries", sent).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the worker sends");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let mut conn = deployment.redis().await;
-    let queued: i64 = redis::cmd("LLEN")
-        .arg(format!("{}:active", deployment.queue()))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let queued = deployment.unfinished_jobs().await;
     let pending = deployment
         .app
         .count_where("deliveries", "status = 'PENDING'")
         .await;
-    eprintln!("{owed} deliveries owed: {pending} pending, {queued} jobs queued after 5 s");
+    eprintln!("{owed} deliveries owed: {pending} pending, {queued} jobs not finished");
     assert!(pending > 0, "the backlog outlasts the test");
+    // A worker acknowledges finished jobs in batches (of up to 64 here):
+    // until then they are still in its in-flight set.
     assert!(
-        queued <= pending,
-        "{queued} jobs queued for {pending} pending deliveries"
+        queued <= pending + 64,
+        "{queued} jobs for {pending} pending deliveries"
     );
 }
 
@@ -354,6 +410,9 @@ async fn a_fan_out_of_100000_arrives_and_its_finished_jobs_clear_without_a_stall
     let mut conn = deployment.redis().await;
     let slow_before = slow_commands(&mut conn, &deployment.queue()).await;
 
+    // Writes while the jobs are cleared: each publishes its event through
+    // Redis, and owes no delivery (the webhooks want projects only).
+    let project = deployment.app.create_project(&deployment.owner, "p").await;
     let started = Instant::now();
     let _next = deployment.serve(&["--sweep-interval-ms", "200"]).await;
     let (mut slowest, mut answered) = (Duration::ZERO, 0);
@@ -365,12 +424,13 @@ async fn a_fan_out_of_100000_arrives_and_its_finished_jobs_clear_without_a_stall
         let asked = Instant::now();
         deployment
             .app
-            .create_project(&deployment.owner, "meanwhile")
+            .create_todo_list(&deployment.owner, &project)
             .await;
         slowest = slowest.max(asked.elapsed());
         answered += 1;
     }
     let cleared = started.elapsed();
+    deployment.cleared(Duration::from_secs(30)).await;
     let (keys_after, after) = deployment.footprint().await;
     let slow: Vec<_> = slow_commands(&mut conn, &deployment.queue())
         .await
@@ -387,9 +447,16 @@ async fn a_fan_out_of_100000_arrives_and_its_finished_jobs_clear_without_a_stall
         mib(after),
         slow.len()
     );
+    // What a request waits for the clearing is at most the one Redis
+    // command it queues behind: the slow log measures that exactly, where
+    // a request's own time on a loaded machine measures much else.
     assert!(
         slow.iter().all(|(_, micros)| *micros < 100_000),
         "a Redis command on the queue held Redis for 100 ms or more: {slow:?}"
+    );
+    assert!(
+        slowest < Duration::from_secs(1),
+        "an API write took {slowest:?} while the queue was cleared"
     );
 }
 

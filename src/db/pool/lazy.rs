@@ -28,23 +28,6 @@ impl LazyTxn {
         self.lent.try_lock().is_ok_and(|lent| lent.is_none())
     }
 
-    /// Runs `statement` on a connection of the transaction's pool, outside
-    /// the transaction, where it commits on its own. For a transaction
-    /// that has run nothing: it then has nothing left to commit.
-    pub async fn run_alone(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let fetched = match &self.connections {
-            Connections::Sqlite(pool) => on_lent!(pool, |conn| query(statement)
-                .fetch_optional(&mut *conn)
-                .await
-                .map(|row| row.map(QueryResult::from))),
-            Connections::Postgres(pool) => on_lent!(pool, |conn| query(statement)
-                .fetch_optional(&mut *conn)
-                .await
-                .map(|row| row.map(QueryResult::from))),
-        };
-        fetched.map_err(query_error)
-    }
-
     /// Takes a connection and begins the transaction on it.
     async fn open(&self) -> Result<Object, DbErr> {
         let mut object = match &self.connections {

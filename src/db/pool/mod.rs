@@ -33,7 +33,7 @@ pub use lazy::LazyTxn;
 pub struct Pool {
     connections: Connections,
     returning: bool,
-    /// Pool run so far, for tests that count them.
+    /// Statements run so far, for tests that count them.
     run: Arc<AtomicU64>,
 }
 
@@ -183,18 +183,27 @@ impl Pool {
                     // evicted first: a batch's text changes with its
                     // length). Here every such plan is an index lookup or
                     // an insert whatever the values, so the plan made at the
-                    // first run serves them all, until the table's
-                    // statistics change (autovacuum's ANALYZE as it grows)
-                    // and it is made again. Statements that must find a
+                    // first run serves them all. Statements that must find a
                     // partial index write its condition out instead of
-                    // binding it (`outbox::status_is`). A SET rather than
-                    // the startup packet's `options`, which poolers such as
-                    // PgBouncer refuse.
+                    // binding it (`outbox::status_is`).
+                    // Whole-table scans are off too: a plan made while a
+                    // table was small (a new deployment's, or a benchmark's)
+                    // scans it whole until autovacuum's next ANALYZE makes
+                    // the plan again, while a fan-out grows it by thousands
+                    // of rows a second; its leases and settlings then each
+                    // read every delivery (benches/HISTORY.md has the
+                    // figures without it). A table with no index the query
+                    // can use is still scanned. SETs rather than the startup
+                    // packet's `options`, which poolers such as PgBouncer
+                    // refuse.
                     setup: Some(|conn| {
                         Box::pin(async move {
-                            conn.execute("SET plan_cache_mode = force_generic_plan")
-                                .await
-                                .map(drop)
+                            conn.execute(
+                                "SET plan_cache_mode = force_generic_plan; \
+                                 SET enable_seqscan = off",
+                            )
+                            .await
+                            .map(drop)
                         })
                     }),
                     runtime: tokio::runtime::Handle::current(),

@@ -11,6 +11,7 @@ use std::{
 
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::OwnedMutexGuard;
+use tracing::Instrument;
 
 use super::group::{GROUP_AGE, Group, Member, SAVEPOINTS};
 use crate::db::txn::Txn;
@@ -27,8 +28,8 @@ pub struct SqliteWriter {
     pub(crate) open: std::sync::Mutex<Option<Group>>,
     /// How long a group's first writer may wait for the commit.
     pub(crate) group_age: Duration,
-    /// Where [`crate::state::AppState::run_write`] runs requests that
-    /// write; `None`: in the caller's task.
+    /// Where [`crate::db::Db::on_writer`] runs the writing work it is
+    /// given; `None`: in the caller's task.
     pub(crate) thread: Option<WriterThread>,
 }
 
@@ -85,7 +86,7 @@ impl SqliteWriter {
         let Some(thread) = &self.thread else {
             return work.await;
         };
-        match thread.runtime.spawn(work).await {
+        match thread.runtime.spawn(work.in_current_span()).await {
             Ok(done) => done,
             Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
             // The runtime ends only with the writer, which `self` borrows.

@@ -24,20 +24,6 @@ pub async fn receive(
     text: String,
     author: Option<String>,
 ) -> AppResult<entity::message::Model> {
-    let (id, token) = (id.to_owned(), token.map(str::to_owned));
-    on_writer(app, move |app| async move {
-        receive_now(&app, &id, token.as_deref(), text, author).await
-    })
-    .await
-}
-
-async fn receive_now(
-    app: &Ctx,
-    id: &str,
-    token: Option<&str>,
-    text: String,
-    author: Option<String>,
-) -> AppResult<entity::message::Model> {
     let channel = if ids::is_valid(id) {
         integration_point::Entity::find_by_id(id.to_owned())
             .one(&app.db)
@@ -54,6 +40,19 @@ async fn receive_now(
             "send the channel's token_local as `Authorization: Bearer <token_local>`",
         ));
     }
+    on_writer(app, move |app| async move {
+        post(&app, channel, text, author).await
+    })
+    .await
+}
+
+/// Posts `text` into the channel's project, as the channel.
+async fn post(
+    app: &Ctx,
+    channel: integration_point::Model,
+    text: String,
+    author: Option<String>,
+) -> AppResult<entity::message::Model> {
     let mut change = Change::begin_for(app, &channel.organization_id, None).await?;
     let project = project::Entity::find_by_id(channel.project_id.clone())
         .one(&*change)

@@ -210,10 +210,7 @@ impl Deliverer {
             && let Some(due) = delivery.next_attempt_at
             && due > Utc::now()
         {
-            let due = Due {
-                delivery_id: delivery.id,
-                at: due,
-            };
+            let due = Due::new(delivery.id, due);
             self.app.queue.push(&[due]).await;
         }
         Ok(Outcome::Skipped)
@@ -259,10 +256,7 @@ impl Deliverer {
             return Ok(Outcome::Skipped);
         };
         if let Some(at) = next {
-            let due = Due {
-                delivery_id: settled.id.clone(),
-                at,
-            };
+            let due = Due::new(settled.id.clone(), at);
             self.app.queue.push(&[due]).await;
         }
         self.app.deliveries.publish(&[settled]).await;

@@ -12,7 +12,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use entity::{delivery, event, webhook};
-use moka::sync::Cache;
+use moka::{policy::EvictionPolicy, sync::Cache};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
     QueryFilter, QueryTrait,
@@ -148,7 +148,10 @@ async fn claim_loop(app: Ctx, mut rx: mpsc::Receiver<Claim>) {
     // Where the lease does not bring them: events never change once
     // written, and a fan-out sends one event to many webhooks: each is read
     // once.
-    let events = Cache::new(EVENT_CACHE);
+    let events = Cache::builder()
+        .max_capacity(EVENT_CACHE)
+        .eviction_policy(EvictionPolicy::lru())
+        .build();
     while let Some(batch) = next_batch(&mut rx).await {
         match claim_all(&app, &events, &batch).await {
             Ok(mut taken) => {

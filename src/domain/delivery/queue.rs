@@ -33,20 +33,31 @@ pub trait Queue: Send + Sync {
     fn handover_lease(&self) -> Option<Duration>;
 }
 
-/// A delivery to attempt at a time: what a job asks of a worker.
+/// A delivery to attempt at a time: what a job asks of a worker. A queue
+/// holds one job per attempt, so pushing one again adds nothing while its
+/// job is there.
 #[derive(Debug, Clone)]
 pub struct Due {
     pub delivery_id: String,
     pub at: DateTime<Utc>,
+    /// How many times the sweeper has found this attempt overdue for long
+    /// (see `sweeper`): each is a job of its own, so that an attempt whose
+    /// job is stuck outside the queue's reach is queued again after all.
+    pub found_lost: u32,
 }
 
 impl Due {
+    pub fn new(delivery_id: String, at: DateTime<Utc>) -> Self {
+        Self {
+            delivery_id,
+            at,
+            found_lost: 0,
+        }
+    }
+
     /// A pending delivery's next attempt; `None` once it is settled.
     pub fn of(delivery: &delivery::Model) -> Option<Self> {
-        Some(Self {
-            delivery_id: delivery.id.clone(),
-            at: delivery.next_attempt_at?,
-        })
+        Some(Self::new(delivery.id.clone(), delivery.next_attempt_at?))
     }
 }
 

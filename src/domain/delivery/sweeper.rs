@@ -21,6 +21,10 @@ use crate::{
     error::AppResult,
 };
 
+/// How many graces an attempt may stay overdue before the sweeper gives it
+/// a new job: a job waiting behind a backlog that long gets a second copy
+/// (the delivery's lease keeps the two from both sending it).
+const LOST_AFTER_GRACES: u32 = 10;
 /// Deliveries the sweeper re-queues per pass.
 const SWEEP_BATCH: u64 = 1000;
 /// Expired deliveries deleted per transaction, and transactions per pass.
@@ -52,8 +56,16 @@ fn due(now: DateTime<Utc>) -> Select<delivery::Entity> {
         .order_by_asc(delivery::Column::NextAttemptAt)
 }
 
-/// The first `n` deliveries `select` finds, as the attempts they are due for.
-async fn first_due(app: &Ctx, select: Select<delivery::Entity>, n: u64) -> AppResult<Vec<Due>> {
+/// The first `n` deliveries `select` finds, as the attempts they are due
+/// for, each counted lost once per `lost_after` it has been overdue since
+/// `now`.
+async fn first_due(
+    app: &Ctx,
+    select: Select<delivery::Entity>,
+    n: u64,
+    now: DateTime<Utc>,
+    lost_after: Duration,
+) -> AppResult<Vec<Due>> {
     let rows: Vec<(String, Option<DateTime<Utc>>)> = select
         .limit(n)
         .select_only()
@@ -65,10 +77,10 @@ async fn first_due(app: &Ctx, select: Select<delivery::Entity>, n: u64) -> AppRe
     Ok(rows
         .into_iter()
         .filter_map(|(delivery_id, at)| {
-            Some(Due {
-                delivery_id,
-                at: at?,
-            })
+            let mut due = Due::new(delivery_id, at?);
+            let overdue = (now - due.at).to_std().unwrap_or_default();
+            due.found_lost = (overdue.as_millis() / lost_after.as_millis().max(1)) as u32;
+            Some(due)
         })
         .collect())
 }
@@ -90,8 +102,12 @@ pub async fn sweep_once(app: &Ctx) -> AppResult<usize> {
     let grace = Duration::from_secs(app.settings.sweep_grace_seconds);
     // Most of these still have their job, waiting behind a backlog; the
     // queue adds a job only for those that lost theirs. A pass here or in
-    // another process finds them again, and adds nothing either.
-    let lost = first_due(app, lost(now, grace), SWEEP_BATCH).await?;
+    // another process finds them again, and adds nothing either. A job can
+    // also be lost while the queue still holds it (a list emptied by hand,
+    // Redis evicting keys): once overdue LOST_AFTER_GRACES times the grace,
+    // and as often again after that, an attempt gets a job of its own.
+    let lost_after = grace.max(Duration::from_secs(1)) * LOST_AFTER_GRACES;
+    let lost = first_due(app, lost(now, grace), SWEEP_BATCH, now, lost_after).await?;
     if !lost.is_empty() {
         tracing::debug!(count = lost.len(), "re-queueing overdue deliveries");
         app.queue.push(&lost).await;

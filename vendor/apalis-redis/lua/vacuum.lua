@@ -10,6 +10,10 @@
 -- amount of work; the caller calls again until fewer are removed.
 -- Returns: how many were removed
 
+-- SPOP is not deterministic: replicate the script's effects, not the script
+-- (needed before Redis 5, where it is the default).
+redis.replicate_commands()
+
 local result_hash = KEYS[2] .. ":result"
 local limit = tonumber(ARGV[1])
 local deleted = 0
