@@ -1,6 +1,6 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use futures_util::{FutureExt, StreamExt as _, stream::FuturesUnordered};
+use futures_util::{FutureExt, StreamExt as _, stream::FuturesOrdered};
 use indexmap::IndexMap;
 
 use crate::{
@@ -189,8 +189,11 @@ pub(crate) async fn do_resolve_container<'a>(
     };
 
     if parallel {
-        let mut set = FuturesUnordered::new();
-        set.extend(futures);
+        // Fields still run concurrently, but their results are taken in
+        // the order of the selection set: the GraphQL spec orders a
+        // response's fields as the query does, which `FuturesUnordered`
+        // (completion order) did not.
+        let mut set: FuturesOrdered<_> = futures.into_iter().collect();
         while let Some(field) = set.next().await {
             handle(field);
         }

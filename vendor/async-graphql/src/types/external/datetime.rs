@@ -61,6 +61,9 @@ impl ScalarType for DateTime<Utc> {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.to_rfc3339())
+        // `Z`, as chrono's own `Serialize` writes a UTC time, so that a
+        // value reads the same in a GraphQL response and in JSON made by
+        // serde (`+00:00` before).
+        Value::String(self.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
     }
 }
