@@ -1,3 +1,5 @@
+use std::process::ExitCode;
+
 use clap::Parser;
 
 // Many small, short-lived allocations across threads: mimalloc keeps them
@@ -15,7 +17,17 @@ use junction::{
 };
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}", telemetry::error_chain(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     junction::allocator::without_transparent_huge_pages();
     junction::allocator::purge_freed_memory_sooner();
     // A missing .env file is the normal case.
@@ -56,8 +68,7 @@ async fn main() -> anyhow::Result<()> {
             let app = Application::build(cli.settings).await?;
             let settings = &app.state().settings;
             tracing::info!(
-                address = %settings.bind_addr()?.ip(),
-                port = app.port(),
+                address = %app.address(),
                 database = %db::redact(&settings.database_url),
                 redis = settings.redis_url.is_some(),
                 "junction is serving GraphQL at /graphql"

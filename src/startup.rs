@@ -1,7 +1,11 @@
 //! Building and running the application: the same path for `junction serve`
 //! and for every integration test.
 
-use std::{net::TcpListener, sync::Arc, time::Duration};
+use std::{
+    net::{SocketAddr, TcpListener},
+    sync::Arc,
+    time::Duration,
+};
 
 use actix_web::dev::Server;
 use anyhow::Context;
@@ -13,14 +17,14 @@ use crate::{
     domain::delivery::attempt,
     domain::{Ctx, caches::Caches, instance},
     events::Bus,
-    graphql, http,
+    http,
     jobs::{DeliveryJobs, worker},
     metrics::Metrics,
     state::AppState,
 };
 
 pub struct Application {
-    port: u16,
+    address: SocketAddr,
     server: Server,
     state: AppState,
     jobs: DeliveryJobs,
@@ -29,19 +33,20 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database (migrating it) and Redis, binds the listener
-    /// (port 0 picks a free one) and prepares the server.
+    /// Binds the listener (port 0 picks a free one), connects to the
+    /// database (migrating it) and Redis, and prepares the server. Binding
+    /// comes first, so that a taken port is reported before anything is
+    /// created.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
+        let listener = TcpListener::bind(&settings.bind_addrs()?[..])
+            .with_context(|| format!("cannot listen on BIND {}", settings.bind))?;
+        let address = listener.local_addr()?;
         let (state, jobs) = build_state(settings).await?;
-        let listener = TcpListener::bind(state.settings.bind_addr()?)
-            .with_context(|| format!("binding {}", state.settings.bind))?;
-        let port = listener.local_addr()?.port();
-        let schema = graphql::build_schema(state.clone());
         let (closing, closing_rx) = tokio::sync::watch::channel(false);
-        let server = http::server(listener, state.clone(), schema, closing_rx)?;
+        let server = http::server(listener, state.clone(), closing_rx)?;
         Ok(Self {
-            port,
+            address,
             server,
             state,
             jobs,
@@ -50,7 +55,12 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.address.port()
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
     }
 
     pub fn state(&self) -> &AppState {

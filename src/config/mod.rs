@@ -1,7 +1,11 @@
 //! One settings tree, read from flags, environment variables and `.env`.
 //! Every field has a working default so a fresh checkout runs unconfigured.
 
-use std::{fmt, net::SocketAddr, time::Duration};
+use std::{
+    fmt,
+    net::{SocketAddr, ToSocketAddrs},
+    time::Duration,
+};
 
 use clap::{Args, ValueEnum};
 
@@ -138,6 +142,33 @@ pub struct Settings {
         global = true
     )]
     pub graphql_max_complexity: usize,
+
+    /// Answer introspection (`__schema`, `__type`): GraphiQL's docs, code
+    /// generators and API tools read the schema through it. Turn off where
+    /// the schema should not be readable. Accepts true/false, 1/0, yes/no,
+    /// on/off.
+    #[arg(
+        long,
+        env = "GRAPHQL_INTROSPECTION",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub graphql_introspection: bool,
+
+    /// Origins whose pages may call the API from a browser (CORS),
+    /// comma-separated, e.g. `https://app.example.com`; `*` allows any.
+    /// None by default.
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_allowed_origins: Vec<String>,
 
     /// Most operations one batched GraphQL request may hold. Every
     /// operation of a batch is answered in one response: a 1 MiB body of
@@ -295,7 +326,7 @@ impl std::str::FromStr for Secret {
 impl Settings {
     /// Catches settings that would only fail later, at the first request.
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.bind_addr()?;
+        self.bind_addrs()?;
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
         {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres://");
@@ -308,16 +339,39 @@ impl Settings {
         if self.worker_concurrency == 0 || self.delivery_timeout_seconds == 0 {
             anyhow::bail!("WORKER_CONCURRENCY and DELIVERY_TIMEOUT_SECONDS must be positive");
         }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("redis+unix://")
+                || url.starts_with("unix://"))
+        {
+            anyhow::bail!("REDIS_URL must start with redis:// (or rediss://), e.g. redis://{url}");
+        }
+        if let Some(origin) = self.cors_allowed_origins.iter().find(|o| {
+            *o != "*" && !(o.starts_with("http://") || o.starts_with("https://"))
+                || o.ends_with('/')
+        }) {
+            anyhow::bail!(
+                "CORS_ALLOWED_ORIGINS: {origin:?} is not an origin such as https://app.example.com \
+                 (scheme, host, optional port, no path)"
+            );
+        }
         if self.jwt_ttl_seconds == 0 {
             anyhow::bail!("JWT_TTL_SECONDS must be positive");
         }
         Ok(())
     }
 
-    pub fn bind_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.bind
-            .parse()
-            .map_err(|e| anyhow::anyhow!("BIND {:?} is not host:port: {e}", self.bind))
+    /// The addresses `BIND` names: an IP address or a host name (such as
+    /// `localhost`), and a port.
+    pub fn bind_addrs(&self) -> anyhow::Result<Vec<SocketAddr>> {
+        let addrs: Vec<SocketAddr> = self
+            .bind
+            .to_socket_addrs()
+            .map_err(|e| anyhow::anyhow!("BIND {:?} is not host:port ({e})", self.bind))?
+            .collect();
+        anyhow::ensure!(!addrs.is_empty(), "BIND {:?} names no address", self.bind);
+        Ok(addrs)
     }
 
     pub fn jwt_ttl(&self) -> Duration {

@@ -54,10 +54,36 @@ pub(super) async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConne
                 .pragma("temp_store", "memory")
         });
     }
+    if !settings.is_sqlite() {
+        reach_postgres(&settings.database_url).await?;
+    }
     let db = Database::connect(options)
         .await
         .with_context(|| format!("connecting to {}", redact(&settings.database_url)))?;
     Ok(db)
+}
+
+/// Opens and closes one connection. sqlx's pool reports a server it cannot
+/// reach only as "pool timed out" after its whole acquire timeout; one
+/// connection of its own says why (connection refused, unknown host, bad
+/// password) at once.
+async fn reach_postgres(url: &str) -> anyhow::Result<()> {
+    use sea_orm::sqlx::{Connection, postgres::PgConnection};
+    let wait = Duration::from_secs(10);
+    match tokio::time::timeout(wait, PgConnection::connect(url)).await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            Ok(())
+        }
+        Ok(Err(error)) => {
+            Err(error).with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))
+        }
+        Err(_) => anyhow::bail!(
+            "PostgreSQL at {} did not answer within {} s",
+            redact(url),
+            wait.as_secs()
+        ),
+    }
 }
 
 /// `DATABASE_MAX_CONNECTIONS` is a process's whole budget, split between

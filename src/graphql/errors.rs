@@ -19,6 +19,9 @@ use super::AppSchema;
 use crate::error::AppError;
 
 pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+/// A request that is no GraphQL request as sent (a persisted query's
+/// hash that does not match its text).
+pub const BAD_REQUEST: &str = "BAD_REQUEST";
 
 /// The schema, with error codes filled in on every response.
 #[derive(Clone)]
@@ -41,7 +44,7 @@ impl Executor for CodedSchema {
     }
 }
 
-fn with_codes(mut response: Response) -> Response {
+pub(super) fn with_codes(mut response: Response) -> Response {
     response.errors.iter_mut().for_each(classify);
     response
 }
@@ -83,6 +86,28 @@ pub fn is_request_error(response: &Response) -> bool {
             e.extensions
                 .as_ref()
                 .and_then(|ext| ext.get("code"))
-                .is_some_and(|c| *c == async_graphql::Value::from(VALIDATION_FAILED))
+                .is_some_and(|c| {
+                    *c == async_graphql::Value::from(VALIDATION_FAILED)
+                        || *c == async_graphql::Value::from(BAD_REQUEST)
+                })
         })
+}
+
+/// Seconds after which a request refused as a whole (a throttled login)
+/// may pass: GraphQL over HTTP answers it 429 with `Retry-After`.
+pub fn retry_after(response: &Response) -> Option<u64> {
+    if response.data != async_graphql::Value::Null {
+        return None;
+    }
+    response.errors.iter().find_map(|e| {
+        let extensions = e.extensions.as_ref()?;
+        let throttled = extensions.get("code")
+            == Some(&async_graphql::Value::from(
+                AppError::TooManyAttempts(0).code(),
+            ));
+        match extensions.get("retryAfter") {
+            Some(async_graphql::Value::Number(n)) if throttled => n.as_u64(),
+            _ => None,
+        }
+    })
 }

@@ -2,40 +2,40 @@
 //! runs subscriptions (graphql-transport-ws and graphql-ws).
 
 use actix_web::{HttpRequest, HttpResponse, guard, http::StatusCode, web};
-use async_graphql::{BatchRequest, BatchResponse, Data, Executor, http::GraphiQLSource};
+use async_graphql::{BatchRequest, BatchResponse, Data};
 
-use super::{read_limited, subscription};
+use super::{graphiql, read_limited, resource, subscription};
 use crate::{
     auth::Auth,
     domain::sessions::authenticate,
     error::{AppError, AppResult},
-    graphql::{CodedSchema, Documents, is_request_error, loaders::Loaders},
+    graphql::{CodedSchema, GraphqlApi, is_request_error, loaders::Loaders, retry_after},
     http::credential_from_headers,
     state::AppState,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/graphql")
+        resource("/graphql", "GET, POST")
             .route(web::post().to(execute))
             .route(
                 web::get()
                     .guard(guard::Header("upgrade", "websocket"))
                     .to(subscribe),
             )
-            .route(web::get().to(graphiql)),
+            .route(web::get().to(graphiql::page)),
     );
+    graphiql::routes(cfg);
 }
 
 async fn execute(
     app: web::Data<AppState>,
-    schema: web::Data<CodedSchema>,
-    documents: web::Data<Documents>,
+    api: web::Data<GraphqlApi>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let body = read_limited(payload, &app.settings).await?;
-    let mut batch: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
+    let batch: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
         AppError::MalformedRequest(format!("the body is not a GraphQL request in JSON: {e}"))
     })?;
     if let BatchRequest::Batch(requests) = &batch
@@ -48,22 +48,25 @@ async fn execute(
         )));
     }
     let auth = authenticate(&app, credential_from_headers(req.headers()).as_deref()).await?;
-    // A request that does not parse fails at execution, as usual.
-    batch
-        .iter_mut()
-        .for_each(|request| drop(documents.parse(request)));
-    let batch = batch.data(auth).data(Loaders::new(&app.db));
-    let response = schema.execute_batch(batch).await;
-    let status = match &response {
-        BatchResponse::Single(r) if is_request_error(r) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
+    let response = api.execute(batch, auth, Loaders::new(&app.db)).await;
+    let mut answer = match &response {
+        BatchResponse::Single(r) => match retry_after(r) {
+            Some(seconds) => {
+                let mut answer = HttpResponse::TooManyRequests();
+                answer.insert_header((actix_web::http::header::RETRY_AFTER, seconds));
+                answer
+            }
+            None if is_request_error(r) => HttpResponse::BadRequest(),
+            None => HttpResponse::Ok(),
+        },
+        BatchResponse::Batch(_) => HttpResponse::build(StatusCode::OK),
     };
-    Ok(HttpResponse::build(status).json(response))
+    Ok(answer.json(response))
 }
 
 async fn subscribe(
     app: web::Data<AppState>,
-    schema: web::Data<CodedSchema>,
+    api: web::Data<GraphqlApi>,
     closing: web::Data<subscription::Closing>,
     req: HttpRequest,
     payload: web::Payload,
@@ -83,7 +86,7 @@ async fn subscribe(
     subscription::serve(
         &req,
         payload,
-        CodedSchema::clone(&schema),
+        CodedSchema::clone(api.schema()),
         on_init,
         max_message,
         closing.get_ref().clone(),
@@ -108,15 +111,4 @@ fn credential_from_init(init: &serde_json::Value) -> Option<String> {
             _ => None,
         }
     })
-}
-
-async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .finish(),
-        )
 }

@@ -3,7 +3,9 @@
 mod admission;
 mod body;
 mod compat;
+mod cors;
 mod credentials;
+mod graphiql;
 mod graphql;
 mod health;
 mod metrics;
@@ -19,25 +21,15 @@ pub use body::read_limited;
 pub use credentials::credential_from_headers;
 pub use subscription::Closing;
 
-use crate::{
-    error::AppError,
-    graphql::{CodedSchema, Documents},
-    state::AppState,
-};
+use crate::{error::AppError, graphql::GraphqlApi, state::AppState};
 
 /// The server on `listener`. It does not act on signals itself: the
 /// caller stops it (see [`crate::startup::Application::run_until_stopped`])
 /// after setting `closing`, on which open subscriptions close.
-pub fn server(
-    listener: TcpListener,
-    app: AppState,
-    schema: CodedSchema,
-    closing: Closing,
-) -> std::io::Result<Server> {
+pub fn server(listener: TcpListener, app: AppState, closing: Closing) -> std::io::Result<Server> {
+    let api = web::Data::new(GraphqlApi::new(&app));
     let app_data = web::Data::new(app);
-    let schema = web::Data::new(schema);
     let closing = web::Data::new(closing);
-    let documents = web::Data::new(Documents::default());
     let admission = web::Data::new(admission::Admission::new(
         app_data.settings.max_inflight_requests,
         app_data.metrics.http_requests_in_flight.clone(),
@@ -45,14 +37,15 @@ pub fn server(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_data.clone())
-            .app_data(schema.clone())
+            .app_data(api.clone())
             .app_data(admission.clone())
             .app_data(closing.clone())
-            .app_data(documents.clone())
             // Inside the metrics: refused requests are counted as 503s.
             .wrap(middleware::from_fn(admission::admit))
             .wrap(middleware::from_fn(metrics::track))
             .wrap(TracingLogger::default())
+            // Outermost: a preflight is answered before anything else.
+            .wrap(cors::layer(&app_data.settings))
             .configure(routes)
             .default_service(web::to(not_found))
     })

@@ -188,7 +188,8 @@ async fn password_guesses_past_the_limit_are_refused_for_a_while_even_the_right_
     }
     // The fourth try is refused before the password is checked: the right
     // one too, or the refusal would tell a guesser when they hit it.
-    let (_, body) = attempt(&email, PASSWORD).await;
+    let (status, body) = attempt(&email, PASSWORD).await;
+    assert_eq!(status, reqwest::StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(
         code_of(&body).as_deref(),
         Some("TOO_MANY_REQUESTS"),

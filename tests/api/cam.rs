@@ -421,6 +421,12 @@ async fn conference_rooms_master_and_status_by_month_or_day() {
     assert_eq!((count(&day, 0), count(&day, 1)), (1, 0));
     let (_, september) = cam.curl("getConferenceRoomStatus", "yyyyMMdd=201909").await;
     assert_eq!((count(&september, 0), count(&september, 1)), (0, 1));
+    // As the OpenAPI document describes the body, too.
+    let (status, object) = cam
+        .curl("getConferenceRoomStatus", r#"{"yyyyMMdd": "201909"}"#)
+        .await;
+    assert_eq!(status, 200, "{object}");
+    assert_eq!(object, september);
     let (_, none) = cam.get("getConferenceRoomStatus").await;
     assert_eq!(none["conferenceMaster"], master["conferenceMaster"]);
     for bad in [

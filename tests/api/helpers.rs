@@ -61,11 +61,12 @@ pub async fn spawn_on(
 ) -> TestApp {
     let mut args = vec![
         "junction".to_owned(),
-        "--bind".into(),
-        "127.0.0.1:0".into(),
         "--database-url".into(),
         database_url.clone(),
     ];
+    if !extra.contains(&"--bind") {
+        args.extend(["--bind".into(), "127.0.0.1:0".into()]);
+    }
     // Few connections, so parallel tests do not exhaust PostgreSQL's,
     // unless a test needs writes to run side by side.
     if !extra.contains(&"--database-max-connections") {

@@ -43,7 +43,16 @@ impl Points {
         }
         let r = request.send().await.unwrap();
         let status = r.status();
+        let content_type = r.headers().get("content-type").cloned();
         let text = r.text().await.unwrap();
+        if !text.is_empty() {
+            // As every response of the seed's document says.
+            assert_eq!(
+                content_type.unwrap(),
+                "application/json; charset=utf-8",
+                "{text}"
+            );
+        }
         (
             status,
             if text.is_empty() {

@@ -10,6 +10,8 @@ mod database_errors;
 mod deliveries;
 mod delivery_sender;
 mod faults;
+mod first_hour;
+mod graphiql_browser;
 mod handoff;
 mod health;
 mod inbound;

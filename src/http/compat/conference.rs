@@ -124,7 +124,8 @@ pub fn period(arg: &str) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
 }
 
 /// The body's month or day: a JSON string (`"201908"`, as the seed's
-/// client sends it) or a `yyyyMMdd=` form field; nothing else.
+/// client sends it), a JSON object (`{"yyyyMMdd": "201908"}`) or a
+/// `yyyyMMdd=` form field; nothing else.
 fn date_argument(body: &[u8]) -> AppResult<Option<String>> {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
@@ -136,12 +137,26 @@ fn date_argument(body: &[u8]) -> AppResult<Option<String>> {
             AppError::MalformedRequest(format!("the body is not a JSON string: {e}"))
         });
     }
+    if text.starts_with('{') {
+        let fields: serde_json::Map<String, Value> = serde_json::from_str(text).map_err(|e| {
+            AppError::MalformedRequest(format!("the body is not a JSON object: {e}"))
+        })?;
+        let date = fields.get("yyyyMMdd").or_else(|| fields.get("date"));
+        return match date {
+            Some(Value::String(date)) => Ok(Some(date.clone())),
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => Err(AppError::validation(
+                "yyyyMMdd must be a string such as \"201908\" or \"20190801\"",
+            )),
+        };
+    }
     url::form_urlencoded::parse(text.as_bytes())
         .find(|(k, _)| k == "yyyyMMdd" || k == "date")
         .map(|(_, v)| Some(v.into_owned()))
         .ok_or_else(|| {
             AppError::validation(
-                "send the month or day as a JSON string (\"201908\") or yyyyMMdd=201908",
+                "send the month or day as a JSON string (\"201908\"), as \
+                 {\"yyyyMMdd\": \"201908\"} or as yyyyMMdd=201908",
             )
         })
 }
@@ -215,10 +230,10 @@ pub(super) async fn conference_master_post(
     conference_master(app, req).await
 }
 
-/// [`conference_room_status`] with the argument in the body: `"201908"`,
-/// `yyyyMMdd=201908` or `{"yyyyMMdd": "201908"}`.
+/// As `GET /getConferenceRoomStatus`, with the month or day in the body:
+/// `"201908"`, `{"yyyyMMdd": "201908"}` or `yyyyMMdd=201908`.
 #[utoipa::path(post, path = "/getConferenceRoomStatus", tag = "Chat&Messenger",
-    request_body(content = Option<String>, description = "\"201908\" or \"20190801\" (or the form yyyyMMdd=201908); none: the master list"),
+    request_body(content = Option<String>, description = "A month or a day as a JSON string (\"201908\", \"20190801\"), as an object ({\"yyyyMMdd\": \"201908\"}) or as the form yyyyMMdd=201908; none: the master list"),
     responses((status = 200, description = "`conferenceRoomStatus` or `conferenceMaster`", body = Object),
         (status = 400, description = "Not a month or a day", body = ErrorList),
         (status = 401, description = "No or a bad x-cam-apiToken", body = ErrorList),

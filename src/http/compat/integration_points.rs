@@ -5,7 +5,13 @@
 
 use actix_web::{
     HttpRequest, HttpResponse, ResponseError,
-    http::{Method, StatusCode},
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::{
+        Method, StatusCode,
+        header::{CONTENT_TYPE, HeaderValue},
+    },
+    middleware::{Next, from_fn},
     web,
 };
 use serde::Deserialize;
@@ -32,15 +38,40 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource(BASE, "GET, POST, LOOKUP")
             .route(web::post().to(create))
             .route(web::get().to(list))
-            .route(web::method(lookup).to(lookup_ids)),
+            .route(web::method(lookup).to(lookup_ids))
+            .wrap(from_fn(utf8_json)),
     )
     .service(
         resource(&format!("{BASE}/{{id}}"), "GET, PATCH, DELETE")
             .route(web::get().to(get_one))
             .route(web::patch().to(update))
-            .route(web::delete().to(delete)),
+            .route(web::delete().to(delete))
+            .wrap(from_fn(utf8_json)),
     )
-    .service(resource(&format!("{BASE}/{{id}}/hook"), "POST").route(web::post().to(hook)));
+    .service(
+        resource(&format!("{BASE}/{{id}}/hook"), "POST")
+            .route(web::post().to(hook))
+            .wrap(from_fn(utf8_json)),
+    );
+}
+
+/// Names the charset of JSON answers, as the seed's responses do.
+async fn utf8_json(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    if headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v == "application/json")
+    {
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    Ok(response)
 }
 
 /// An [`AppError`] as this API reports errors: `1000 + status`.
