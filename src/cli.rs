@@ -65,4 +65,26 @@ mod tests {
         assert!(!allow_private(&["--allow-private-targets=off"]));
         assert!(Cli::try_parse_from(["junction", "--allow-private-targets=maybe"]).is_err());
     }
+
+    #[test]
+    fn cors_origins_are_origins_and_redis_urls_have_a_scheme() {
+        let valid = |args: &[&str]| super::settings(args).validate().is_ok();
+        assert!(valid(&[
+            "--cors-allowed-origins",
+            "https://a.example.com,http://b.example:8443"
+        ]));
+        assert!(valid(&["--cors-allowed-origins", "*"]));
+        for origin in [
+            "https://a.example.com/",
+            "https://a.example.com/app",
+            "a.example.com",
+            "ftp://a.example.com",
+        ] {
+            assert!(!valid(&["--cors-allowed-origins", origin]), "{origin}");
+        }
+        assert!(valid(&["--redis-url", "redis://127.0.0.1:6379"]));
+        assert!(!valid(&["--redis-url", "127.0.0.1:6379"]));
+        assert!(valid(&["--bind", "localhost:0"]));
+        assert!(!valid(&["--bind", "localhost"]));
+    }
 }

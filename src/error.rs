@@ -71,6 +71,10 @@ impl AppError {
         }
     }
 
+    /// The code of [`AppError::TooManyAttempts`], which GraphQL over HTTP
+    /// also answers with 429.
+    pub const TOO_MANY_REQUESTS: &'static str = "TOO_MANY_REQUESTS";
+
     /// The GraphQL `extensions.code`, also used in REST error bodies.
     pub fn code(&self) -> &'static str {
         match self {
@@ -82,7 +86,7 @@ impl AppError {
             Self::MalformedRequest(_) => "BAD_REQUEST",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::BodyTimeout(_) => "REQUEST_TIMEOUT",
-            Self::TooManyAttempts(_) => "TOO_MANY_REQUESTS",
+            Self::TooManyAttempts(_) => Self::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }

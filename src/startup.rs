@@ -23,6 +23,29 @@ use crate::{
     state::AppState,
 };
 
+/// Listeners on every address `BIND` names (`localhost` is 127.0.0.1 and
+/// ::1), all on one port: with port 0, the one the first was given. An
+/// address this machine does not have (::1 without IPv6) is skipped, as
+/// long as one is bound.
+fn listen(settings: &Settings) -> anyhow::Result<Vec<TcpListener>> {
+    let context = || format!("cannot listen on BIND {}", settings.bind);
+    let mut addrs = settings.bind_addrs()?.into_iter();
+    let first = addrs.next().expect("bind_addrs names at least one");
+    let mut listeners = vec![TcpListener::bind(first).with_context(context)?];
+    let port = listeners[0].local_addr()?.port();
+    for mut addr in addrs {
+        addr.set_port(port);
+        match TcpListener::bind(addr) {
+            Ok(listener) => listeners.push(listener),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                tracing::debug!(%addr, "not listening on an address this machine lacks")
+            }
+            Err(e) => return Err(e).with_context(context),
+        }
+    }
+    Ok(listeners)
+}
+
 pub struct Application {
     address: SocketAddr,
     server: Server,
@@ -39,12 +62,11 @@ impl Application {
     /// created.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
-        let listener = TcpListener::bind(&settings.bind_addrs()?[..])
-            .with_context(|| format!("cannot listen on BIND {}", settings.bind))?;
-        let address = listener.local_addr()?;
+        let listeners = listen(&settings)?;
+        let address = listeners[0].local_addr()?;
         let (state, jobs) = build_state(settings).await?;
         let (closing, closing_rx) = tokio::sync::watch::channel(false);
-        let server = http::server(listener, state.clone(), closing_rx)?;
+        let server = http::server(listeners, state.clone(), closing_rx)?;
         Ok(Self {
             address,
             server,

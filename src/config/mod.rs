@@ -291,6 +291,15 @@ pub struct Settings {
     pub log_format: LogFormat,
 }
 
+/// Whether `text` is a web origin as browsers send it in `Origin`.
+fn is_origin(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.origin().ascii_serialization() == text
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -347,13 +356,14 @@ impl Settings {
         {
             anyhow::bail!("REDIS_URL must start with redis:// (or rediss://), e.g. redis://{url}");
         }
-        if let Some(origin) = self.cors_allowed_origins.iter().find(|o| {
-            *o != "*" && !(o.starts_with("http://") || o.starts_with("https://"))
-                || o.ends_with('/')
-        }) {
+        if let Some(origin) = self
+            .cors_allowed_origins
+            .iter()
+            .find(|o| *o != "*" && !is_origin(o))
+        {
             anyhow::bail!(
                 "CORS_ALLOWED_ORIGINS: {origin:?} is not an origin such as https://app.example.com \
-                 (scheme, host, optional port, no path)"
+                 (scheme, host, optional port; no path, not even a trailing /)"
             );
         }
         if self.jwt_ttl_seconds == 0 {

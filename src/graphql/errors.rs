@@ -93,6 +93,16 @@ pub fn is_request_error(response: &Response) -> bool {
         })
 }
 
+/// An error for a request refused as a whole, with its `extensions.code`.
+pub(super) fn coded(message: &str, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    error
+}
+
 /// Seconds after which a request refused as a whole (a throttled login)
 /// may pass: GraphQL over HTTP answers it 429 with `Retry-After`.
 pub fn retry_after(response: &Response) -> Option<u64> {

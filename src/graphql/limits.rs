@@ -3,18 +3,23 @@
 //! than any application query, and batches, whose operations together may
 //! cost no more than one.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use async_graphql::{
-    Pos, Response, ServerError, ValidationResult, Value,
+    Response, ServerError, ValidationResult, Value,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation},
     parser::types::{
         DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
     },
 };
+
+use super::errors::{VALIDATION_FAILED, coded};
 
 /// Depth allowed to a query that asks only about the schema. graphql-js'
 /// `getIntrospectionQuery()` reaches 15 (nine `ofType` under
@@ -60,53 +65,112 @@ pub fn asks_only_about_schema(document: &ExecutableDocument) -> bool {
     })
 }
 
+/// Whether some operation of `document` asks for `__schema` or `__type`.
+pub fn asks_for_schema(document: &ExecutableDocument) -> bool {
+    let mut operations: Box<dyn Iterator<Item = _>> = match &document.operations {
+        DocumentOperations::Single(op) => Box::new(std::iter::once(op)),
+        DocumentOperations::Multiple(ops) => Box::new(ops.values()),
+    };
+    operations.any(|op| {
+        op.node.selection_set.node.items.iter().any(|item| {
+            matches!(&item.node, Selection::Field(field)
+                if matches!(field.node.name.node.as_str(), "__schema" | "__type"))
+        })
+    })
+}
+
+/// Whether every operation of `document` is a query (what a GET may run).
+pub fn only_queries(document: &ExecutableDocument) -> bool {
+    match &document.operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Query,
+        DocumentOperations::Multiple(ops) => {
+            ops.values().all(|op| op.node.ty == OperationType::Query)
+        }
+    }
+}
+
 /// Refuses an introspection query whose list fields nest more than
-/// [`MAX_LIST_NESTING`] deep.
+/// [`MAX_LIST_NESTING`] deep, or that lists the whole schema more than once
+/// (`__schema` under several aliases).
 pub fn check_introspection(document: &ExecutableDocument) -> Result<(), ServerError> {
     let operations: Vec<_> = match &document.operations {
         DocumentOperations::Single(op) => vec![op],
         DocumentOperations::Multiple(ops) => ops.values().collect(),
     };
-    let nesting = operations
-        .iter()
-        .map(|op| list_nesting(document, &op.node.selection_set.node, 0))
-        .max()
-        .unwrap_or(0);
-    if nesting > MAX_LIST_NESTING {
-        return Err(ServerError::new(
-            format!(
-                "introspection nests {nesting} lists (types, fields, args, …) in one another; \
+    let mut nesting = Nesting {
+        document,
+        fragments: HashMap::new(),
+    };
+    for op in operations {
+        let set = &op.node.selection_set.node;
+        let schemas = set
+            .items
+            .iter()
+            .filter(
+                |item| matches!(&item.node, Selection::Field(f) if f.node.name.node == "__schema"),
+            )
+            .count();
+        if schemas > 1 {
+            return Err(refusal(format!(
+                "an operation may ask for __schema once; this one does {schemas} times"
+            )));
+        }
+        let lists = nesting.of(set, 0);
+        if lists > MAX_LIST_NESTING {
+            return Err(refusal(format!(
+                "introspection nests {lists} lists (types, fields, args, …) in one another; \
                  at most {MAX_LIST_NESTING} are answered"
-            ),
-            Some(Pos::default()),
-        ));
+            )));
+        }
     }
     Ok(())
 }
 
-fn list_nesting(document: &ExecutableDocument, set: &SelectionSet, spreads: usize) -> usize {
-    if spreads > MAX_SPREADS {
-        return usize::MAX / 2;
+fn refusal(message: String) -> ServerError {
+    coded(&message, VALIDATION_FAILED)
+}
+
+/// The deepest nesting of list fields in a selection set, each fragment's
+/// reckoned once however often it is spread.
+struct Nesting<'a> {
+    document: &'a ExecutableDocument,
+    fragments: HashMap<&'a str, usize>,
+}
+
+impl<'a> Nesting<'a> {
+    fn of(&mut self, set: &'a SelectionSet, spreads: usize) -> usize {
+        if spreads > MAX_SPREADS {
+            return usize::MAX / 2;
+        }
+        let mut deepest = 0;
+        for item in &set.items {
+            let nesting = match &item.node {
+                Selection::Field(field) => {
+                    let own = usize::from(LISTS.contains(&field.node.name.node.as_str()));
+                    own + self.of(&field.node.selection_set.node, spreads)
+                }
+                Selection::InlineFragment(inline) => {
+                    self.of(&inline.node.selection_set.node, spreads)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match self.fragments.get(name) {
+                        Some(known) => *known,
+                        None => {
+                            let nesting =
+                                self.document.fragments.get(name).map_or(0, |f| {
+                                    self.of(&f.node.selection_set.node, spreads + 1)
+                                });
+                            self.fragments.insert(name, nesting);
+                            nesting
+                        }
+                    }
+                }
+            };
+            deepest = deepest.max(nesting);
+        }
+        deepest
     }
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(field) => {
-                let own = usize::from(LISTS.contains(&field.node.name.node.as_str()));
-                own + list_nesting(document, &field.node.selection_set.node, spreads)
-            }
-            Selection::InlineFragment(inline) => {
-                list_nesting(document, &inline.node.selection_set.node, spreads)
-            }
-            Selection::FragmentSpread(spread) => document
-                .fragments
-                .get(&spread.node.fragment_name.node)
-                .map_or(0, |fragment| {
-                    list_nesting(document, &fragment.node.selection_set.node, spreads + 1)
-                }),
-        })
-        .max()
-        .unwrap_or(0)
 }
 
 /// The complexity of the requests a schema with [`MeasureOnly`] validates,
@@ -187,5 +251,23 @@ mod tests {
         assert!(check(through_fragments).is_err());
         let cycle = "{ __schema { types { ...T } } } fragment T on __Type { ofType { ...T } }";
         assert!(check(cycle).is_err());
+        assert!(
+            check("{ a: __schema { types { name } } b: __schema { types { name } } }").is_err()
+        );
+    }
+
+    #[test]
+    fn a_fragment_spread_many_times_is_reckoned_once() {
+        // Each fragment spreads the next twice: 2^30 walks if each spread
+        // were walked again.
+        let mut query = String::from("{ __schema { types { ...F0 } } }");
+        for i in 0..30 {
+            query.push_str(&format!(
+                " fragment F{i} on __Type {{ a: ofType {{ ...F{n} }} b: ofType {{ ...F{n} }} }}",
+                n = i + 1
+            ));
+        }
+        query.push_str(" fragment F30 on __Type { name }");
+        check_introspection(&parse_query(&query).unwrap()).unwrap();
     }
 }

@@ -16,7 +16,7 @@ pub mod types;
 
 use async_graphql::Schema;
 
-pub use api::GraphqlApi;
+pub use api::{GraphqlApi, METHOD_NOT_ALLOWED, Method};
 pub use context::ContextExt;
 use documents::Documents;
 pub use errors::{CodedSchema, is_request_error, retry_after};

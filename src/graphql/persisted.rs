@@ -1,5 +1,5 @@
-//! Automatic persisted queries, Apollo's APQ protocol, which Apollo Client,
-//! urql and Relay speak: a client sends only its query's SHA-256 in
+//! Automatic persisted queries, Apollo's APQ protocol, which Apollo Client
+//! and urql speak: a client sends only its query's SHA-256 in
 //! `extensions.persistedQuery`; when the server does not know that hash it
 //! answers `PersistedQueryNotFound`, and the client sends hash and text
 //! once. Known queries are kept in-process and, with `REDIS_URL`, in Redis,
@@ -7,21 +7,21 @@
 
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::{ErrorExtensionValues, Request, ServerError, Value};
+use async_graphql::{Request, ServerError, Value};
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 
-use super::errors::BAD_REQUEST;
+use super::errors::{BAD_REQUEST, coded};
 
 /// The message Apollo's clients look for before sending the query's text.
 pub const NOT_FOUND: &str = "PersistedQueryNotFound";
-/// Queries each process keeps; any other is looked up in Redis.
-const KEPT: u64 = 1_024;
+/// Bytes of query text each process keeps; any other is looked up in Redis.
+const KEPT_BYTES: u64 = 4 * 1024 * 1024;
 /// A query nobody sent for this long leaves Redis; a client that still
 /// has it sends its text again.
 const REDIS_TTL: Duration = Duration::from_secs(7 * 86_400);
 /// Longest query text kept; a longer one is answered but not kept.
-const MAX_TEXT: usize = 64 * 1024;
+const MAX_TEXT: usize = 16 * 1024;
 
 #[derive(Clone)]
 pub struct PersistedQueries {
@@ -29,27 +29,42 @@ pub struct PersistedQueries {
     redis: Option<(redis::aio::ConnectionManager, String)>,
 }
 
+/// A query's text a client sent with its hash, to keep once the request
+/// proved to be a valid GraphQL request: nothing unvalidated is kept.
+#[derive(Debug)]
+pub struct Learned {
+    hash: String,
+    query: Arc<str>,
+}
+
 impl PersistedQueries {
     /// `prefix`: the deployment's Redis key prefix.
     pub fn new(redis: Option<redis::aio::ConnectionManager>, prefix: &str) -> Self {
         Self {
-            kept: Cache::new(KEPT),
+            kept: Cache::builder()
+                .weigher(|hash: &String, query: &Arc<str>| {
+                    u32::try_from(hash.len() + query.len()).unwrap_or(u32::MAX)
+                })
+                .max_capacity(KEPT_BYTES)
+                .build(),
             redis: redis.map(|conn| (conn, format!("{prefix}apq:"))),
         }
     }
 
-    /// Gives a request that names a persisted query its text, or learns the
-    /// text it brings. A request without the extension passes unchanged.
-    pub async fn resolve(&self, request: &mut Request) -> Result<(), ServerError> {
+    /// Gives a request that names a persisted query its text, or checks
+    /// the text it brings against its hash: then the text is returned, to
+    /// [`learn`](Self::learn) once the request was answered. A request
+    /// without the extension passes unchanged.
+    pub async fn resolve(&self, request: &mut Request) -> Result<Option<Learned>, ServerError> {
         let Some(extension) = request.extensions.0.get("persistedQuery") else {
-            return Ok(());
+            return Ok(None);
         };
         let hash = requested_hash(extension)?;
         if request.query.is_empty() {
             return match self.get(&hash).await {
                 Some(query) => {
                     request.query = query.to_string();
-                    Ok(())
+                    Ok(None)
                 }
                 None => Err(coded(NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND")),
             };
@@ -57,10 +72,29 @@ impl PersistedQueries {
         if hex::encode(Sha256::digest(request.query.as_bytes())) != hash {
             return Err(coded("provided sha does not match query", BAD_REQUEST));
         }
-        if request.query.len() <= MAX_TEXT {
-            self.put(hash, &request.query).await;
+        Ok((request.query.len() <= MAX_TEXT).then(|| Learned {
+            hash,
+            query: Arc::from(request.query.as_str()),
+        }))
+    }
+
+    /// Keeps a query that was answered; in Redis too when `shared` (for
+    /// signed-in callers only, so that nobody else can fill Redis, which
+    /// also holds the delivery queue).
+    pub async fn learn(&self, learned: Learned, shared: bool) {
+        if let (true, Some((conn, prefix))) = (shared, &self.redis) {
+            let stored: redis::RedisResult<()> = redis::cmd("SET")
+                .arg(format!("{prefix}{}", learned.hash))
+                .arg(&*learned.query)
+                .arg("EX")
+                .arg(REDIS_TTL.as_secs())
+                .query_async(&mut conn.clone())
+                .await;
+            if let Err(error) = stored {
+                tracing::warn!(%error, "persisted query not stored in Redis");
+            }
         }
-        Ok(())
+        self.kept.insert(learned.hash, learned.query);
     }
 
     async fn get(&self, hash: &str) -> Option<Arc<str>> {
@@ -68,8 +102,11 @@ impl PersistedQueries {
             return Some(query);
         }
         let (conn, prefix) = self.redis.as_ref()?;
-        let found: redis::RedisResult<Option<String>> = redis::cmd("GET")
+        // GETEX: each use keeps the query another REDIS_TTL.
+        let found: redis::RedisResult<Option<String>> = redis::cmd("GETEX")
             .arg(format!("{prefix}{hash}"))
+            .arg("EX")
+            .arg(REDIS_TTL.as_secs())
             .query_async(&mut conn.clone())
             .await;
         match found {
@@ -84,22 +121,6 @@ impl PersistedQueries {
                 None
             }
         }
-    }
-
-    async fn put(&self, hash: String, query: &str) {
-        if let Some((conn, prefix)) = &self.redis {
-            let stored: redis::RedisResult<()> = redis::cmd("SET")
-                .arg(format!("{prefix}{hash}"))
-                .arg(query)
-                .arg("EX")
-                .arg(REDIS_TTL.as_secs())
-                .query_async(&mut conn.clone())
-                .await;
-            if let Err(error) = stored {
-                tracing::warn!(%error, "persisted query not stored in Redis");
-            }
-        }
-        self.kept.insert(hash, Arc::from(query));
     }
 }
 
@@ -129,14 +150,6 @@ fn requested_hash(extension: &Value) -> Result<String, ServerError> {
         }
         _ => Err(bad()),
     }
-}
-
-fn coded(message: &str, code: &str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions);
-    error
 }
 
 #[cfg(test)]
@@ -172,7 +185,10 @@ mod tests {
             .unwrap_err();
         assert_eq!(wrong.message, "provided sha does not match query");
 
-        queries.resolve(&mut request(query, &hash)).await.unwrap();
+        let learned = queries.resolve(&mut request(query, &hash)).await.unwrap();
+        let error = queries.resolve(&mut request("", &hash)).await.unwrap_err();
+        assert_eq!(error.message, NOT_FOUND, "not kept before it was answered");
+        queries.learn(learned.unwrap(), false).await;
         let mut by_hash = request("", &hash);
         queries.resolve(&mut by_hash).await.unwrap();
         assert_eq!(by_hash.query, query);

@@ -1,15 +1,20 @@
-//! `/graphql`: POST executes, GET shows GraphiQL, a WebSocket upgrade on GET
-//! runs subscriptions (graphql-transport-ws and graphql-ws).
+//! `/graphql`: POST executes, GET executes a query in the URL or else shows
+//! GraphiQL, a WebSocket upgrade on GET runs subscriptions
+//! (graphql-transport-ws and graphql-ws).
 
-use actix_web::{HttpRequest, HttpResponse, guard, http::StatusCode, web};
+use actix_web::{HttpRequest, HttpResponse, guard, http::header, web};
 use async_graphql::{BatchRequest, BatchResponse, Data};
+use serde_json::Value;
 
 use super::{graphiql, read_limited, resource, subscription};
 use crate::{
     auth::Auth,
     domain::sessions::authenticate,
     error::{AppError, AppResult},
-    graphql::{CodedSchema, GraphqlApi, is_request_error, loaders::Loaders, retry_after},
+    graphql::{
+        CodedSchema, GraphqlApi, METHOD_NOT_ALLOWED, Method, is_request_error, loaders::Loaders,
+        retry_after,
+    },
     http::credential_from_headers,
     state::AppState,
 };
@@ -17,18 +22,18 @@ use crate::{
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/graphql", "GET, POST")
-            .route(web::post().to(execute))
+            .route(web::post().to(post))
             .route(
                 web::get()
                     .guard(guard::Header("upgrade", "websocket"))
                     .to(subscribe),
             )
-            .route(web::get().to(graphiql::page)),
+            .route(web::get().to(get)),
     );
     graphiql::routes(cfg);
 }
 
-async fn execute(
+async fn post(
     app: web::Data<AppState>,
     api: web::Data<GraphqlApi>,
     req: HttpRequest,
@@ -47,21 +52,73 @@ async fn execute(
             requests.len()
         )));
     }
-    let auth = authenticate(&app, credential_from_headers(req.headers()).as_deref()).await?;
-    let response = api.execute(batch, auth, Loaders::new(&app.db)).await;
+    execute(&app, &api, &req, batch, Method::Post).await
+}
+
+/// A query in the URL (GraphQL over HTTP's GET, which Apollo's persisted
+/// queries use for hashes); without one, GraphiQL.
+async fn get(
+    app: web::Data<AppState>,
+    api: web::Data<GraphqlApi>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    if req.query_string().is_empty() {
+        return Ok(graphiql::page());
+    }
+    let mut fields = serde_json::Map::new();
+    for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        let value = match key.as_ref() {
+            "query" | "operationName" => Value::String(value.into_owned()),
+            "variables" | "extensions" => serde_json::from_str(&value)
+                .map_err(|e| AppError::MalformedRequest(format!("{key} is not JSON: {e}")))?,
+            _ => continue,
+        };
+        fields.insert(key.into_owned(), value);
+    }
+    let request = serde_json::from_value(Value::Object(fields)).map_err(|e| {
+        AppError::MalformedRequest(format!("the URL holds no GraphQL request: {e}"))
+    })?;
+    execute(&app, &api, &req, BatchRequest::Single(request), Method::Get).await
+}
+
+async fn execute(
+    app: &AppState,
+    api: &GraphqlApi,
+    req: &HttpRequest,
+    batch: BatchRequest,
+    method: Method,
+) -> AppResult<HttpResponse> {
+    let auth = authenticate(app, credential_from_headers(req.headers()).as_deref()).await?;
+    let response = api
+        .execute(batch, method, auth, Loaders::new(&app.db))
+        .await;
     let mut answer = match &response {
         BatchResponse::Single(r) => match retry_after(r) {
             Some(seconds) => {
                 let mut answer = HttpResponse::TooManyRequests();
-                answer.insert_header((actix_web::http::header::RETRY_AFTER, seconds));
+                answer.insert_header((header::RETRY_AFTER, seconds));
+                answer
+            }
+            None if has_code(r, METHOD_NOT_ALLOWED) => {
+                let mut answer = HttpResponse::MethodNotAllowed();
+                answer.insert_header((header::ALLOW, "POST"));
                 answer
             }
             None if is_request_error(r) => HttpResponse::BadRequest(),
             None => HttpResponse::Ok(),
         },
-        BatchResponse::Batch(_) => HttpResponse::build(StatusCode::OK),
+        BatchResponse::Batch(_) => HttpResponse::Ok(),
     };
     Ok(answer.json(response))
+}
+
+fn has_code(response: &async_graphql::Response, code: &str) -> bool {
+    response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|ext| ext.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from(code))
+    })
 }
 
 async fn subscribe(

@@ -26,7 +26,11 @@ use crate::{error::AppError, graphql::GraphqlApi, state::AppState};
 /// The server on `listener`. It does not act on signals itself: the
 /// caller stops it (see [`crate::startup::Application::run_until_stopped`])
 /// after setting `closing`, on which open subscriptions close.
-pub fn server(listener: TcpListener, app: AppState, closing: Closing) -> std::io::Result<Server> {
+pub fn server(
+    listeners: Vec<TcpListener>,
+    app: AppState,
+    closing: Closing,
+) -> std::io::Result<Server> {
     let api = web::Data::new(GraphqlApi::new(&app));
     let app_data = web::Data::new(app);
     let closing = web::Data::new(closing);
@@ -48,12 +52,14 @@ pub fn server(listener: TcpListener, app: AppState, closing: Closing) -> std::io
             .wrap(cors::layer(&app_data.settings))
             .configure(routes)
             .default_service(web::to(not_found))
-    })
-    .listen(listener)?
-    .disable_signals()
-    // In-flight requests get this long to finish once stopped.
-    .shutdown_timeout(30)
-    .run();
+    });
+    let server = listeners
+        .into_iter()
+        .try_fold(server, |server, listener| server.listen(listener))?
+        .disable_signals()
+        // In-flight requests get this long to finish once stopped.
+        .shutdown_timeout(30)
+        .run();
     Ok(server)
 }
 

@@ -54,8 +54,16 @@ async fn graphql_js_full_introspection_query_is_answered() {
 #[tokio::test]
 async fn introspection_can_be_switched_off() {
     let app = spawn_app_with(&["--graphql-introspection", "false"]).await;
-    let (_, body) = app.graphql(None, GRAPHQL_JS_INTROSPECTION, json!({})).await;
-    assert!(body.get("errors").is_some(), "{body}");
+    // The one-level query would be answered with introspection on.
+    for query in [
+        GRAPHQL_JS_INTROSPECTION,
+        "{ __schema { queryType { name } } }",
+    ] {
+        let (status, body) = app.graphql(None, query, json!({})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("GRAPHQL_INTROSPECTION"), "{body}");
+    }
     let session = app.register("introspection-off").await;
     let data = app
         .ok(Some(&session.token), "{ me { role } }", json!({}))
@@ -113,6 +121,40 @@ async fn a_persisted_query_is_answered_by_its_hash_once_learned_by_any_server() 
     assert_eq!(body["data"]["me"]["role"], "OWNER", "{body}");
     let (_, body) = post(&app, Some(&session.token), by_hash.clone()).await;
     assert_eq!(body["data"]["me"]["role"], "OWNER", "{body}");
+
+    // By GET too, as Apollo Client sends hashes with useGETForHashedQueries;
+    // a GET runs queries only.
+    let url = format!(
+        "{}/graphql?extensions={}",
+        app.address,
+        url::form_urlencoded::byte_serialize(by_hash["extensions"].to_string().as_bytes())
+            .collect::<String>()
+    );
+    let response = app
+        .client
+        .get(&url)
+        .bearer_auth(&session.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["me"]["role"], "OWNER", "{body}");
+    let mutation = format!(
+        "{}/graphql?query={}",
+        app.address,
+        url::form_urlencoded::byte_serialize(b"mutation { createApiToken(name: \"x\") { token } }")
+            .collect::<String>()
+    );
+    let response = app
+        .client
+        .get(&mutation)
+        .bearer_auth(&session.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "POST");
 
     let mut wrong = by_hash.clone();
     wrong["query"] = json!("{ __typename }");
@@ -295,21 +337,34 @@ async fn a_batch_over_the_complexity_limit_is_refused_whole_and_runs_nothing() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body[1]["data"]["createProject"]["name"], "two", "{body}");
+
+    // Introspection deeper than GRAPHQL_MAX_DEPTH counts as well.
+    let app = spawn_app_with(&["--graphql-max-complexity", "20"]).await;
+    let deep = json!({ "query": format!(
+        "{{ __type(name: \"Query\") {{ {}name{} }} }}",
+        "ofType { ".repeat(13),
+        " }".repeat(13)
+    ) });
+    let (status, body) = post(&app, None, json!([deep.clone()])).await;
+    assert_eq!(status, StatusCode::OK, "one is within the limit: {body}");
+    assert!(body[0]["errors"].is_null(), "{body}");
+    let (status, body) = post(&app, None, json!([deep.clone(), deep])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
 #[tokio::test]
 async fn bind_takes_a_host_name() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(&dir).await;
-    let app = spawn_on(
-        database_url,
-        None,
-        dir,
-        &unique_redis_prefix(),
-        &["--bind", "localhost:0"],
-    )
-    .await;
-    let response = app.get("/healthz").await;
+    let extra = ["--bind", "localhost:0"];
+    let app = spawn_on(database_url, None, dir, &unique_redis_prefix(), &extra).await;
+    // By the host name, as a user would reach it.
+    let response = app
+        .client
+        .get(format!("http://localhost:{}/healthz", app.port))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 

@@ -1,6 +1,6 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use futures_util::{FutureExt, StreamExt as _, stream::FuturesOrdered};
+use futures_util::{FutureExt, future::join_all};
 use indexmap::IndexMap;
 
 use crate::{
@@ -192,9 +192,10 @@ pub(crate) async fn do_resolve_container<'a>(
         // Fields still run concurrently, but their results are taken in
         // the order of the selection set: the GraphQL spec orders a
         // response's fields as the query does, which `FuturesUnordered`
-        // (completion order) did not.
-        let mut set: FuturesOrdered<_> = futures.into_iter().collect();
-        while let Some(field) = set.next().await {
+        // (completion order) did not. `join_all` polls a few futures in
+        // place, without a task allocated for each, and a larger set
+        // through `FuturesOrdered`.
+        for field in join_all(futures).await {
             handle(field);
         }
     } else {
