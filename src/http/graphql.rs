@@ -56,13 +56,19 @@ async fn post(
 }
 
 /// A query in the URL (GraphQL over HTTP's GET, which Apollo's persisted
-/// queries use for hashes); without one, GraphiQL.
+/// queries use for hashes); GraphiQL for a browser's page load or a bare
+/// `/graphql`.
 async fn get(
     app: web::Data<AppState>,
     api: web::Data<GraphqlApi>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    if req.query_string().is_empty() {
+    let wants_page = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_page || req.query_string().is_empty() {
         return Ok(graphiql::page());
     }
     let mut fields = serde_json::Map::new();

@@ -401,4 +401,13 @@ async fn graphiql_and_its_files_come_from_the_server_itself() {
         app.get("/graphiql/nothing.js").await.status(),
         StatusCode::NOT_FOUND
     );
+    // A browser's page load gets the page even with a query in the URL.
+    let page = app
+        .client
+        .get(format!("{}/graphql?query=%7B__typename%7D", app.address))
+        .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert!(page.text().await.unwrap().contains("Headers tab"));
 }
