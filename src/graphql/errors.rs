@@ -70,11 +70,19 @@ fn classify(error: &mut ServerError) {
     }
 }
 
+/// An error's `extensions.code`.
+fn code_of(error: &ServerError) -> Option<&async_graphql::Value> {
+    error.extensions.as_ref()?.get("code")
+}
+
 fn has_code(error: &ServerError) -> bool {
-    error
-        .extensions
-        .as_ref()
-        .is_some_and(|ext| ext.get("code").is_some())
+    code_of(error).is_some()
+}
+
+/// Whether some error of `response` has `code`.
+pub fn has_error_code(response: &Response, code: &str) -> bool {
+    let code = async_graphql::Value::from(code);
+    response.errors.iter().any(|e| code_of(e) == Some(&code))
 }
 
 /// Whether the whole request was refused before execution, which GraphQL
@@ -83,13 +91,10 @@ pub fn is_request_error(response: &Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| {
-            e.extensions
-                .as_ref()
-                .and_then(|ext| ext.get("code"))
-                .is_some_and(|c| {
-                    *c == async_graphql::Value::from(VALIDATION_FAILED)
-                        || *c == async_graphql::Value::from(BAD_REQUEST)
-                })
+            code_of(e).is_some_and(|c| {
+                *c == async_graphql::Value::from(VALIDATION_FAILED)
+                    || *c == async_graphql::Value::from(BAD_REQUEST)
+            })
         })
 }
 
@@ -109,15 +114,13 @@ pub fn retry_after(response: &Response) -> Option<u64> {
     if response.data != async_graphql::Value::Null {
         return None;
     }
-    response.errors.iter().find_map(|e| {
-        let extensions = e.extensions.as_ref()?;
-        let throttled = extensions.get("code")
-            == Some(&async_graphql::Value::from(
-                AppError::TooManyAttempts(0).code(),
-            ));
-        match extensions.get("retryAfter") {
-            Some(async_graphql::Value::Number(n)) if throttled => n.as_u64(),
+    let throttled = async_graphql::Value::from(AppError::TOO_MANY_REQUESTS);
+    response
+        .errors
+        .iter()
+        .filter(|e| code_of(e) == Some(&throttled))
+        .find_map(|e| match e.extensions.as_ref()?.get("retryAfter") {
+            Some(async_graphql::Value::Number(n)) => n.as_u64(),
             _ => None,
-        }
-    })
+        })
 }

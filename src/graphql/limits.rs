@@ -14,9 +14,7 @@ use std::{
 use async_graphql::{
     Response, ServerError, ValidationResult, Value,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation},
-    parser::types::{
-        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-    },
+    parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
 };
 
 use super::errors::{VALIDATION_FAILED, coded};
@@ -52,11 +50,7 @@ const MAX_SPREADS: usize = 32;
 /// Whether every operation of `document` is a query whose top-level fields
 /// are `__schema`, `__type` or `__typename`.
 pub fn asks_only_about_schema(document: &ExecutableDocument) -> bool {
-    let mut operations: Box<dyn Iterator<Item = _>> = match &document.operations {
-        DocumentOperations::Single(op) => Box::new(std::iter::once(op)),
-        DocumentOperations::Multiple(ops) => Box::new(ops.values()),
-    };
-    operations.all(|op| {
+    document.operations.iter().all(|(_, op)| {
         op.node.ty == OperationType::Query
             && op.node.selection_set.node.items.iter().all(|item| {
                 matches!(&item.node, Selection::Field(field)
@@ -67,11 +61,7 @@ pub fn asks_only_about_schema(document: &ExecutableDocument) -> bool {
 
 /// Whether some operation of `document` asks for `__schema` or `__type`.
 pub fn asks_for_schema(document: &ExecutableDocument) -> bool {
-    let mut operations: Box<dyn Iterator<Item = _>> = match &document.operations {
-        DocumentOperations::Single(op) => Box::new(std::iter::once(op)),
-        DocumentOperations::Multiple(ops) => Box::new(ops.values()),
-    };
-    operations.any(|op| {
+    document.operations.iter().any(|(_, op)| {
         op.node.selection_set.node.items.iter().any(|item| {
             matches!(&item.node, Selection::Field(field)
                 if matches!(field.node.name.node.as_str(), "__schema" | "__type"))
@@ -81,27 +71,21 @@ pub fn asks_for_schema(document: &ExecutableDocument) -> bool {
 
 /// Whether every operation of `document` is a query (what a GET may run).
 pub fn only_queries(document: &ExecutableDocument) -> bool {
-    match &document.operations {
-        DocumentOperations::Single(op) => op.node.ty == OperationType::Query,
-        DocumentOperations::Multiple(ops) => {
-            ops.values().all(|op| op.node.ty == OperationType::Query)
-        }
-    }
+    document
+        .operations
+        .iter()
+        .all(|(_, op)| op.node.ty == OperationType::Query)
 }
 
 /// Refuses an introspection query whose list fields nest more than
 /// [`MAX_LIST_NESTING`] deep, or that lists the whole schema more than once
 /// (`__schema` under several aliases).
 pub fn check_introspection(document: &ExecutableDocument) -> Result<(), ServerError> {
-    let operations: Vec<_> = match &document.operations {
-        DocumentOperations::Single(op) => vec![op],
-        DocumentOperations::Multiple(ops) => ops.values().collect(),
-    };
     let mut nesting = Nesting {
         document,
         fragments: HashMap::new(),
     };
-    for op in operations {
+    for (_, op) in document.operations.iter() {
         let set = &op.node.selection_set.node;
         let schemas = set
             .items

@@ -19,7 +19,7 @@ use async_graphql::Schema;
 pub use api::{GraphqlApi, METHOD_NOT_ALLOWED, Method};
 pub use context::ContextExt;
 use documents::Documents;
-pub use errors::{CodedSchema, is_request_error, retry_after};
+pub use errors::{CodedSchema, has_error_code, is_request_error, retry_after};
 use mutation::Mutation;
 use query::Query;
 use subscription::Subscription;

@@ -12,8 +12,8 @@ use crate::{
     domain::sessions::authenticate,
     error::{AppError, AppResult},
     graphql::{
-        CodedSchema, GraphqlApi, METHOD_NOT_ALLOWED, Method, is_request_error, loaders::Loaders,
-        retry_after,
+        CodedSchema, GraphqlApi, METHOD_NOT_ALLOWED, Method, has_error_code, is_request_error,
+        loaders::Loaders, retry_after,
     },
     http::credential_from_headers,
     state::AppState,
@@ -105,7 +105,7 @@ async fn execute(
                 answer.insert_header((header::RETRY_AFTER, seconds));
                 answer
             }
-            None if has_code(r, METHOD_NOT_ALLOWED) => {
+            None if has_error_code(r, METHOD_NOT_ALLOWED) => {
                 let mut answer = HttpResponse::MethodNotAllowed();
                 answer.insert_header((header::ALLOW, "POST"));
                 answer
@@ -116,15 +116,6 @@ async fn execute(
         BatchResponse::Batch(_) => HttpResponse::Ok(),
     };
     Ok(answer.json(response))
-}
-
-fn has_code(response: &async_graphql::Response, code: &str) -> bool {
-    response.errors.iter().any(|e| {
-        e.extensions
-            .as_ref()
-            .and_then(|ext| ext.get("code"))
-            .is_some_and(|c| *c == async_graphql::Value::from(code))
-    })
 }
 
 async fn subscribe(

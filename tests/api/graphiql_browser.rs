@@ -95,6 +95,14 @@ async fn start_browser(chromium: &str, driver: &str) -> (Driver, Client) {
     }
 }
 
+/// The element `locator` finds, once it is on the page.
+async fn appears(
+    client: &Client,
+    locator: Locator<'_>,
+) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
+    client.wait().at_most(WAIT).for_element(locator).await
+}
+
 /// The value of the first CodeMirror editor under `selector` whose text
 /// contains `containing`, set to `value` when given.
 async fn editor(client: &Client, selector: &str, containing: &str, value: Option<&str>) -> String {
@@ -124,36 +132,19 @@ async fn graphiql_renders_offline_shows_the_docs_and_runs_a_query() {
     let (_driver, client) = start_browser(&chromium, &driver).await;
     let result = async {
         client.goto(&format!("{}/graphql", app.address)).await?;
-        client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(".graphiql-container"))
-            .await?;
+        appears(&client, Locator::Css(".graphiql-container")).await?;
 
         // The docs pane lists Query.me (its schema came by introspection).
-        client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("button[aria-label*='Documentation Explorer']"))
+        let docs = Locator::Css("button[aria-label*='Documentation Explorer']");
+        appears(&client, docs).await?.click().await?;
+        let query_type =
+            "//a[contains(@class,'graphiql-doc-explorer-type-name') and text()='Query']";
+        appears(&client, Locator::XPath(query_type))
             .await?
             .click()
             .await?;
-        client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::XPath(
-                "//a[contains(@class,'graphiql-doc-explorer-type-name') and text()='Query']",
-            ))
-            .await?
-            .click()
-            .await?;
-        client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::XPath(
-                "//a[contains(@class,'graphiql-doc-explorer-field-name') and text()='me']",
-            ))
-            .await?;
+        let me = "//a[contains(@class,'graphiql-doc-explorer-field-name') and text()='me']";
+        appears(&client, Locator::XPath(me)).await?;
 
         // A query with the token in the Headers tab returns data.
         let headers = json!({ "Authorization": format!("Bearer {}", session.token) }).to_string();
