@@ -74,6 +74,7 @@ impl AppError {
     /// The code of [`AppError::TooManyAttempts`], which GraphQL over HTTP
     /// also answers with 429.
     pub const TOO_MANY_REQUESTS: &'static str = "TOO_MANY_REQUESTS";
+    pub const UNAVAILABLE: &'static str = "UNAVAILABLE";
 
     /// The GraphQL `extensions.code`, also used in REST error bodies.
     pub fn code(&self) -> &'static str {
@@ -87,7 +88,7 @@ impl AppError {
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::BodyTimeout(_) => "REQUEST_TIMEOUT",
             Self::TooManyAttempts(_) => Self::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Unavailable(_) => Self::UNAVAILABLE,
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -158,6 +159,12 @@ impl From<DbErr> for AppError {
                 "the server is busy: no database connection came free in time",
             );
         }
+        if unreachable(&err) {
+            tracing::warn!(error = %err, "the database is unreachable");
+            return Self::Unavailable(
+                "the database cannot be reached right now; retry in a moment",
+            );
+        }
         match err.sql_err() {
             // Every reference is checked before it is written; a write
             // that still breaks one raced a delete of what it refers to.
@@ -185,6 +192,28 @@ impl From<DbErr> for AppError {
             },
         }
         Self::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+/// Whether the database could not be reached or went away: no connection
+/// could be opened, one broke, or the server is shutting down or starting
+/// up (PostgreSQL's classes 08 and 57). A retry may pass once it is back.
+fn unreachable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error;
+    if let DbErr::Conn(_) | DbErr::ConnectionAcquire(_) = err {
+        return true;
+    }
+    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(error))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(error))) = err
+    else {
+        return false;
+    };
+    match error.as_ref() {
+        Error::Io(_) | Error::Tls(_) | Error::PoolTimedOut | Error::PoolClosed => true,
+        Error::Database(error) => error
+            .try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|error| matches!(error.code().get(..2), Some("08" | "57"))),
+        _ => false,
     }
 }
 

@@ -191,7 +191,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<(AppState, Delive
                 conn.clone(),
                 format!("{prefix}deliveries"),
             );
-            let queue = DeliveryJobs::redis(conn.clone(), prefix);
+            let queue = DeliveryJobs::redis(
+                conn.clone(),
+                prefix,
+                Duration::from_millis(settings.redis_timeout_ms),
+            );
             (Some(conn), events, deliveries, queue)
         }
         None => (

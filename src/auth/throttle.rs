@@ -58,16 +58,21 @@ pub struct Throttle {
     /// 0: no limit.
     max_tries: u32,
     window: Duration,
-    store: Store,
+    /// This process's counts: the only ones without Redis, and with it
+    /// the ones tries are counted in while Redis does not answer (a limit
+    /// per process then, rather than none).
+    memory: Mutex<HashMap<String, Window>>,
+    /// The counts every process shares.
+    redis: Option<SharedCounts>,
 }
 
-enum Store {
-    Memory(Mutex<HashMap<String, Window>>),
-    Redis {
-        conn: redis::aio::ConnectionManager,
-        prefix: String,
-    },
+struct SharedCounts {
+    conn: redis::aio::ConnectionManager,
+    prefix: String,
 }
+
+/// How long a login waits for Redis' count before counting in memory.
+const REDIS_DEADLINE: Duration = Duration::from_millis(500);
 
 struct Window {
     tries: u32,
@@ -76,17 +81,14 @@ struct Window {
 
 impl Throttle {
     pub fn new(settings: &Settings, redis: Option<redis::aio::ConnectionManager>) -> Self {
-        let store = match redis {
-            Some(conn) => Store::Redis {
-                conn,
-                prefix: format!("{}throttle:", settings.redis_prefix),
-            },
-            None => Store::Memory(Mutex::default()),
-        };
         Self {
             max_tries: settings.login_max_failures,
             window: Duration::from_secs(settings.login_lockout_seconds),
-            store,
+            memory: Mutex::default(),
+            redis: redis.map(|conn| SharedCounts {
+                conn,
+                prefix: format!("{}throttle:", settings.redis_prefix),
+            }),
         }
     }
 
@@ -97,18 +99,26 @@ impl Throttle {
         if self.max_tries == 0 {
             return Ok(());
         }
-        let (tries, left) = match &self.store {
-            Store::Memory(windows) => self.count_in_memory(windows, &subject.0),
-            Store::Redis { conn, prefix } => {
-                match self.count_in_redis(conn.clone(), prefix, &subject.0).await {
-                    Ok(counted) => counted,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "counting a password try in Redis failed; it passes uncounted");
-                        return Ok(());
+        let counted = match &self.redis {
+            None => None,
+            Some(shared) => {
+                let count = self.count_in_redis(shared.conn.clone(), &shared.prefix, &subject.0);
+                match tokio::time::timeout(REDIS_DEADLINE, count).await {
+                    Ok(Ok(counted)) => Some(counted),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "counting a password try in Redis failed; counting it in this process");
+                        None
+                    }
+                    Err(_) => {
+                        tracing::warn!(
+                            "Redis did not count a password try in time; counting it in this process"
+                        );
+                        None
                     }
                 }
             }
         };
+        let (tries, left) = counted.unwrap_or_else(|| self.count_in_memory(&subject.0));
         if tries > self.max_tries {
             // Whole seconds, rounded up: a client that waits that long is
             // let through.
@@ -123,31 +133,27 @@ impl Throttle {
         if self.max_tries == 0 {
             return;
         }
-        match &self.store {
-            Store::Memory(windows) => {
-                lock(windows).remove(&subject.0);
-            }
-            Store::Redis { conn, prefix } => {
-                let deleted: redis::RedisResult<i64> = redis::cmd("DEL")
-                    .arg(format!("{prefix}{}", subject.0))
-                    .query_async(&mut conn.clone())
-                    .await;
-                if let Err(e) = deleted {
-                    tracing::warn!(error = %e, "clearing a password try count in Redis failed");
+        lock(&self.memory).remove(&subject.0);
+        if let Some(SharedCounts { conn, prefix }) = &self.redis {
+            let (mut conn, mut del) = (conn.clone(), redis::cmd("DEL"));
+            let deleted = del
+                .arg(format!("{prefix}{}", subject.0))
+                .query_async::<i64>(&mut conn);
+            match tokio::time::timeout(REDIS_DEADLINE, deleted).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "clearing a password try count in Redis failed")
                 }
+                Err(_) => tracing::warn!("Redis did not clear a password try count in time"),
             }
         }
     }
 
     /// The subject's tries in its window, this one included, and the time
     /// left in the window.
-    fn count_in_memory(
-        &self,
-        windows: &Mutex<HashMap<String, Window>>,
-        key: &str,
-    ) -> (u32, Duration) {
+    fn count_in_memory(&self, key: &str) -> (u32, Duration) {
         let now = Instant::now();
-        let mut windows = lock(windows);
+        let mut windows = lock(&self.memory);
         if windows.len() >= MEMORY_CAPACITY && !windows.contains_key(key) {
             windows.retain(|_, w| w.ends > now);
             if windows.len() >= MEMORY_CAPACITY {

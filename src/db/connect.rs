@@ -22,15 +22,12 @@ pub(super) async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConne
         .max_connections(Budget::of(settings).sqlx)
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
-        // This pool serves SQLite's transactions (single statements, and
-        // PostgreSQL's transactions, have pools of their own: see Budget),
-        // migrations and health checks. sqlx pings each connection when it is lent out
-        // and again when it comes back; the first ping would be one more
-        // round trip per transaction (when single statements still ran
-        // here, dropping it gained 14 % on PostgreSQL's reads). The ping on
-        // return still drops broken connections; after a database restart,
-        // a request may meet one and fail once, as with deadpool's default.
-        .test_before_acquire(false);
+        // On SQLite this pool serves transactions, and a file does not go
+        // away under a connection. On PostgreSQL it serves only
+        // migrations and `/readyz` (statements and transactions have
+        // pools of their own, see Budget), whose connections may have
+        // outlived a server restart: sqlx pings each before lending it.
+        .test_before_acquire(!settings.is_sqlite());
     if settings.is_sqlite() {
         // WAL lets readers run beside the one writer; the busy timeout makes
         // concurrent writers wait for each other instead of failing.

@@ -71,6 +71,7 @@ impl Db {
         let sqlx = connect::connect(settings).await?;
         connect::migrate(&sqlx).await?;
         let budget = Budget::of(settings);
+        let failures = pool::Failures::default();
         let writes = match sqlx.get_database_backend() {
             DbBackend::Sqlite => {
                 let writer = SqliteWriter::with_thread().context("starting the SQLite writer")?;
@@ -78,10 +79,10 @@ impl Db {
                 tokio::spawn(sqlite::checkpoint_forever(sqlx.clone(), writer.clone()));
                 Writes::Sqlite(writer)
             }
-            _ => Writes::Postgres(Pool::new(&sqlx, budget.writes as usize)),
+            _ => Writes::Postgres(Pool::new(&sqlx, budget.writes as usize, &failures)),
         };
         Ok(Self {
-            statements: Pool::new(&sqlx, budget.statements as usize),
+            statements: Pool::new(&sqlx, budget.statements as usize, &failures),
             sqlx,
             writes,
         })

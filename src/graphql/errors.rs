@@ -108,19 +108,25 @@ pub(super) fn coded(message: &str, code: &str) -> ServerError {
     error
 }
 
-/// Seconds after which a request refused as a whole (a throttled login)
-/// may pass: GraphQL over HTTP answers it 429 with `Retry-After`.
-pub fn retry_after(response: &Response) -> Option<u64> {
+/// A request refused as a whole that a later retry may pass (a throttled
+/// login, a database that cannot be reached): its `extensions.code` and
+/// the seconds to wait. GraphQL over HTTP answers it 429 or 503 with
+/// `Retry-After`.
+pub fn retry_after(response: &Response) -> Option<(&'static str, u64)> {
     if response.data != async_graphql::Value::Null {
         return None;
     }
-    let throttled = async_graphql::Value::from(AppError::TOO_MANY_REQUESTS);
-    response
-        .errors
-        .iter()
-        .filter(|e| code_of(e) == Some(&throttled))
-        .find_map(|e| match e.extensions.as_ref()?.get("retryAfter") {
-            Some(async_graphql::Value::Number(n)) => n.as_u64(),
-            _ => None,
+    [AppError::TOO_MANY_REQUESTS, AppError::UNAVAILABLE]
+        .into_iter()
+        .find_map(|code| {
+            let code_value = async_graphql::Value::from(code);
+            response
+                .errors
+                .iter()
+                .filter(|e| code_of(e) == Some(&code_value))
+                .find_map(|e| match e.extensions.as_ref()?.get("retryAfter") {
+                    Some(async_graphql::Value::Number(n)) => Some((code, n.as_u64()?)),
+                    _ => None,
+                })
         })
 }

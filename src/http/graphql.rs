@@ -100,8 +100,11 @@ async fn execute(
         .await;
     let mut answer = match &response {
         BatchResponse::Single(r) => match retry_after(r) {
-            Some(seconds) => {
-                let mut answer = HttpResponse::TooManyRequests();
+            Some((code, seconds)) => {
+                let mut answer = match code {
+                    AppError::UNAVAILABLE => HttpResponse::ServiceUnavailable(),
+                    _ => HttpResponse::TooManyRequests(),
+                };
                 answer.insert_header((header::RETRY_AFTER, seconds));
                 answer
             }

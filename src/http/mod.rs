@@ -10,6 +10,7 @@ mod graphql;
 mod health;
 mod metrics;
 pub mod openapi;
+mod request_span;
 mod subscription;
 
 use std::net::TcpListener;
@@ -47,7 +48,7 @@ pub fn server(
             // Inside the metrics: refused requests are counted as 503s.
             .wrap(middleware::from_fn(admission::admit))
             .wrap(middleware::from_fn(metrics::track))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<request_span::RedactedSpan>::new())
             // Outermost: a preflight is answered before anything else.
             .wrap(cors::layer(&app_data.settings))
             .configure(routes)

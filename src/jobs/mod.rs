@@ -8,18 +8,19 @@
 //! (the sweeper, after a long backlog) adds nothing.
 
 mod embedded;
+mod redis_push;
 mod wake;
 pub mod worker;
 
 use std::time::Duration;
 
-use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
+use apalis::prelude::TaskId;
 use apalis_redis::RedisStorage;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::delivery::queue::{Due, HandedOver, Handoff, Queue};
 use embedded::Embedded;
+use redis_push::RedisPusher;
 use wake::Wake;
 
 /// The job: which delivery to attempt. Everything else is read from the
@@ -48,7 +49,7 @@ fn job_id(due: &Due) -> TaskId {
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum Storage {
-    Redis(RedisStorage<DeliveryJob>),
+    Redis(RedisStorage<DeliveryJob>, RedisPusher),
     Embedded(Embedded),
 }
 
@@ -90,12 +91,16 @@ fn redis_config(name: &str) -> apalis_redis::Config {
 
 impl DeliveryJobs {
     /// A queue in Redis, shared by every process using the same prefix.
-    pub fn redis(conn: redis::aio::ConnectionManager, prefix: &str) -> Self {
+    /// `timeout` bounds one try of a push (see [`RedisPusher`]).
+    pub fn redis(conn: redis::aio::ConnectionManager, prefix: &str, timeout: Duration) -> Self {
         let name = queue_name(prefix);
         let storage = RedisStorage::new(conn).with_config(redis_config(&name));
+        let wake = Wake::default();
+        let pusher =
+            RedisPusher::start(storage.clone(), wake.clone(), wake_channel(&name), timeout);
         Self {
-            storage: Storage::Redis(storage),
-            wake: Wake::default(),
+            storage: Storage::Redis(storage, pusher),
+            wake,
             name,
             handover_lease: None,
         }
@@ -117,11 +122,15 @@ impl DeliveryJobs {
         &self.name
     }
 
-    /// The Redis pub/sub channel, one per queue, on which a push wakes the
-    /// workers of every process.
     fn wake_channel(&self) -> String {
-        format!("junction:{}:wake", self.name)
+        wake_channel(&self.name)
     }
+}
+
+/// The Redis pub/sub channel, one per queue, on which a push wakes the
+/// workers of every process.
+fn wake_channel(queue: &str) -> String {
+    format!("junction:{queue}:wake")
 }
 
 #[async_trait::async_trait]
@@ -149,60 +158,18 @@ impl Queue for DeliveryJobs {
     }
 
     /// Queues one job per due attempt, unless its job is queued already.
-    /// A failure is logged, not returned: the rows are committed and the
-    /// sweeper will queue them again.
+    /// Into Redis it goes by the pushing task, without waiting for Redis
+    /// (see [`RedisPusher`]).
     async fn push(&self, due: &[Due]) {
-        if due.is_empty() {
-            return;
-        }
-        let job = |due: &Due| DeliveryJob {
-            delivery_id: due.delivery_id.clone(),
-            handoff: None,
-        };
         match &self.storage {
-            Storage::Redis(storage) => {
-                let mut storage = storage.clone();
-                let now = Utc::now();
-                let tasks: Vec<_> = due
-                    .iter()
-                    .map(|due| {
-                        let task = TaskBuilder::new(job(due)).task_id(job_id(due));
-                        // A time already past means now: onto the queue
-                        // itself rather than into the scheduled set.
-                        match due.at > now {
-                            true => task.run_at_timestamp(due.at.timestamp().max(0) as u64),
-                            false => task,
-                        }
-                        .build()
-                    })
-                    .collect();
-                let pushed = storage.push_all(futures_util::stream::iter(tasks)).await;
-                match pushed {
-                    Ok(()) => {
-                        self.wake.signal();
-                        // Best effort and off the caller's path: a lost
-                        // wake-up costs at most one IDLE_POLL.
-                        let mut conn = storage.get_connection().clone();
-                        let channel = self.wake_channel();
-                        tokio::spawn(async move {
-                            let woken: Result<i64, _> = redis::cmd("PUBLISH")
-                                .arg(channel)
-                                .arg(1)
-                                .query_async(&mut conn)
-                                .await;
-                            if let Err(error) = woken {
-                                tracing::debug!(%error, "waking other workers failed");
-                            }
-                        });
-                    }
-                    Err(error) => tracing::warn!(
-                        %error,
-                        count = due.len(),
-                        "queueing deliveries failed; the sweeper will queue them again"
-                    ),
-                }
-            }
-            Storage::Embedded(queue) => due.iter().for_each(|due| queue.push(job(due), due.at)),
+            Storage::Redis(_, pusher) => pusher.send(due),
+            Storage::Embedded(queue) => due.iter().for_each(|due| {
+                let job = DeliveryJob {
+                    delivery_id: due.delivery_id.clone(),
+                    handoff: None,
+                };
+                queue.push(job, due.at)
+            }),
         }
     }
 }

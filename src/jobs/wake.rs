@@ -1,6 +1,6 @@
 //! Waking idle workers: apalis-redis polls, so every push also wakes the
 //! workers at once, in this process directly and in others through a
-//! Redis pub/sub message (see `DeliveryJobs::wake_channel`).
+//! Redis pub/sub message (see `jobs::wake_channel`).
 
 use std::{
     pin::Pin,

@@ -39,7 +39,7 @@ async fn stopped(mut stop: Stop) -> Result<(), std::io::Error> {
 pub async fn run(app: Ctx, jobs: DeliveryJobs, stop: Stop) -> anyhow::Result<()> {
     let deliverer = Arc::new(Deliverer::new(app.clone())?);
     let mut listener = None;
-    if let Storage::Redis(_) = &jobs.storage
+    if let Storage::Redis(..) = &jobs.storage
         && let Some(url) = &app.settings.redis_url
     {
         // Every push is announced on this channel: workers in other
@@ -113,7 +113,7 @@ async fn supervise(
         let name = worker_name();
         tracing::info!(worker = %name, queue = jobs.name(), concurrency, "delivery worker starting");
         let result = match jobs.storage.clone() {
-            Storage::Redis(storage) => {
+            Storage::Redis(storage, _) => {
                 WorkerBuilder::new(name)
                     .backend(PollWith::new(storage, WakeOrTick::new(jobs.wake.clone())))
                     .data(deliverer.clone())
@@ -170,7 +170,7 @@ async fn sweep(app: &Ctx, jobs: &DeliveryJobs, mut stop: Stop) -> anyhow::Result
 /// (see vendor/apalis-redis); outcomes live in the database.
 async fn vacuum(jobs: &DeliveryJobs) {
     let cleared = match jobs.storage.clone() {
-        Storage::Redis(mut storage) => storage.vacuum().await.map_err(|e| e.to_string()),
+        Storage::Redis(mut storage, _) => storage.vacuum().await.map_err(|e| e.to_string()),
         // Memory keeps no finished jobs.
         Storage::Embedded(_) => Ok(0),
     };

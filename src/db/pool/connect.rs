@@ -1,7 +1,10 @@
 //! Opening, recycling and pruning pooled connections, and running
 //! sea-orm's statements on them through sqlx.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use futures_util::future::BoxFuture;
@@ -25,7 +28,36 @@ pub(super) struct Connect<O: sqlx::ConnectOptions> {
     /// socket while the delivery workers, on this runtime, still finish
     /// their attempts with it (every outcome then failed to record).
     pub runtime: tokio::runtime::Handle,
+    pub failures: Failures,
 }
+
+/// When a connection last failed below the database: its server went
+/// away (a restart, a failover), the network dropped it, a statement on it
+/// was cut off. Connections opened before then may be just as dead without
+/// knowing it yet, so each is pinged before it is lent again: once the
+/// database is back, no request meets a dead connection. Shared by every
+/// pool of one database.
+#[derive(Clone, Default)]
+pub struct Failures(Arc<Mutex<Option<Instant>>>);
+
+impl Failures {
+    pub(super) fn record(&self) {
+        *self.0.lock().expect("never poisoned") = Some(Instant::now());
+    }
+
+    /// Whether a connection last known good at `good` may have died since.
+    fn suspect(&self, good: Instant) -> bool {
+        self.0
+            .lock()
+            .expect("never poisoned")
+            .is_some_and(|failed| failed >= good)
+    }
+}
+
+/// A connection idle this long is pinged before it is lent: a server
+/// restarted while nothing ran leaves no failure to learn from. Under load
+/// connections come back within milliseconds and are never pinged.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 pub(super) type Setup<C> = for<'c> fn(&'c mut C) -> BoxFuture<'c, Result<(), sqlx::Error>>;
 
@@ -34,6 +66,8 @@ pub(super) type Setup<C> = for<'c> fn(&'c mut C) -> BoxFuture<'c, Result<(), sql
 pub(super) struct Lent<C> {
     pub conn: C,
     pub unsettled: bool,
+    /// When the connection was last known to work (opened, or pinged).
+    checked: Instant,
 }
 
 impl<O> managed::Manager for Connect<O>
@@ -56,16 +90,30 @@ where
                 Ok::<_, sqlx::Error>(conn)
             })
             .await
-            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))??;
+            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+            .inspect_err(|_| self.failures.record())?;
         Ok(Lent {
             conn,
             unsettled: false,
+            checked: Instant::now(),
         })
     }
 
-    async fn recycle(&self, lent: &mut Self::Type, _: &Metrics) -> RecycleResult<sqlx::Error> {
+    async fn recycle(
+        &self,
+        lent: &mut Self::Type,
+        metrics: &Metrics,
+    ) -> RecycleResult<sqlx::Error> {
         if lent.unsettled {
+            self.failures.record();
             return Err(RecycleError::message("a statement on it did not finish"));
+        }
+        let idle = metrics.last_used();
+        if idle > IDLE_BEFORE_PING || self.failures.suspect(lent.checked) {
+            sqlx::Connection::ping(&mut lent.conn)
+                .await
+                .inspect_err(|_| self.failures.record())?;
+            lent.checked = Instant::now();
         }
         Ok(())
     }

@@ -41,6 +41,7 @@ impl LazyTxn {
             lent.unsettled = true;
             lent.conn.execute("BEGIN").await.map(drop)
         })
+        .inspect_err(|_| self.connections.record_failure())
         .map_err(exec_error)?;
         Ok(object)
     }

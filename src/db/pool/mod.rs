@@ -25,6 +25,7 @@ use sea_orm::{
     sqlx::{self, Executor, postgres::PgConnectOptions, sqlite::SqliteConnectOptions},
 };
 
+pub use connect::Failures;
 use connect::{Connect, exec_error, pool_error, prune_forever, query, query_error, settles};
 pub use lazy::LazyTxn;
 
@@ -41,6 +42,15 @@ pub struct Pool {
 enum Connections {
     Sqlite(managed::Pool<Connect<SqliteConnectOptions>>),
     Postgres(managed::Pool<Connect<PgConnectOptions>>),
+}
+
+impl Connections {
+    fn record_failure(&self) {
+        match self {
+            Connections::Sqlite(pool) => pool.manager().failures.record(),
+            Connections::Postgres(pool) => pool.manager().failures.record(),
+        }
+    }
 }
 
 /// A connection lent by a [`Pool`], held for a transaction.
@@ -80,6 +90,9 @@ macro_rules! on_lent {
         let $conn = &mut lent.conn;
         let result = $run;
         lent.unsettled = !settles(&result);
+        if lent.unsettled {
+            $pool.manager().failures.record();
+        }
         result
     }};
 }
@@ -146,8 +159,9 @@ connection_trait!(Pool, on_connection);
 
 impl Pool {
     /// A pool of at most `size` connections (at least one) to the database
-    /// `db` is connected to, opened as they are first needed.
-    pub fn new(db: &DatabaseConnection, size: usize) -> Self {
+    /// `db` is connected to, opened as they are first needed. Pools given
+    /// the same `failures` learn from each other's dead connections.
+    pub fn new(db: &DatabaseConnection, size: usize, failures: &Failures) -> Self {
         fn pool<O>(connect: Connect<O>, size: usize) -> managed::Pool<Connect<O>>
         where
             O: sqlx::ConnectOptions,
@@ -170,6 +184,7 @@ impl Pool {
                     options: (*db.get_sqlite_connection_pool().connect_options()).clone(),
                     setup: None,
                     runtime: tokio::runtime::Handle::current(),
+                    failures: failures.clone(),
                 },
                 size,
             )),
@@ -207,6 +222,7 @@ impl Pool {
                         })
                     }),
                     runtime: tokio::runtime::Handle::current(),
+                    failures: failures.clone(),
                 },
                 size,
             )),

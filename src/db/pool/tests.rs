@@ -4,14 +4,14 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Database, DbBackend, QueryResult, Statement};
 
-use super::{Connections, Pool, connect::prune};
+use super::{Connections, Failures, Pool, connect::prune};
 
 /// A pool of one SQLite connection, marked by a temporary table that
 /// only that connection sees.
 async fn one_marked_connection(dir: &tempfile::TempDir) -> Pool {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     let db = Database::connect(&url).await.unwrap();
-    let statements = Pool::new(&db, 1);
+    let statements = Pool::new(&db, 1, &Failures::default());
     statements
         .execute_unprepared("CREATE TEMP TABLE mark (x INTEGER)")
         .await
@@ -137,7 +137,7 @@ async fn a_connection_postgresql_ended_is_not_lent_again() {
     let Some(db) = crate::db::testing::postgres(test).await else {
         return;
     };
-    let statements = Pool::new(&db, 1);
+    let statements = Pool::new(&db, 1, &Failures::default());
     let backend = || async {
         statements
             .query_one_raw(Statement::from_string(
@@ -173,7 +173,7 @@ async fn statements_on_postgresql_use_the_index_once_a_table_has_grown() {
     };
     let show = Statement::from_string(DbBackend::Postgres, "SHOW plan_cache_mode");
     let text = |row: Option<QueryResult>| row.unwrap().try_get_by_index::<String>(0).unwrap();
-    let statements = Pool::new(&db, 1);
+    let statements = Pool::new(&db, 1, &Failures::default());
     let here = text(statements.query_one_raw(show.clone()).await.unwrap());
     assert_eq!(here, "force_generic_plan");
     assert_eq!(text(db.query_one_raw(show).await.unwrap()), "auto");
