@@ -30,6 +30,17 @@ pub async fn serve_process_on(
         .local_addr()
         .unwrap()
         .port();
+    serve_process_at(port, database_url, secret, dir, flags).await
+}
+
+/// `junction serve` on `port` (to start one again where clients know it).
+pub async fn serve_process_at(
+    port: u16,
+    database_url: String,
+    secret: String,
+    dir: tempfile::TempDir,
+    flags: &[&str],
+) -> (TestApp, KillOnDrop) {
     let server = Command::new(env!("CARGO_BIN_EXE_junction"))
         .arg("serve")
         .args(["--bind", &format!("127.0.0.1:{port}")])
@@ -42,6 +53,12 @@ pub async fn serve_process_on(
         .expect("the server starts");
     let server = KillOnDrop(Some(server));
     let app = TestApp::at(port, database_url, secret, dir);
+    answering(&app).await;
+    (app, server)
+}
+
+/// Waits (up to 30 s) until the server `app` reaches answers.
+pub async fn answering(app: &TestApp) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while app
         .client
@@ -53,7 +70,6 @@ pub async fn serve_process_on(
         assert!(tokio::time::Instant::now() < deadline, "the server answers");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    (app, server)
 }
 
 /// `junction worker` on `app`'s database and the queue under `prefix`.
