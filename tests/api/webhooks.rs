@@ -90,6 +90,17 @@ async fn private_targets_are_refused_by_default() {
         "http://169.254.169.254/latest",
         "http://10.0.0.1/x",
         "ftp://example.com/",
+        // IPv6 forms that carry a loopback or private IPv4 address.
+        "http://[::127.0.0.1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[::ffff:0:7f00:1]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[2002:a9fe:a9fe::1]/latest",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[64:ff9b::a00:1]/hook",
+        "http://[fd00::1]/hook",
+        "http://[fe80::1]/hook",
     ] {
         let code = app
             .error_code(

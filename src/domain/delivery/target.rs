@@ -37,14 +37,40 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    if let Some(carried) = carried_v4(ip) {
+        return carried.into_iter().flatten().all(is_public_v4);
+    }
+    let [first, second, third, ..] = ip.segments();
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local
         || (first & 0xffc0) == 0xfe80 // link-local
-        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64
+        || (first & 0xffc0) == 0xfec0 // site-local (deprecated, still routed inside some sites)
+        || first == 0x2001 && second == 0x0db8 // documentation
+        || first == 0x0064 && second == 0xff9b && third == 1) // local-use NAT64, to any IPv4
+}
+
+/// The IPv4 addresses an IPv6 address of a transition form carries, where
+/// a packet sent to it ends up: IPv4-compatible (`::a.b.c.d`), SIIT
+/// (`::ffff:0:a.b.c.d`), 6to4 (`2002:aabb:ccdd::/48`), Teredo (its
+/// server's, and its client's stored inverted) and the well-known NAT64
+/// prefix (`64:ff9b::/96`). Such an address is as public as what it
+/// carries: `[::127.0.0.1]` is loopback.
+fn carried_v4(ip: Ipv6Addr) -> Option<[Option<Ipv4Addr>; 2]> {
+    let s = ip.segments();
+    let v4 = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    let one = |address| Some([Some(address), None]);
+    match s {
+        [0, 0, 0, 0, 0, 0, high, low] => one(v4(high, low)),
+        [0, 0, 0, 0, 0xffff, 0, high, low] => one(v4(high, low)),
+        [0x2002, high, low, ..] => one(v4(high, low)),
+        [0x2001, 0, high, low, _, _, client_high, client_low] => {
+            Some([Some(v4(high, low)), Some(v4(!client_high, !client_low))])
+        }
+        [0x0064, 0xff9b, 0, 0, 0, 0, high, low] => one(v4(high, low)),
+        _ => None,
+    }
 }
 
 /// Parses a webhook or channel target: an absolute http(s) URL with a host
@@ -111,6 +137,7 @@ mod tests {
             "::",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "fec0::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
         }
@@ -119,6 +146,33 @@ mod tests {
             "1.1.1.1",
             "2606:4700:4700::1111",
             "::ffff:8.8.8.8",
+        ] {
+            assert!(is_public(ip.parse().unwrap()), "{ip} counted as private");
+        }
+    }
+
+    /// IPv6 forms that carry an IPv4 address reach that address.
+    #[test]
+    fn ipv6_forms_carrying_a_private_ipv4_are_not_public() {
+        for ip in [
+            "::127.0.0.1",                          // IPv4-compatible
+            "::10.0.0.1",                           //
+            "::ffff:0:7f00:1",                      // SIIT, 127.0.0.1
+            "::ffff:0:a9fe:a9fe",                   // SIIT, 169.254.169.254
+            "2002:7f00:1::",                        // 6to4, 127.0.0.1
+            "2002:c0a8:101::1",                     // 6to4, 192.168.1.1
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1
+            "2001:0:a00:1:8000:63bf:f7f7:f7f7",     // Teredo, server 10.0.0.1
+            "64:ff9b::7f00:1",                      // NAT64, 127.0.0.1
+            "64:ff9b::a9fe:a9fe",                   // NAT64, 169.254.169.254
+            "64:ff9b:1::808:808",                   // local-use NAT64
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
+        }
+        for ip in [
+            "2002:808:808::1",                      // 6to4, 8.8.8.8
+            "2001:0:4136:e378:8000:63bf:f7f7:f7f7", // Teredo, both public
+            "64:ff9b::808:808",                     // NAT64, 8.8.8.8
         ] {
             assert!(is_public(ip.parse().unwrap()), "{ip} counted as private");
         }
