@@ -13,6 +13,7 @@ pub mod inbound_receipt;
 pub mod instance_setting;
 pub mod integration;
 pub mod integration_point;
+pub mod invitation;
 pub mod membership;
 pub mod message;
 pub mod message_read;

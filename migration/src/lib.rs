@@ -17,6 +17,7 @@ mod m20261122_000009_todos_in_order;
 mod m20261123_000010_webhook_filter_versions;
 mod m20261123_000011_webhook_versions_cover_every_column;
 mod m20261123_000012_partial_delivery_indexes;
+mod m20261208_000013_invitations;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_webhook_filter_versions::Migration),
             Box::new(m20261123_000011_webhook_versions_cover_every_column::Migration),
             Box::new(m20261123_000012_partial_delivery_indexes::Migration),
+            Box::new(m20261208_000013_invitations::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! Organization membership: who belongs, with which role. Admins manage
 //! members; only owners hand out or take away ownership, and an organization
-//! always keeps at least one owner.
+//! always keeps at least one owner. People join by invitation
+//! (`invitations`).
 
 use entity::{membership, user};
 use sea_orm::{
@@ -9,27 +10,17 @@ use sea_orm::{
 };
 
 use super::{
-    accounts::{self, required_text},
-    email::Email,
-    ids,
+    accounts, ids,
     pagination::{Direction, Page, PageRequest, fetch_page},
     views::{MemberView, member_json},
 };
 use crate::{
-    auth::{Principal, Role, password},
+    auth::{Principal, Role},
     domain::Ctx,
     domain::change::Change,
     error::{AppError, AppResult},
     events::types,
 };
-
-pub struct AddMember {
-    pub email: String,
-    pub role: Role,
-    /// Needed only when no user with this e-mail exists yet.
-    pub name: Option<String>,
-    pub password: Option<String>,
-}
 
 pub async fn list_members(
     app: &Ctx,
@@ -68,69 +59,6 @@ pub async fn list_members(
         has_next_page: page.has_next_page,
         total_count: page.total_count,
     })
-}
-
-#[tracing::instrument(skip_all, fields(org = %who.organization_id))]
-pub async fn add_member(app: &Ctx, who: &Principal, input: AddMember) -> AppResult<MemberView> {
-    who.require_admin()?;
-    require_owner_for(who, input.role)?;
-    let email = Email::parse(&input.email)?;
-    let existing = accounts::find_user_by_email(app, &email).await?;
-    let new_user = match &existing {
-        Some(_) => None,
-        None => {
-            let name =
-                required_text("name", input.name.as_deref().unwrap_or(""), 200).map_err(|_| {
-                    AppError::validation(
-                        "no user has this e-mail yet: give `name` and `password` to create one",
-                    )
-                })?;
-            let plain = input.password.ok_or_else(|| {
-                AppError::validation(
-                    "no user has this e-mail yet: give `name` and `password` to create one",
-                )
-            })?;
-            password::validate(&plain)?;
-            Some((name, password::hash(plain).await?))
-        }
-    };
-
-    let org = accounts::organization(app, who).await?;
-    let now = ids::now();
-    let mut change = Change::begin(app, who).await?;
-    let user = match (existing, new_user) {
-        (Some(user), _) => user,
-        (None, Some((name, password_hash))) => {
-            user::ActiveModel {
-                id: Set(ids::new_id()),
-                email: Set(email.to_string()),
-                name: Set(name),
-                password_hash: Set(password_hash),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&*change)
-            .await?
-        }
-        (None, None) => unreachable!("a missing user always comes with new account details"),
-    };
-    let membership = membership::ActiveModel {
-        id: Set(ids::new_id()),
-        organization_id: Set(who.organization_id.clone()),
-        user_id: Set(user.id.clone()),
-        role: Set(input.role.as_str().to_owned()),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&*change)
-    .await
-    .map_err(AppError::conflict_if_duplicate(
-        "this user is already a member of the organization",
-    ))?;
-    let view = MemberView { membership, user };
-    change.emit(types::MEMBER_ADDED, None, member_json(&view, &org), None);
-    change.commit().await?;
-    Ok(view)
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, member = member_id))]
@@ -250,7 +178,7 @@ async fn find_member(
     }
 }
 
-fn require_owner_for(who: &Principal, role: Role) -> AppResult<()> {
+pub(super) fn require_owner_for(who: &Principal, role: Role) -> AppResult<()> {
     if role == Role::Owner && who.role != Role::Owner {
         return Err(AppError::forbidden(
             "only an owner can grant or change the owner role",

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod inbound;
 pub mod instance;
 pub mod integrations;
+pub mod invitations;
 pub mod json;
 pub mod members;
 pub mod messages;

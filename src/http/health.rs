@@ -36,7 +36,7 @@ pub(super) async fn healthz() -> HttpResponse {
 const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
 
 /// Ready when every backing service answers: the database, and Redis when
-/// configured, each asked at once and given [`PROBE_TIMEOUT`]. 503 names
+/// configured, each asked at once and given 800 ms. 503 names
 /// the one that does not; what went wrong is logged, not shown to whoever
 /// asks (the probe needs no credentials).
 #[utoipa::path(get, path = "/readyz", tag = "Operations",

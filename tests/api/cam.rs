@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp, spawn_app, unique_email};
+use crate::helpers::{Session, TestApp, spawn_app};
 
 struct Cam {
     app: TestApp,
@@ -53,19 +53,13 @@ impl Cam {
 
     /// A member of the organization with a known e-mail; returns (email, id).
     async fn member(&self, label: &str) -> (String, String) {
-        let email = unique_email(label);
-        let data = self
+        let (member, _) = self.app.add_member(&self.admin, label, "MEMBER").await;
+        let me = self
             .app
-            .ok(
-                Some(&self.admin.token),
-                "mutation($i: AddMemberInput!) { addMember(input: $i) { user { id } } }",
-                json!({ "i": { "email": email, "role": "MEMBER", "name": label, "password": crate::helpers::PASSWORD } }),
-            )
+            .ok(Some(&member.token), "{ me { user { email } } }", json!({}))
             .await;
-        (
-            email,
-            data["addMember"]["user"]["id"].as_str().unwrap().to_owned(),
-        )
+        let email = me["me"]["user"]["email"].as_str().unwrap().to_owned();
+        (email, member.user_id)
     }
 
     async fn room(&self, name: &str) -> String {

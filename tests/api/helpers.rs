@@ -347,18 +347,59 @@ impl TestApp {
         }
     }
 
-    /// Adds a new user to the organization of `admin` and logs them in.
+    /// A new user who joins the organization of `admin` with `role`, as
+    /// people join: they register, `admin` invites their e-mail, and they
+    /// accept. Returns their session there and their membership's id.
     pub async fn add_member(&self, admin: &Session, label: &str, role: &str) -> (Session, String) {
         let email = unique_email(label);
-        let data = self
+        let own = self
             .ok(
-                Some(&admin.token),
-                "mutation($input: AddMemberInput!) { addMember(input: $input) { id user { id } } }",
-                json!({ "input": { "email": email, "role": role, "name": label, "password": PASSWORD } }),
+                None,
+                "mutation($input: RegisterInput!) { register(input: $input) { token } }",
+                json!({ "input": { "email": email, "name": label, "password": PASSWORD, "organizationName": format!("{label}'s own") } }),
             )
             .await;
-        let member_id = data["addMember"]["id"].as_str().unwrap().to_owned();
-        let session = self.login(&email, Some(&admin.organization_id)).await;
+        let invited = self
+            .ok(
+                Some(&admin.token),
+                "mutation($input: AddMemberInput!) { addMember(input: $input) { id } }",
+                json!({ "input": { "email": email, "role": role } }),
+            )
+            .await;
+        let accepted = self
+            .ok(
+                Some(own["register"]["token"].as_str().unwrap()),
+                "mutation($id: ID!) { acceptInvitation(id: $id) { token user { id } } }",
+                json!({ "id": invited["addMember"]["id"] }),
+            )
+            .await;
+        let session = Session {
+            token: accepted["acceptInvitation"]["token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            user_id: accepted["acceptInvitation"]["user"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            organization_id: admin.organization_id.clone(),
+        };
+        let members = self
+            .ok(
+                Some(&session.token),
+                "{ members(first: 100) { edges { node { id user { id } } } } }",
+                json!({}),
+            )
+            .await;
+        let member_id = members["members"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"]["user"]["id"] == session.user_id.as_str())
+            .expect("a member now")["node"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         (session, member_id)
     }
 

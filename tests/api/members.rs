@@ -2,8 +2,29 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-const ADD: &str =
-    "mutation($input: AddMemberInput!) { addMember(input: $input) { id role user { email } } }";
+const ADD: &str = "mutation($input: AddMemberInput!) { addMember(input: $input) { id email role status organization { id } } }";
+const ACCEPT: &str =
+    "mutation($id: ID!) { acceptInvitation(id: $id) { token organization { id } role } }";
+const MINE: &str = "{ myInvitations { id email role status organization { id name } } }";
+const PENDING: &str = "{ invitations { totalCount edges { node { id email role status } } } }";
+const REVOKE: &str = "mutation($id: ID!) { revokeInvitation(id: $id) { id status } }";
+
+/// Registers a person with their own organization; returns their e-mail
+/// and session.
+async fn person(app: &TestApp, label: &str) -> (String, String) {
+    let email = unique_email(label);
+    let data = app
+        .ok(
+            None,
+            "mutation($input: RegisterInput!) { register(input: $input) { token } }",
+            json!({ "input": { "email": email, "name": label, "password": PASSWORD, "organizationName": format!("{label} corp") } }),
+        )
+        .await;
+    (
+        email,
+        data["register"]["token"].as_str().unwrap().to_owned(),
+    )
+}
 const UPDATE: &str =
     "mutation($id: ID!, $role: Role!) { updateMemberRole(id: $id, role: $role) { id role } }";
 const REMOVE: &str = "mutation($id: ID!) { removeMember(id: $id) { id } }";
@@ -29,54 +50,134 @@ async fn membership_id(app: &TestApp, session: &Session) -> String {
 
 const EVENTS: &str = "query($types: [String!]) { events(types: $types) { totalCount edges { node { type actorId currentValue previousValue } } } }";
 
+/// Adding a person by e-mail invites them: an admin of another
+/// organization learns nothing about their account and cannot attach it;
+/// only they can accept, while signed in.
 #[tokio::test]
-async fn an_admin_adds_a_member_who_can_then_log_in() {
+async fn adding_a_member_invites_them_and_only_they_can_accept() {
     let app = spawn_app().await;
-    let owner = app.register("owner").await;
-    let email = unique_email("bob");
-    let data = app
+    let (alice_email, alice) = person(&app, "alice").await;
+    let other = app.register("other-admin").await;
+    let nobody = unique_email("nobody");
+
+    // A registered and an unknown e-mail get the same answer, which says
+    // nothing about any account.
+    let known = app
         .ok(
-            Some(&owner.token),
+            Some(&other.token),
             ADD,
-            json!({ "input": { "email": email, "role": "MEMBER", "name": "Bob", "password": PASSWORD } }),
+            json!({ "input": { "email": alice_email, "role": "MEMBER" } }),
         )
+        .await["addMember"]
+        .clone();
+    let unknown = app
+        .ok(
+            Some(&other.token),
+            ADD,
+            json!({ "input": { "email": nobody, "role": "MEMBER" } }),
+        )
+        .await["addMember"]
+        .clone();
+    for (answer, email) in [(&known, &alice_email), (&unknown, &nobody)] {
+        let keys: Vec<_> = answer.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            ["email", "id", "organization", "role", "status"],
+            "{answer}"
+        );
+        assert_eq!(answer["email"], email.as_str());
+        assert_eq!(answer["status"], "PENDING");
+        assert_eq!(answer["organization"]["id"], other.organization_id.as_str());
+    }
+    // Nothing attached yet.
+    let members = app
+        .ok(Some(&other.token), "{ members { totalCount } }", json!({}))
         .await;
-    assert_eq!(data["addMember"]["role"], "MEMBER");
-    let bob = app.login(&email, Some(&owner.organization_id)).await;
-    let me = app.ok(Some(&bob.token), ME, json!({})).await;
-    assert_eq!(me["me"]["role"], "MEMBER");
+    assert_eq!(members["members"]["totalCount"], 1);
+    let pending = app.ok(Some(&other.token), PENDING, json!({})).await;
+    assert_eq!(pending["invitations"]["totalCount"], 2);
+
+    // Nobody else may accept it, nor can its inviter.
+    let (_, mallory) = person(&app, "mallory").await;
+    let accept = json!({ "id": known["id"] });
+    for token in [&mallory, &other.token] {
+        assert_eq!(
+            app.error_code(Some(token), ACCEPT, accept.clone()).await,
+            "NOT_FOUND"
+        );
+    }
+    let mine = app.ok(Some(&mallory), MINE, json!({})).await;
+    assert_eq!(mine["myInvitations"], json!([]));
+
+    // Alice sees it signed in, and accepts.
+    let mine = app.ok(Some(&alice), MINE, json!({})).await;
+    assert_eq!(mine["myInvitations"][0]["id"], known["id"]);
+    assert_eq!(
+        mine["myInvitations"][0]["organization"]["id"],
+        other.organization_id.as_str()
+    );
+    let joined = app.ok(Some(&alice), ACCEPT, accept.clone()).await;
+    assert_eq!(
+        joined["acceptInvitation"]["organization"]["id"],
+        other.organization_id.as_str()
+    );
+    assert_eq!(joined["acceptInvitation"]["role"], "MEMBER");
+    let token = joined["acceptInvitation"]["token"].as_str().unwrap();
+    let me = app.ok(Some(token), ME, json!({})).await;
     assert_eq!(
         me["me"]["organization"]["id"],
-        owner.organization_id.as_str()
+        other.organization_id.as_str()
     );
-
-    // Adding the same person twice is a conflict.
-    let again = json!({ "input": { "email": email, "role": "ADMIN" } });
+    assert_eq!(me["me"]["role"], "MEMBER");
+    // Once only.
     assert_eq!(
-        app.error_code(Some(&owner.token), ADD, again).await,
+        app.error_code(Some(&alice), ACCEPT, accept).await,
+        "NOT_FOUND"
+    );
+    // Now a member: inviting her again is a conflict.
+    let again = json!({ "input": { "email": alice_email, "role": "ADMIN" } });
+    assert_eq!(
+        app.error_code(Some(&other.token), ADD, again).await,
         "CONFLICT"
     );
 }
 
 #[tokio::test]
-async fn an_existing_user_joins_a_second_organization() {
+async fn a_pending_invitation_can_be_revoked_and_then_not_accepted() {
     let app = spawn_app().await;
-    let acme = app.register("acme").await;
-    let email = unique_email("dual");
-    app.ok(
-        None,
-        "mutation($input: RegisterInput!) { register(input: $input) { token } }",
-        json!({ "input": { "email": email, "name": "Dual", "password": PASSWORD, "organizationName": "Own" } }),
-    )
-    .await;
-    app.ok(
-        Some(&acme.token),
-        ADD,
-        json!({ "input": { "email": email, "role": "MEMBER" } }),
-    )
-    .await;
-    let in_acme = app.login(&email, Some(&acme.organization_id)).await;
-    assert_eq!(in_acme.organization_id, acme.organization_id);
+    let owner = app.register("owner").await;
+    let (email, invitee) = person(&app, "invitee").await;
+    let invited = app
+        .ok(
+            Some(&owner.token),
+            ADD,
+            json!({ "input": { "email": email, "role": "ADMIN" } }),
+        )
+        .await;
+    let id = invited["addMember"]["id"].clone();
+    let revoked = app
+        .ok(Some(&owner.token), REVOKE, json!({ "id": id }))
+        .await;
+    assert_eq!(revoked["revokeInvitation"]["status"], "REVOKED");
+    let pending = app.ok(Some(&owner.token), PENDING, json!({})).await;
+    assert_eq!(pending["invitations"]["totalCount"], 0);
+    assert_eq!(
+        app.error_code(Some(&invitee), ACCEPT, json!({ "id": id }))
+            .await,
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        app.error_code(Some(&owner.token), REVOKE, json!({ "id": id }))
+            .await,
+        "CONFLICT"
+    );
+    // Another organization's admin cannot see or revoke it.
+    let stranger = app.register("stranger").await;
+    assert_eq!(
+        app.error_code(Some(&stranger.token), REVOKE, json!({ "id": id }))
+            .await,
+        "NOT_FOUND"
+    );
 }
 
 #[tokio::test]
@@ -86,7 +187,7 @@ async fn a_member_cannot_use_admin_mutations_and_nothing_changes() {
     let (bob, bob_id) = app.add_member(&owner, "bob", "MEMBER").await;
     let memberships = app.count_rows("memberships").await;
 
-    let add = json!({ "input": { "email": unique_email("eve"), "role": "MEMBER", "name": "Eve", "password": PASSWORD } });
+    let add = json!({ "input": { "email": unique_email("eve"), "role": "MEMBER" } });
     assert_eq!(
         app.error_code(Some(&bob.token), ADD, add).await,
         "FORBIDDEN"
@@ -236,8 +337,9 @@ async fn member_changes_emit_events_with_current_and_previous_values() {
         "newest first"
     );
 
+    // Made by bob, accepting his invitation.
     let added = &events[2]["node"];
-    assert_eq!(added["actorId"], owner.user_id.as_str());
+    assert_eq!(added["actorId"], bob.user_id.as_str());
     assert_eq!(added["currentValue"]["id"], bob_id.as_str());
     assert_eq!(added["currentValue"]["user"]["id"], bob.user_id.as_str());
     assert_eq!(

@@ -10,16 +10,16 @@ use crate::{
     ws::{Operation, close_code, connect},
 };
 
-/// Adds members until the test is done, so an event is sure to follow the
-/// subscription however long the server takes to register it.
-fn keep_adding_members(app: &TestApp, owner: &Session) -> tokio::task::JoinHandle<()> {
+/// Creates projects until the test is done, so an event is sure to follow
+/// the subscription however long the server takes to register it.
+fn keep_creating_projects(app: &TestApp, owner: &Session) -> tokio::task::JoinHandle<()> {
     let (address, token) = (app.address.clone(), owner.token.clone());
     tokio::spawn(async move {
         let client = crate::helpers::client();
         for i in 0..100 {
             let body = json!({
-                "query": "mutation($input: AddMemberInput!) { addMember(input: $input) { id } }",
-                "variables": { "input": { "email": unique_email(&format!("live{i}")), "role": "MEMBER", "name": format!("live{i}"), "password": PASSWORD } }
+                "query": "mutation($n: String!) { createProject(input: {name: $n}) { id } }",
+                "variables": { "n": format!("live {i}") }
             });
             client
                 .post(format!("{address}/graphql"))
@@ -44,14 +44,14 @@ async fn graphql_transport_ws_client_receives_events_of_its_organization_only() 
         .payload(json!({ "Authorization": format!("Bearer {}", owner.token) }))
         .unwrap()
         .subscribe(Operation {
-            query: "subscription { events(types: [\"MEMBER_ADDED\"]) { type actorId currentValue } }",
+            query: "subscription { events(types: [\"PROJECT_CREATED\"]) { type actorId currentValue } }",
             variables: json!({}),
         })
         .await
         .expect("subscribed");
 
-    let strangers_changes = keep_adding_members(&app, &stranger);
-    let owners_changes = keep_adding_members(&app, &owner);
+    let strangers_changes = keep_creating_projects(&app, &stranger);
+    let owners_changes = keep_creating_projects(&app, &owner);
     let item = tokio::time::timeout(Duration::from_secs(20), stream.next())
         .await
         .expect("an event arrives")
@@ -61,7 +61,7 @@ async fn graphql_transport_ws_client_receives_events_of_its_organization_only() 
     strangers_changes.abort();
 
     let event = &item["data"]["events"];
-    assert_eq!(event["type"], "MEMBER_ADDED", "{item}");
+    assert_eq!(event["type"], "PROJECT_CREATED", "{item}");
     assert_eq!(event["actorId"], owner.user_id.as_str());
     assert_eq!(
         event["currentValue"]["company"]["id"],
@@ -83,7 +83,7 @@ async fn legacy_graphql_ws_protocol_works_too() {
     ws.send(send(json!({ "id": "1", "type": "start", "payload": { "query": "subscription { events { type } }" } })))
         .await
         .unwrap();
-    let changes = keep_adding_members(&app, &owner);
+    let changes = keep_creating_projects(&app, &owner);
 
     let data = tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(Ok(message)) = ws.next().await {
@@ -100,7 +100,7 @@ async fn legacy_graphql_ws_protocol_works_too() {
     .expect("data arrives");
     changes.abort();
     assert_eq!(data["id"], "1");
-    assert_eq!(data["payload"]["data"]["events"]["type"], "MEMBER_ADDED");
+    assert_eq!(data["payload"]["data"]["events"]["type"], "PROJECT_CREATED");
 }
 
 #[tokio::test]

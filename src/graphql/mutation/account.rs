@@ -2,12 +2,11 @@ use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::domain::{
     accounts::{self, Registration},
-    api_tokens,
-    members::{self, AddMember},
+    api_tokens, invitations, members,
 };
 use crate::graphql::{
     ContextExt,
-    types::{ApiToken, AuthPayload, CreatedApiToken, Member, Role},
+    types::{ApiToken, AuthPayload, CreatedApiToken, Invitation, Member, Role},
 };
 
 #[derive(InputObject)]
@@ -30,11 +29,10 @@ pub struct LoginInput {
 
 #[derive(InputObject)]
 pub struct AddMemberInput {
+    /// Whoever holds (or later registers) an account with this e-mail may
+    /// accept.
     pub email: String,
     pub role: Role,
-    /// For a person without an account yet: their name and first password.
-    pub name: Option<String>,
-    pub password: Option<String>,
 }
 
 #[derive(Default)]
@@ -96,21 +94,45 @@ pub struct MemberMutation;
 
 #[Object]
 impl MemberMutation {
-    /// Adds a user to the organization (admins; owners to add an owner).
+    /// Invites a person to the organization by e-mail (admins; owners to
+    /// invite an owner). They join once they accept it while signed in
+    /// (`acceptInvitation`). The answer is the same whether or not the
+    /// e-mail has an account.
     async fn add_member(
         &self,
         ctx: &Context<'_>,
         input: AddMemberInput,
-    ) -> async_graphql::Result<Member> {
-        let input = AddMember {
-            email: input.email,
-            role: input.role.into(),
-            name: input.name,
-            password: input.password,
-        };
-        Ok(members::add_member(ctx.app(), ctx.principal()?, input)
+    ) -> async_graphql::Result<Invitation> {
+        let (app, who) = (ctx.app(), ctx.principal()?);
+        Ok(
+            invitations::invite(app, who, &input.email, input.role.into())
+                .await?
+                .try_into()?,
+        )
+    }
+
+    /// Withdraws a pending invitation (admins; owners for an owner's).
+    async fn revoke_invitation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Invitation> {
+        Ok(invitations::revoke(ctx.app(), ctx.principal()?, &id)
             .await?
             .try_into()?)
+    }
+
+    /// Accepts a pending invitation to the caller's e-mail (see
+    /// `myInvitations`): the caller joins its organization and gets a
+    /// session there.
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<AuthPayload> {
+        Ok(invitations::accept(ctx.app(), ctx.principal()?, &id)
+            .await?
+            .into())
     }
 
     /// Changes a member's role (admins; owners for anything touching owner).

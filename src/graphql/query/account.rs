@@ -3,12 +3,12 @@ use async_graphql::{Context, ID, Object};
 use crate::domain::{
     accounts, api_tokens,
     event_log::{self, EventFilter},
-    members,
+    invitations, members,
 };
 use crate::graphql::{
     ContextExt,
     connection::{PageConnection, from_page, page_request},
-    types::{ApiToken, Event, Member, Viewer},
+    types::{ApiToken, Event, Invitation, Member, Viewer},
 };
 
 #[derive(Default)]
@@ -48,6 +48,37 @@ impl AccountQuery {
             |m| m.id.to_string(),
             |m| m,
         ))
+    }
+
+    /// The organization's pending invitations, oldest first (admins).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<PageConnection<Invitation>> {
+        let (app, who) = (ctx.app(), ctx.principal()?);
+        let page = page_request(ctx, first, after)?;
+        let result = invitations::list(app, who, &page)
+            .await?
+            .try_map(Invitation::try_from)?;
+        Ok(from_page(
+            result,
+            page.after.is_some(),
+            |i| i.id.to_string(),
+            |i| i,
+        ))
+    }
+
+    /// Pending invitations to the caller's e-mail, from any organization.
+    async fn my_invitations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Invitation>> {
+        let (app, who) = (ctx.app(), ctx.principal()?);
+        Ok(invitations::addressed_to_caller(app, who)
+            .await?
+            .into_iter()
+            .map(Invitation::try_from)
+            .collect::<Result<_, _>>()?)
     }
 
     /// The caller's API tokens; admins see every token of the organization.

@@ -2,7 +2,10 @@ use async_graphql::{Enum, ID, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{api_token, organization, user};
 
-use crate::{auth, domain::views};
+use crate::{
+    auth,
+    domain::{invitations, views},
+};
 
 /// A member's role in an organization.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -71,6 +74,50 @@ impl TryFrom<views::MemberView> for Member {
             user: v.user.into(),
             created_at: v.membership.created_at,
             updated_at: v.membership.updated_at,
+        })
+    }
+}
+
+/// Where an invitation stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::invitations::Status")]
+pub enum InvitationStatus {
+    /// Waiting for the invited person.
+    Pending,
+    Accepted,
+    Revoked,
+    /// Not accepted within 7 days.
+    Expired,
+}
+
+/// An invitation to join an organization, addressed to an e-mail. It says
+/// nothing about any account with that e-mail.
+#[derive(SimpleObject)]
+pub struct Invitation {
+    /// Used by `acceptInvitation` and `revokeInvitation`.
+    pub id: ID,
+    pub email: String,
+    pub role: Role,
+    pub status: InvitationStatus,
+    /// The organization it invites to.
+    pub organization: Organization,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl TryFrom<invitations::InvitationView> for Invitation {
+    type Error = crate::error::AppError;
+    fn try_from(v: invitations::InvitationView) -> Result<Self, Self::Error> {
+        let role: auth::Role = v.invitation.role.parse()?;
+        let status = invitations::status(&v.invitation, chrono::Utc::now());
+        Ok(Self {
+            id: ID(v.invitation.id),
+            email: v.invitation.email,
+            role: role.into(),
+            status: status.into(),
+            organization: v.organization.into(),
+            created_at: v.invitation.created_at,
+            expires_at: v.invitation.expires_at,
         })
     }
 }

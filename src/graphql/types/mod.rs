@@ -11,7 +11,7 @@ mod todo;
 mod webhook;
 
 pub use account::{
-    ApiToken, AuthPayload, CreatedApiToken, Member, Organization, Role, User, Viewer,
+    ApiToken, AuthPayload, CreatedApiToken, Invitation, Member, Organization, Role, User, Viewer,
 };
 pub use channel::{IntegrationPoint, IntegrationPointExt, IntegrationPointOpts};
 pub use conference::{ConferenceRoom, QuickCall, Reservation};
