@@ -29,6 +29,10 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Re-encrypt every stored secret and token under a new secret key,
+    /// written to the key file (or printed, when the key comes from
+    /// SECRET_KEY). Stop every other junction process first.
+    RotateSecretKey,
 }
 
 /// Settings as `junction` takes them from `args`, for unit tests.

@@ -13,6 +13,7 @@ pub mod http;
 pub mod inbound;
 pub mod jobs;
 pub mod metrics;
+pub mod secrets;
 pub mod signature;
 pub mod startup;
 pub mod state;

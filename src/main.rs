@@ -39,8 +39,12 @@ async fn run() -> anyhow::Result<()> {
         Command::Schema => print!("{}", graphql::sdl()),
         Command::Migrate => {
             cli.settings.validate()?;
-            db::Db::open(&cli.settings).await?;
+            startup::open_sealed(&cli.settings).await?;
             tracing::info!("migrations applied");
+        }
+        Command::RotateSecretKey => {
+            cli.settings.validate()?;
+            println!("{}", startup::rotate_secret_key(&cli.settings).await?);
         }
         Command::Worker => {
             cli.settings.validate()?;

@@ -13,13 +13,14 @@ use anyhow::Context;
 use crate::{
     auth::{PrincipalCache, Throttle, jwt::JwtKeys},
     config::Settings,
-    db,
+    db, domain,
     domain::delivery::attempt,
     domain::{Ctx, caches::Caches, instance},
     events::Bus,
     http,
     jobs::{DeliveryJobs, worker},
     metrics::Metrics,
+    secrets::{self, Secrets},
     state::AppState,
 };
 
@@ -161,10 +162,10 @@ const EVENT_BUFFER: usize = 4096;
 /// take jobs from.
 pub async fn build_state(settings: Settings) -> anyhow::Result<(AppState, DeliveryJobs)> {
     install_crypto_provider();
-    let db = db::Db::open(&settings).await?;
+    let (db, secrets) = open_sealed(&settings).await?;
     let secret = match &settings.jwt_secret {
         Some(secret) => secret.expose().to_owned(),
-        None => instance::stored_jwt_secret(&db)
+        None => instance::stored_jwt_secret(&db, &secrets)
             .await
             .map_err(anyhow_from)?,
     };
@@ -223,8 +224,57 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<(AppState, Delive
         queue: Arc::new(queue.clone()),
         metrics: Arc::new(Metrics::default()),
         caches: Caches::default(),
+        secrets: Arc::new(secrets),
     };
     Ok((AppState { ctx, redis }, queue))
+}
+
+/// Opens (and migrates) the database with its secret key: checks the key
+/// is the database's, and seals what an older version stored in clear.
+pub async fn open_sealed(settings: &Settings) -> anyhow::Result<(db::Db, Secrets)> {
+    let db = db::Db::open(settings).await?;
+    let secrets = secrets::key::load(settings)?;
+    domain::sealing::prepare(&db, &secrets).await?;
+    Ok((db, secrets))
+}
+
+/// `junction rotate-secret-key`: re-seals everything under a new key in
+/// one transaction, then puts the new key where the old one was (the key
+/// file; or, with `SECRET_KEY`, the operator, told in the returned text).
+/// The new key is written beside the old file first, so a crash leaves it
+/// on disk for whichever key the database ends up sealed under.
+pub async fn rotate_secret_key(settings: &Settings) -> anyhow::Result<String> {
+    let (db, old) = open_sealed(settings).await?;
+    let key = secrets::key::generate();
+    let new = Secrets::new(&key);
+    let file = (settings.secret_key.is_none())
+        .then(|| secrets::key::file(settings))
+        .flatten();
+    let pending = file.as_ref().map(|file| file.with_extension("key.new"));
+    if let Some(pending) = &pending {
+        secrets::key::write_new(pending, &key)
+            .with_context(|| format!("writing the new key to {}", pending.display()))?;
+    }
+    let resealed = domain::sealing::rotate(&db, &old, &new).await?;
+    let done = format!(
+        "re-sealed {resealed} secrets and tokens: key {} replaces key {}",
+        new.kid(),
+        old.kid()
+    );
+    match (file, pending) {
+        (Some(file), Some(pending)) => {
+            std::fs::rename(&pending, &file)
+                .with_context(|| format!("moving {} to {}", pending.display(), file.display()))?;
+            Ok(format!(
+                "{done}, in {}; back it up, and start every process with it",
+                file.display()
+            ))
+        }
+        _ => Ok(format!(
+            "{done}; set SECRET_KEY={} in every process before starting it",
+            secrets::key::encode(&key)
+        )),
+    }
 }
 
 fn anyhow_from(e: crate::error::AppError) -> anyhow::Error {

@@ -14,11 +14,12 @@ pub struct Model {
     /// `chat`, `page` or `todo`: what an inbound webhook creates.
     pub action: String,
     pub description: String,
-    /// Verifies the service's signature when set.
+    /// Verifies the service's signature when set. Sealed.
     pub secret: Option<String>,
-    /// The unguessable last segment of the webhook URL.
-    #[sea_orm(unique)]
+    /// The unguessable last segment of the webhook URL. Sealed.
     pub token: String,
+    /// The token's keyed hash, by which an inbound request finds it.
+    pub token_hash: Option<String>,
     /// The list todos go into, created on first use.
     pub todo_list_id: Option<String>,
     pub created_by_id: Option<String>,

@@ -13,8 +13,8 @@ pub struct Model {
     pub code: String,
     #[sea_orm(column_name = "type")]
     pub kind: String,
-    /// Generated, never changed: authenticates the inbound side.
-    #[sea_orm(unique)]
+    /// Generated, never changed: authenticates the inbound side. Sealed,
+    /// as are the remote tokens.
     pub token_local: String,
     pub token_remote: String,
     pub token_remote2: String,
@@ -31,6 +31,8 @@ pub struct Model {
     pub webhook_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// `token_local`'s keyed hash, by which a request finds the channel.
+    pub token_local_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,7 +7,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub organization_id: String,
+    /// Sealed (see the server's `secrets`).
     pub token: String,
+    /// The token's keyed hash, by which a join finds the call.
+    pub token_hash: Option<String>,
     pub password_hash: Option<String>,
     pub expires_at: DateTimeUtc,
     pub created_by_id: Option<String>,

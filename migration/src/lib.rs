@@ -18,6 +18,7 @@ mod m20261123_000010_webhook_filter_versions;
 mod m20261123_000011_webhook_versions_cover_every_column;
 mod m20261123_000012_partial_delivery_indexes;
 mod m20261208_000013_invitations;
+mod m20261208_000014_sealed_tokens;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_webhook_versions_cover_every_column::Migration),
             Box::new(m20261123_000012_partial_delivery_indexes::Migration),
             Box::new(m20261208_000013_invitations::Migration),
+            Box::new(m20261208_000014_sealed_tokens::Migration),
         ]
     }
 }

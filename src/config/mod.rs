@@ -68,6 +68,19 @@ pub struct Settings {
     #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
     pub jwt_secret: Option<Secret>,
 
+    /// The key that encrypts the secrets and tokens kept in the database:
+    /// 32 bytes in base64 (`openssl rand -base64 32`). Every process of a
+    /// deployment needs the same one. When unset, it is read from
+    /// `SECRET_KEY_FILE`, which is made on first start.
+    #[arg(long, env = "SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<Secret>,
+
+    /// Where the key is kept when `SECRET_KEY` is unset: by default
+    /// `junction.key` beside the SQLite file, or in the working directory
+    /// with PostgreSQL. Back it up apart from the database.
+    #[arg(long, env = "SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<std::path::PathBuf>,
+
     /// Lifetime of the session tokens issued by `register` and `login`, in seconds.
     #[arg(long, env = "JWT_TTL_SECONDS", default_value_t = 86_400, global = true)]
     pub jwt_ttl_seconds: u64,

@@ -134,6 +134,29 @@ impl Db {
         self.sqlx.ping().await
     }
 
+    /// Rewrites `tables` so that no old row version, freed page or log
+    /// frame still holds what was overwritten (secrets sealed in place).
+    /// SQLite: the WAL is checkpointed and emptied around a VACUUM;
+    /// PostgreSQL: VACUUM FULL (its WAL archives, if kept, are not).
+    pub async fn purge_freed_pages(&self, tables: &[&str]) -> Result<(), DbErr> {
+        match &self.writes {
+            Writes::Sqlite(_) => {
+                for sql in [
+                    "PRAGMA wal_checkpoint(TRUNCATE)",
+                    "VACUUM",
+                    "PRAGMA wal_checkpoint(TRUNCATE)",
+                ] {
+                    self.sqlx.execute_unprepared(sql).await?;
+                }
+            }
+            Writes::Postgres(_) => {
+                let sql = format!("VACUUM FULL {}", tables.join(", "));
+                self.sqlx.execute_unprepared(&sql).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Statements run on their own so far (tests count them).
     pub fn statements_run(&self) -> u64 {
         self.statements.run()

@@ -11,6 +11,7 @@ use crate::{
     domain::{caches::Caches, delivery::queue::Queue},
     events::{DeliveryBus, EventBus},
     metrics::Metrics,
+    secrets::Secrets,
 };
 
 #[derive(Clone)]
@@ -30,4 +31,6 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
     /// Rows read often and changed rarely (see [`Caches`]).
     pub caches: Caches,
+    /// Seals what the database keeps secret, and makes lookup values.
+    pub secrets: Arc<Secrets>,
 }

@@ -5,18 +5,21 @@ use entity::instance_setting;
 use rand::RngCore;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 
-use crate::error::AppResult;
+use super::sealing::SESSION_KEY as JWT_SECRET;
+use crate::{
+    error::AppResult,
+    secrets::{Secrets, purpose},
+};
 
-const JWT_SECRET: &str = "jwt_secret";
-
-/// The JWT key kept in the database, created on first use. Several processes
-/// may start at once: the insert ignores conflicts and everyone re-reads.
-pub async fn stored_jwt_secret(db: &crate::db::Db) -> AppResult<String> {
+/// The JWT key kept in the database (sealed), created on first use.
+/// Several processes may start at once: the insert ignores conflicts and
+/// everyone re-reads.
+pub async fn stored_jwt_secret(db: &crate::db::Db, secrets: &Secrets) -> AppResult<String> {
     if let Some(row) = instance_setting::Entity::find_by_id(JWT_SECRET)
         .one(db)
         .await?
     {
-        return Ok(row.value);
+        return secrets.open(purpose::SESSION_KEY, &row.value);
     }
     tracing::warn!(
         "JWT_SECRET is not set: generated one and stored it in the database; \
@@ -26,7 +29,7 @@ pub async fn stored_jwt_secret(db: &crate::db::Db) -> AppResult<String> {
     rand::rng().fill_bytes(&mut bytes);
     let row = instance_setting::ActiveModel {
         name: Set(JWT_SECRET.to_owned()),
-        value: Set(STANDARD.encode(bytes)),
+        value: Set(secrets.seal(purpose::SESSION_KEY, &STANDARD.encode(bytes))),
         created_at: Set(super::ids::now()),
     };
     instance_setting::Entity::insert(row)
@@ -37,5 +40,5 @@ pub async fn stored_jwt_secret(db: &crate::db::Db) -> AppResult<String> {
         .one(db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("generated JWT secret vanished"))?;
-    Ok(row.value)
+    secrets.open(purpose::SESSION_KEY, &row.value)
 }

@@ -20,6 +20,7 @@ use crate::{
     error::{AppError, AppResult},
     events::types,
     inbound::Service,
+    secrets::{Secrets, purpose},
 };
 
 /// What an inbound webhook creates in the project.
@@ -45,6 +46,16 @@ pub struct IntegrationPatch {
 pub fn service_of(i: &integration::Model) -> Service {
     // Stored values were parsed on the way in.
     i.service.parse().unwrap_or(Service::Incoming)
+}
+
+/// `i` with its token and secret opened: every integration this module
+/// returns is.
+fn opened(secrets: &Secrets, i: integration::Model) -> AppResult<integration::Model> {
+    Ok(integration::Model {
+        token: secrets.open(purpose::INTEGRATION_TOKEN, &i.token)?,
+        secret: secrets.open_optional(purpose::INTEGRATION_SECRET, i.secret.as_deref())?,
+        ..i
+    })
 }
 
 /// `PUBLIC_URL/webhooks/<token>`: where the service is told to post.
@@ -100,6 +111,7 @@ fn check_secret(secret: Option<String>) -> AppResult<Option<String>> {
 
 pub async fn integration_for_admin(
     conn: &impl ConnectionTrait,
+    secrets: &Secrets,
     who: &Principal,
     id: &str,
 ) -> AppResult<integration::Model> {
@@ -114,7 +126,7 @@ pub async fn integration_for_admin(
     project_for_read(conn, who, &found.project_id)
         .await
         .map_err(AppError::not_found_as("integration"))?;
-    Ok(found)
+    opened(secrets, found)
 }
 
 /// The integration a webhook URL names, with its project (read here, in
@@ -122,18 +134,20 @@ pub async fn integration_for_admin(
 /// inside its write transaction); `NOT_FOUND` for any other token.
 pub async fn integration_by_token(
     conn: &impl ConnectionTrait,
+    secrets: &Secrets,
     token: &str,
 ) -> AppResult<(integration::Model, project::Model)> {
     if token.is_empty() || token.len() > 64 {
         return Err(AppError::NotFound("integration"));
     }
+    let hash = secrets.lookup(purpose::INTEGRATION_TOKEN, token);
     match integration::Entity::find()
-        .filter(integration::Column::Token.eq(token))
+        .filter(integration::Column::TokenHash.eq(hash))
         .find_also_related(project::Entity)
         .one(conn)
         .await?
     {
-        Some((integration, Some(project))) => Ok((integration, project)),
+        Some((integration, Some(project))) => Ok((opened(secrets, integration)?, project)),
         _ => Err(AppError::NotFound("integration")),
     }
 }
@@ -150,7 +164,8 @@ pub async fn list_project_integrations(
         .order_by_asc(integration::Column::Id)
         .all(&app.db)
         .await?;
-    Ok((project, list))
+    let list = list.into_iter().map(|i| opened(&app.secrets, i));
+    Ok((project, list.collect::<AppResult<_>>()?))
 }
 
 /// The integrations of every project the caller can see, by project.
@@ -166,6 +181,7 @@ pub async fn list_my_integrations(
         .await?;
     let mut by_project: BTreeMap<String, Vec<integration::Model>> = BTreeMap::new();
     for i in all {
+        let i = opened(&app.secrets, i)?;
         by_project.entry(i.project_id.clone()).or_default().push(i);
     }
     let mut visible = Vec::with_capacity(by_project.len());
@@ -192,6 +208,7 @@ pub async fn create_integration(
     let mut change = Change::begin(app, who).await?;
     let project = project_for_read(&*change, who, project_id).await?;
     let now = ids::now();
+    let token = ids::random_token(32);
     let created = integration::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(who.organization_id.clone()),
@@ -199,8 +216,9 @@ pub async fn create_integration(
         service: Set(service.as_str().to_owned()),
         action: Set(action),
         description: Set(description),
-        secret: Set(secret),
-        token: Set(ids::random_token(32)),
+        secret: Set(app.secrets.seal_optional(purpose::INTEGRATION_SECRET, secret.as_deref())),
+        token: Set(app.secrets.seal(purpose::INTEGRATION_TOKEN, &token)),
+        token_hash: Set(Some(app.secrets.lookup(purpose::INTEGRATION_TOKEN, &token))),
         todo_list_id: Set(None),
         created_by_id: Set(Some(who.user_id.clone())),
         created_at: Set(now),
@@ -215,7 +233,7 @@ pub async fn create_integration(
         None,
     );
     change.commit().await?;
-    Ok(created)
+    opened(&app.secrets, created)
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, integration = id))]
@@ -226,7 +244,7 @@ pub async fn update_integration(
     patch: IntegrationPatch,
 ) -> AppResult<integration::Model> {
     let mut change = Change::begin(app, who).await?;
-    let before = integration_for_admin(&*change, who, id).await?;
+    let before = integration_for_admin(&*change, &app.secrets, who, id).await?;
     let mut active: integration::ActiveModel = before.clone().into();
     if let Some(action) = patch.action {
         active.action = Set(check_action(&action)?);
@@ -235,7 +253,9 @@ pub async fn update_integration(
         active.description = Set(check_description(Some(description))?);
     }
     if let Some(secret) = patch.secret {
-        active.secret = Set(check_secret(secret)?);
+        let secret = check_secret(secret)?;
+        let sealed = app.secrets.seal_optional(purpose::INTEGRATION_SECRET, secret.as_deref());
+        active.secret = Set(sealed);
     }
     active.updated_at = Set(ids::now());
     let after = active.update(&*change).await?;
@@ -246,7 +266,7 @@ pub async fn update_integration(
         Some(integration_json(&before)),
     );
     change.commit().await?;
-    Ok(after)
+    opened(&app.secrets, after)
 }
 
 /// Deletes an integration; with `project_id`, only if it belongs to that
@@ -259,7 +279,7 @@ pub async fn delete_integration(
     id: &str,
 ) -> AppResult<integration::Model> {
     let mut change = Change::begin(app, who).await?;
-    let found = integration_for_admin(&*change, who, id).await?;
+    let found = integration_for_admin(&*change, &app.secrets, who, id).await?;
     if project_id.is_some_and(|p| p != found.project_id) {
         return Err(AppError::NotFound("integration"));
     }

@@ -165,10 +165,9 @@ pub fn reservation_json(r: &reservation::Model, room: Value) -> Value {
     })
 }
 
-pub fn quick_call_json(q: &quick_call::Model, url: &str, org: &organization::Model) -> Value {
+pub fn quick_call_json(q: &quick_call::Model, org: &organization::Model) -> Value {
     json!({
         "id": q.id,
-        "url": url,
         "hasPassword": q.password_hash.is_some(),
         "expiresAt": q.expires_at,
         "createdById": q.created_by_id,

@@ -31,6 +31,7 @@ pub mod pagination;
 pub mod projects;
 pub mod quick_calls;
 pub mod scoped;
+pub mod sealing;
 pub mod sessions;
 pub mod todo_lists;
 pub mod todo_people;

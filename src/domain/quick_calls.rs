@@ -12,9 +12,11 @@ use crate::{
     domain::change::Change,
     error::{AppError, AppResult},
     events::types,
+    secrets::purpose,
 };
 
-/// The meeting URL of a quick call.
+/// The meeting URL of a quick call, as its creator and joiners see it:
+/// the models this module returns carry the token opened.
 pub fn call_url(app: &Ctx, call: &quick_call::Model) -> String {
     format!("{}/calls/{}", app.settings.public_base_url(), call.token)
 }
@@ -37,10 +39,12 @@ pub async fn create_quick_call(
     };
     let org = accounts::organization(app, who).await?;
     let mut change = Change::begin(app, who).await?;
+    let token = ids::random_token(18);
     let call = quick_call::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(who.organization_id.clone()),
-        token: Set(ids::random_token(18)),
+        token: Set(app.secrets.seal(purpose::QUICK_CALL_TOKEN, &token)),
+        token_hash: Set(Some(app.secrets.lookup(purpose::QUICK_CALL_TOKEN, &token))),
         password_hash: Set(password_hash),
         expires_at: Set(expires_at),
         created_by_id: Set(Some(who.user_id.clone())),
@@ -48,10 +52,11 @@ pub async fn create_quick_call(
     }
     .insert(&*change)
     .await?;
-    let payload = quick_call_json(&call, &call_url(app, &call), &org);
-    change.emit(types::QUICK_CALL_CREATED, None, payload, None);
+    // The event is stored and delivered: it tells of the call, not its URL,
+    // which admits whoever holds it.
+    change.emit(types::QUICK_CALL_CREATED, None, quick_call_json(&call, &org), None);
     change.commit().await?;
-    Ok(call)
+    Ok(quick_call::Model { token, ..call })
 }
 
 /// Admits someone to a quick call: it must exist, not have expired, and the
@@ -62,10 +67,14 @@ pub async fn join_quick_call(
     call_password: Option<String>,
 ) -> AppResult<quick_call::Model> {
     let call = quick_call::Entity::find()
-        .filter(quick_call::Column::Token.eq(token))
+        .filter(quick_call::Column::TokenHash.eq(app.secrets.lookup(purpose::QUICK_CALL_TOKEN, token)))
         .one(&app.db)
         .await?
         .ok_or(AppError::NotFound("quick call"))?;
+    let call = quick_call::Model {
+        token: token.to_owned(),
+        ..call
+    };
     if call.expires_at <= Utc::now() {
         return Err(AppError::validation(format!(
             "this quick call expired at {}",
@@ -73,7 +82,7 @@ pub async fn join_quick_call(
         )));
     }
     if let Some(hash) = &call.password_hash {
-        let tries = Subject::quick_call(&call.token);
+        let tries = Subject::quick_call(&call.id);
         app.throttle.try_once(&tries).await?;
         let given = call_password.unwrap_or_default();
         if !password::verify(given, hash.clone()).await? {

@@ -26,6 +26,7 @@ use crate::{
     domain::delivery::target,
     error::{AppError, AppResult},
     events::types,
+    secrets::{Secrets, purpose},
     signature,
 };
 
@@ -257,7 +258,7 @@ pub async fn insert_webhook(
         organization_id: Set(who.organization_id.clone()),
         name: Set(row.name),
         url: Set(row.url),
-        secret: Set(row.secret),
+        secret: Set(change.ctx().secrets.seal(purpose::WEBHOOK_SECRET, &row.secret)),
         status: Set(HEALTHY.to_owned()),
         enabled: Set(row.enabled),
         events: Set(json!(row.events)),
@@ -300,7 +301,7 @@ pub async fn update_webhook(
     }
     if let Some(secret) = patch.secret {
         let grace = Duration::from_secs(app.settings.secret_grace_seconds);
-        rotate(&mut active, &before, check_secret(secret)?, grace);
+        rotate(app, &mut active, &before, check_secret(secret)?, grace)?;
     }
     if let Some(enabled) = patch.enabled {
         active.enabled = Set(enabled);
@@ -335,23 +336,32 @@ async fn save_update(
 /// Sets a new secret, keeping the current one signing for `grace` so
 /// receivers can switch over without rejecting deliveries in between.
 fn rotate(
+    app: &Ctx,
     active: &mut webhook::ActiveModel,
     before: &webhook::Model,
     secret: String,
     grace: Duration,
-) {
-    if secret == before.secret {
-        return;
+) -> AppResult<()> {
+    let current = secret_of(app, before)?;
+    if secret == current {
+        return Ok(());
     }
     let expires = ids::now() + chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
-    if !grace.is_zero() && !before.secret.is_empty() {
+    if !grace.is_zero() && !current.is_empty() {
+        // Sealed as it is: a previous secret is sealed as a secret.
         active.previous_secret = Set(Some(before.secret.clone()));
         active.previous_secret_expires_at = Set(Some(expires));
     } else {
         active.previous_secret = Set(None);
         active.previous_secret_expires_at = Set(None);
     }
-    active.secret = Set(secret);
+    active.secret = Set(app.secrets.seal(purpose::WEBHOOK_SECRET, &secret));
+    Ok(())
+}
+
+/// A webhook's signing secret, opened.
+pub fn secret_of(app: &Ctx, w: &webhook::Model) -> AppResult<String> {
+    app.secrets.open(purpose::WEBHOOK_SECRET, &w.secret)
 }
 
 /// Replaces a webhook's secret (generated when not given); the old one
@@ -370,21 +380,25 @@ pub async fn rotate_secret(
     let change = Change::begin(app, who).await?;
     let before = webhook_for_admin(&*change, who, id).await?;
     let mut active: webhook::ActiveModel = before.clone().into();
-    rotate(&mut active, &before, secret, grace);
+    rotate(app, &mut active, &before, secret, grace)?;
     save_update(change, &before, active).await
 }
 
-/// The secrets a delivery is signed with now: the current one, then a
-/// rotated-out one still within its grace period.
-pub fn signing_secrets(w: &webhook::Model, now: chrono::DateTime<chrono::Utc>) -> Vec<&str> {
-    let mut secrets = vec![w.secret.as_str()];
+/// The secrets a delivery is signed with now, opened: the current one,
+/// then a rotated-out one still within its grace period.
+pub fn signing_secrets(
+    secrets: &Secrets,
+    w: &webhook::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Vec<String>> {
+    let mut signing = vec![secrets.open(purpose::WEBHOOK_SECRET, &w.secret)?];
     if let (Some(previous), Some(until)) = (&w.previous_secret, w.previous_secret_expires_at)
         && until > now
     {
-        secrets.push(previous);
+        signing.push(secrets.open(purpose::WEBHOOK_SECRET, previous)?);
     }
-    secrets.retain(|s| !s.is_empty());
-    secrets
+    signing.retain(|s| !s.is_empty());
+    Ok(signing)
 }
 
 #[tracing::instrument(skip_all, fields(org = %who.organization_id, webhook = id))]

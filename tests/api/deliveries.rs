@@ -644,14 +644,23 @@ async fn a_rotated_secret_keeps_signing_during_its_grace_period() {
     );
     assert!(!verifies_with(&request, &new));
 
-    // Written straight to the database by another process, the secret
-    // signs the next event's delivery: every process keeps its webhooks
-    // in memory, and any write to them must reach the next event.
-    let id = hook["id"].as_str().unwrap();
-    s.app
-        .execute_sql(&format!(
-            "UPDATE webhooks SET secret = 'written-elsewhere' WHERE id = '{id}'"
-        ))
+    // Changed by another process on the same database, the secret signs
+    // the next event's delivery: every process keeps its webhooks in
+    // memory, and any write to them must reach the next event.
+    let other = spawn_on(
+        s.app.database_url.clone(),
+        Some(s.app.jwt_secret.clone()),
+        tempfile::tempdir().unwrap(),
+        &unique_redis_prefix(),
+        &["--allow-private-targets"],
+    )
+    .await;
+    other
+        .ok(
+            Some(&s.owner.token),
+            "mutation($id: ID!) { rotateWebhookSecret(id: $id, secret: \"written-elsewhere\", graceSeconds: 0) { id } }",
+            json!({ "id": hook["id"] }),
+        )
         .await;
     s.create_list("N").await;
     let request = s.receiver.next(WAIT).await;

@@ -126,4 +126,10 @@ impl Field {
     pub fn is_time(self) -> bool {
         matches!(self, Field::ExtCt | Field::ExtLwt)
     }
+
+    /// A token, stored sealed: it cannot order a list, and only
+    /// `token_local` (through its lookup value) can be matched.
+    pub fn is_token(self) -> bool {
+        matches!(self, Field::TokenLocal | Field::TokenRemote | Field::TokenRemote2)
+    }
 }

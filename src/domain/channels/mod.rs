@@ -30,6 +30,7 @@ use crate::{
     domain::change::Change,
     error::{AppError, AppResult},
     events::types,
+    secrets::{Secrets, purpose},
     signature,
 };
 
@@ -80,13 +81,25 @@ fn bounded(field: &str, value: String, max: usize) -> AppResult<String> {
     Ok(value)
 }
 
+/// `c` with its tokens opened: every channel this module returns is.
+fn opened(secrets: &Secrets, c: integration_point::Model) -> AppResult<integration_point::Model> {
+    let open = |token: &str| secrets.open(purpose::CHANNEL_TOKEN, token);
+    Ok(integration_point::Model {
+        token_local: open(&c.token_local)?,
+        token_remote: open(&c.token_remote)?,
+        token_remote2: open(&c.token_remote2)?,
+        ..c
+    })
+}
+
 pub async fn channel_for_admin(
     conn: &impl ConnectionTrait,
+    secrets: &Secrets,
     who: &Principal,
     id: &str,
 ) -> AppResult<integration_point::Model> {
     who.require_admin()?;
-    find_by_id::<integration_point::Entity>(
+    let found = find_by_id::<integration_point::Entity>(
         conn,
         id,
         "integration point",
@@ -95,7 +108,8 @@ pub async fn channel_for_admin(
             &who.organization_id,
         )),
     )
-    .await
+    .await?;
+    opened(secrets, found)
 }
 
 pub async fn list_channels(
@@ -106,7 +120,8 @@ pub async fn list_channels(
     who.require_admin()?;
     let select = integration_point::Entity::find()
         .filter(integration_point::Column::OrganizationId.eq(&who.organization_id));
-    Ok(query.apply(select).all(&app.db).await?)
+    let found = query.apply(&app.secrets, select).all(&app.db).await?;
+    found.into_iter().map(|c| opened(&app.secrets, c)).collect()
 }
 
 /// Ids of the channels whose id, code or `token_local` is `key`.
@@ -114,7 +129,7 @@ pub async fn lookup(app: &Ctx, who: &Principal, key: &str) -> AppResult<Vec<Stri
     who.require_admin()?;
     let mut by = Condition::any()
         .add(integration_point::Column::Code.eq(key))
-        .add(integration_point::Column::TokenLocal.eq(key));
+        .add(integration_point::Column::TokenLocalHash.eq(app.secrets.lookup(purpose::CHANNEL_TOKEN, key)));
     if ids::is_valid(key) {
         by = by.add(integration_point::Column::Id.eq(key));
     }
@@ -128,8 +143,12 @@ pub async fn lookup(app: &Ctx, who: &Principal, key: &str) -> AppResult<Vec<Stri
         .collect())
 }
 
-/// Applies `input` to `active`, checking each field.
-fn apply(active: &mut integration_point::ActiveModel, input: ChannelInput) -> AppResult<()> {
+/// Applies `input` to `active`, checking each field; tokens are sealed.
+fn apply(
+    secrets: &Secrets,
+    active: &mut integration_point::ActiveModel,
+    input: ChannelInput,
+) -> AppResult<()> {
     let text = |field: &str, v: Option<String>, max: usize| -> AppResult<Option<String>> {
         v.map(|v| bounded(field, v, max)).transpose()
     };
@@ -140,10 +159,10 @@ fn apply(active: &mut integration_point::ActiveModel, input: ChannelInput) -> Ap
         active.kind = Set(v);
     }
     if let Some(v) = text("token_remote", input.token_remote, 512)? {
-        active.token_remote = Set(v);
+        active.token_remote = Set(secrets.seal(purpose::CHANNEL_TOKEN, &v));
     }
     if let Some(v) = text("token_remote2", input.token_remote2, 512)? {
-        active.token_remote2 = Set(v);
+        active.token_remote2 = Set(secrets.seal(purpose::CHANNEL_TOKEN, &v));
     }
     if let Some(v) = text("url", input.url, 2_000)? {
         active.url = Set(v);
@@ -203,15 +222,17 @@ pub async fn create_channel(
         .clone()
         .ok_or_else(|| AppError::validation("`project_id` (the linked project) is required"))?;
     let now = ids::now();
+    let (token_local, seal) = (hex_token(), |v: &str| app.secrets.seal(purpose::CHANNEL_TOKEN, v));
     let mut active = integration_point::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(who.organization_id.clone()),
         project_id: Set(String::new()),
         code: Set(String::new()),
         kind: Set("public".to_owned()),
-        token_local: Set(hex_token()),
-        token_remote: Set(String::new()),
-        token_remote2: Set(String::new()),
+        token_local: Set(seal(&token_local)),
+        token_local_hash: Set(Some(app.secrets.lookup(purpose::CHANNEL_TOKEN, &token_local))),
+        token_remote: Set(seal("")),
+        token_remote2: Set(seal("")),
         url: Set(String::new()),
         recv_svcscriptcode: Set(String::new()),
         recv_svcscriptcode_ws: Set(String::new()),
@@ -225,12 +246,12 @@ pub async fn create_channel(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    apply(&mut active, input)?;
+    apply(&app.secrets, &mut active, input)?;
     let target = forwarding_target(app, &active).await?;
     let mut change = Change::begin(app, who).await?;
     let project = linked_project(&*change, who, &project_id).await?;
     active.project_id = Set(project.id.clone());
-    let created = active.insert(&*change).await?;
+    let created = opened(&app.secrets, active.insert(&*change).await?)?;
     let created = sync_webhook(&mut change, who, created, target).await?;
     change.emit(
         types::INTEGRATION_POINT_CREATED,
@@ -250,7 +271,7 @@ pub async fn update_channel(
     input: ChannelInput,
 ) -> AppResult<integration_point::Model> {
     let mut change = Change::begin(app, who).await?;
-    let before = channel_for_admin(&*change, who, id).await?;
+    let before = channel_for_admin(&*change, &app.secrets, who, id).await?;
     if input.id.as_ref().is_some_and(|v| *v != before.id) {
         return Err(AppError::validation("`id` cannot be changed"));
     }
@@ -265,10 +286,10 @@ pub async fn update_channel(
     if let Some(project_id) = &input.project_id {
         active.project_id = Set(linked_project(&*change, who, project_id).await?.id);
     }
-    apply(&mut active, input)?;
+    apply(&app.secrets, &mut active, input)?;
     active.updated_at = Set(ids::now());
     let target = forwarding_target(app, &active).await?;
-    let after = active.update(&*change).await?;
+    let after = opened(&app.secrets, active.update(&*change).await?)?;
     let after = sync_webhook(&mut change, who, after, target).await?;
     change.emit(
         types::INTEGRATION_POINT_UPDATED,
@@ -287,7 +308,7 @@ pub async fn delete_channel(
     id: &str,
 ) -> AppResult<integration_point::Model> {
     let mut change = Change::begin(app, who).await?;
-    let found = channel_for_admin(&*change, who, id).await?;
+    let found = channel_for_admin(&*change, &app.secrets, who, id).await?;
     if let Some(webhook_id) = &found.webhook_id {
         webhook::Entity::delete_by_id(webhook_id.clone())
             .exec(&*change)
@@ -363,7 +384,7 @@ async fn sync_webhook(
             let mut active: webhook::ActiveModel = hook.clone().into();
             active.url = Set(url);
             if let Some(secret) = secret {
-                active.secret = Set(secret);
+                active.secret = Set(change.ctx().secrets.seal(purpose::WEBHOOK_SECRET, &secret));
             }
             active.project_ids = Set(serde_json::json!([channel.project_id]));
             active.updated_at = Set(ids::now());
@@ -392,7 +413,11 @@ async fn sync_webhook(
     if webhook_id == channel.webhook_id {
         return Ok(channel);
     }
-    let mut active: integration_point::ActiveModel = channel.into();
-    active.webhook_id = Set(webhook_id);
-    Ok(active.update(&**change).await?)
+    let mut active: integration_point::ActiveModel = channel.clone().into();
+    active.webhook_id = Set(webhook_id.clone());
+    active.update(&**change).await?;
+    Ok(integration_point::Model {
+        webhook_id,
+        ..channel
+    })
 }

@@ -7,7 +7,10 @@ use sea_orm::{ColumnTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select};
 use serde_json::Value;
 
 use super::fields::{ALL, Field};
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    secrets::{Secrets, purpose},
+};
 
 pub const DEFAULT_LIMIT: u64 = 100;
 pub const MAX_LIMIT: u64 = 1_000;
@@ -60,6 +63,12 @@ pub fn parse_filter(raw: &str) -> AppResult<Vec<(Field, Wanted)>> {
     flat.into_iter()
         .map(|(key, value)| {
             let field = Field::parse(&key)?;
+            if field.is_token() && field != Field::TokenLocal {
+                return Err(AppError::validation(format!(
+                    "`filter` cannot match {} (kept encrypted)",
+                    field.name()
+                )));
+            }
             let wanted = match (&value, field.is_bool(), field.is_time()) {
                 (_, _, true) => {
                     return Err(AppError::validation(format!(
@@ -125,6 +134,12 @@ pub fn parse_order(raw: &str) -> AppResult<Vec<(Field, bool)>> {
             }
         }
     }
+    if let Some((token, _)) = order.iter().find(|(field, _)| field.is_token()) {
+        return Err(AppError::validation(format!(
+            "`order` cannot sort by {} (kept encrypted)",
+            token.name()
+        )));
+    }
     Ok(order)
 }
 
@@ -168,10 +183,16 @@ pub fn parse_bool(name: &str, raw: &str) -> AppResult<bool> {
 impl ListQuery {
     pub fn apply(
         &self,
+        secrets: &Secrets,
         mut select: Select<integration_point::Entity>,
     ) -> Select<integration_point::Entity> {
         for (field, wanted) in &self.filter {
             select = match wanted {
+                // Found by its lookup value (parse_filter takes no other token).
+                Wanted::Text(s) if field.is_token() => select.filter(
+                    integration_point::Column::TokenLocalHash
+                        .eq(secrets.lookup(purpose::CHANNEL_TOKEN, s)),
+                ),
                 Wanted::Text(s) => select.filter(field.column().eq(s.clone())),
                 Wanted::Bool(b) => select.filter(field.column().eq(*b)),
             };

@@ -12,6 +12,7 @@ use crate::{
         messages::{self, Author, NewMessage},
     },
     error::{AppError, AppResult},
+    secrets::purpose,
 };
 
 /// A message arriving on a `ws_hook` channel, authenticated by its
@@ -33,9 +34,12 @@ pub async fn receive(
     }
     .filter(|c| c.recv_svcscriptcode == WS_HOOK)
     .ok_or(AppError::NotFound("integration point"))?;
-    let given = token.unwrap_or_default();
+    let given = app
+        .secrets
+        .lookup(purpose::CHANNEL_TOKEN, token.unwrap_or_default());
+    let stored = channel.token_local_hash.as_deref().unwrap_or_default();
     use subtle::ConstantTimeEq;
-    if given.is_empty() || !bool::from(given.as_bytes().ct_eq(channel.token_local.as_bytes())) {
+    if token.is_none_or(str::is_empty) || !bool::from(given.as_bytes().ct_eq(stored.as_bytes())) {
         return Err(AppError::unauthenticated(
             "send the channel's token_local as `Authorization: Bearer <token_local>`",
         ));

@@ -181,7 +181,8 @@ impl Deliverer {
 
         let body = payload(&webhook, &event);
         let now = Utc::now();
-        let secrets = signing_secrets(&webhook, now);
+        let signing = signing_secrets(&self.app.secrets, &webhook, now)?;
+        let secrets: Vec<&str> = signing.iter().map(String::as_str).collect();
         let attempt = self
             .sender
             .send(&Outgoing {

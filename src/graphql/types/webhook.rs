@@ -1,6 +1,8 @@
-use async_graphql::{Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::webhook;
+
+use crate::graphql::ContextExt;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum WebhookStatus {
@@ -37,8 +39,8 @@ impl Webhook {
         &self.0.url
     }
     /// The signing secret (admins only, like every webhook field).
-    async fn secret(&self) -> &str {
-        &self.0.secret
+    async fn secret(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(crate::domain::webhooks::secret_of(ctx.app(), &self.0)?)
     }
     async fn status(&self) -> WebhookStatus {
         if self.0.status == crate::domain::webhooks::UNHEALTHY {

@@ -263,7 +263,7 @@ pub(super) async fn get_one(
 ) -> PointResult {
     let who = caller(&app, &req).await?;
     let view = view(&params(&req))?;
-    let found = channels::channel_for_admin(&app.db, &who, &id).await?;
+    let found = channels::channel_for_admin(&app.db, &app.secrets, &who, &id).await?;
     Ok(HttpResponse::Ok().json(render(&found, &view.fields, view.flat)))
 }
 
