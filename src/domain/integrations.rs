@@ -216,7 +216,9 @@ pub async fn create_integration(
         service: Set(service.as_str().to_owned()),
         action: Set(action),
         description: Set(description),
-        secret: Set(app.secrets.seal_optional(purpose::INTEGRATION_SECRET, secret.as_deref())),
+        secret: Set(app
+            .secrets
+            .seal_optional(purpose::INTEGRATION_SECRET, secret.as_deref())),
         token: Set(app.secrets.seal(purpose::INTEGRATION_TOKEN, &token)),
         token_hash: Set(Some(app.secrets.lookup(purpose::INTEGRATION_TOKEN, &token))),
         todo_list_id: Set(None),
@@ -254,7 +256,9 @@ pub async fn update_integration(
     }
     if let Some(secret) = patch.secret {
         let secret = check_secret(secret)?;
-        let sealed = app.secrets.seal_optional(purpose::INTEGRATION_SECRET, secret.as_deref());
+        let sealed = app
+            .secrets
+            .seal_optional(purpose::INTEGRATION_SECRET, secret.as_deref());
         active.secret = Set(sealed);
     }
     active.updated_at = Set(ids::now());

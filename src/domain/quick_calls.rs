@@ -54,7 +54,12 @@ pub async fn create_quick_call(
     .await?;
     // The event is stored and delivered: it tells of the call, not its URL,
     // which admits whoever holds it.
-    change.emit(types::QUICK_CALL_CREATED, None, quick_call_json(&call, &org), None);
+    change.emit(
+        types::QUICK_CALL_CREATED,
+        None,
+        quick_call_json(&call, &org),
+        None,
+    );
     change.commit().await?;
     Ok(quick_call::Model { token, ..call })
 }
@@ -67,7 +72,9 @@ pub async fn join_quick_call(
     call_password: Option<String>,
 ) -> AppResult<quick_call::Model> {
     let call = quick_call::Entity::find()
-        .filter(quick_call::Column::TokenHash.eq(app.secrets.lookup(purpose::QUICK_CALL_TOKEN, token)))
+        .filter(
+            quick_call::Column::TokenHash.eq(app.secrets.lookup(purpose::QUICK_CALL_TOKEN, token)),
+        )
         .one(&app.db)
         .await?
         .ok_or(AppError::NotFound("quick call"))?;

@@ -26,14 +26,54 @@ struct Sealed {
 }
 
 const SEALED: [Sealed; 8] = [
-    Sealed { table: "webhooks", column: "secret", purpose: purpose::WEBHOOK_SECRET, lookup: None },
-    Sealed { table: "webhooks", column: "previous_secret", purpose: purpose::WEBHOOK_SECRET, lookup: None },
-    Sealed { table: "integrations", column: "secret", purpose: purpose::INTEGRATION_SECRET, lookup: None },
-    Sealed { table: "integrations", column: "token", purpose: purpose::INTEGRATION_TOKEN, lookup: Some("token_hash") },
-    Sealed { table: "integration_points", column: "token_local", purpose: purpose::CHANNEL_TOKEN, lookup: Some("token_local_hash") },
-    Sealed { table: "integration_points", column: "token_remote", purpose: purpose::CHANNEL_TOKEN, lookup: None },
-    Sealed { table: "integration_points", column: "token_remote2", purpose: purpose::CHANNEL_TOKEN, lookup: None },
-    Sealed { table: "quick_calls", column: "token", purpose: purpose::QUICK_CALL_TOKEN, lookup: Some("token_hash") },
+    Sealed {
+        table: "webhooks",
+        column: "secret",
+        purpose: purpose::WEBHOOK_SECRET,
+        lookup: None,
+    },
+    Sealed {
+        table: "webhooks",
+        column: "previous_secret",
+        purpose: purpose::WEBHOOK_SECRET,
+        lookup: None,
+    },
+    Sealed {
+        table: "integrations",
+        column: "secret",
+        purpose: purpose::INTEGRATION_SECRET,
+        lookup: None,
+    },
+    Sealed {
+        table: "integrations",
+        column: "token",
+        purpose: purpose::INTEGRATION_TOKEN,
+        lookup: Some("token_hash"),
+    },
+    Sealed {
+        table: "integration_points",
+        column: "token_local",
+        purpose: purpose::CHANNEL_TOKEN,
+        lookup: Some("token_local_hash"),
+    },
+    Sealed {
+        table: "integration_points",
+        column: "token_remote",
+        purpose: purpose::CHANNEL_TOKEN,
+        lookup: None,
+    },
+    Sealed {
+        table: "integration_points",
+        column: "token_remote2",
+        purpose: purpose::CHANNEL_TOKEN,
+        lookup: None,
+    },
+    Sealed {
+        table: "quick_calls",
+        column: "token",
+        purpose: purpose::QUICK_CALL_TOKEN,
+        lookup: Some("token_hash"),
+    },
 ];
 
 /// The tables that hold sealed values.
@@ -130,7 +170,11 @@ async fn reseal_column(
     from: Option<&Secrets>,
     to: &Secrets,
 ) -> AppResult<u64> {
-    let (table, column, id) = (Alias::new(sealed.table), Alias::new(sealed.column), Alias::new(id));
+    let (table, column, id) = (
+        Alias::new(sealed.table),
+        Alias::new(sealed.column),
+        Alias::new(id),
+    );
     let mut select = Query::select()
         .columns([id.clone(), column.clone()])
         .from(table.clone())

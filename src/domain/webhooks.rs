@@ -258,7 +258,10 @@ pub async fn insert_webhook(
         organization_id: Set(who.organization_id.clone()),
         name: Set(row.name),
         url: Set(row.url),
-        secret: Set(change.ctx().secrets.seal(purpose::WEBHOOK_SECRET, &row.secret)),
+        secret: Set(change
+            .ctx()
+            .secrets
+            .seal(purpose::WEBHOOK_SECRET, &row.secret)),
         status: Set(HEALTHY.to_owned()),
         enabled: Set(row.enabled),
         events: Set(json!(row.events)),

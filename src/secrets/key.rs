@@ -68,7 +68,10 @@ fn decode(text: &str) -> anyhow::Result<[u8; 32]> {
         .decode(text.trim())
         .context("is not base64 (make one with `openssl rand -base64 32`)")?;
     bytes.try_into().map_err(|bytes: Vec<u8>| {
-        anyhow::anyhow!("holds {} bytes, not 32 (`openssl rand -base64 32`)", bytes.len())
+        anyhow::anyhow!(
+            "holds {} bytes, not 32 (`openssl rand -base64 32`)",
+            bytes.len()
+        )
     })
 }
 
@@ -125,11 +128,20 @@ mod tests {
 
     #[test]
     fn the_key_file_sits_beside_the_sqlite_file_unless_named() {
-        let beside = settings(&["--database-url", "sqlite:///var/lib/junction/data.db?mode=rwc"]);
-        assert_eq!(file(&beside), Some(PathBuf::from("/var/lib/junction/junction.key")));
+        let beside = settings(&[
+            "--database-url",
+            "sqlite:///var/lib/junction/data.db?mode=rwc",
+        ]);
+        assert_eq!(
+            file(&beside),
+            Some(PathBuf::from("/var/lib/junction/junction.key"))
+        );
         let named = settings(&["--secret-key-file", "/etc/junction/key"]);
         assert_eq!(file(&named), Some(PathBuf::from("/etc/junction/key")));
-        assert_eq!(file(&settings(&["--database-url", "sqlite::memory:"])), None);
+        assert_eq!(
+            file(&settings(&["--database-url", "sqlite::memory:"])),
+            None
+        );
     }
 
     #[test]

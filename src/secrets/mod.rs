@@ -173,7 +173,10 @@ mod tests {
             "whsec_c2VjcmV0"
         );
         // A fresh nonce each time.
-        assert_ne!(sealed, secrets.seal(purpose::WEBHOOK_SECRET, "whsec_c2VjcmV0"));
+        assert_ne!(
+            sealed,
+            secrets.seal(purpose::WEBHOOK_SECRET, "whsec_c2VjcmV0")
+        );
     }
 
     #[test]
@@ -195,9 +198,18 @@ mod tests {
     fn lookup_values_are_keyed_and_stable() {
         let (one, two) = (secrets(1), secrets(2));
         let token = "tok";
-        assert_eq!(one.lookup(purpose::QUICK_CALL_TOKEN, token), one.lookup(purpose::QUICK_CALL_TOKEN, token));
-        assert_ne!(one.lookup(purpose::QUICK_CALL_TOKEN, token), two.lookup(purpose::QUICK_CALL_TOKEN, token));
-        assert_ne!(one.lookup(purpose::QUICK_CALL_TOKEN, token), one.lookup(purpose::CHANNEL_TOKEN, token));
+        assert_eq!(
+            one.lookup(purpose::QUICK_CALL_TOKEN, token),
+            one.lookup(purpose::QUICK_CALL_TOKEN, token)
+        );
+        assert_ne!(
+            one.lookup(purpose::QUICK_CALL_TOKEN, token),
+            two.lookup(purpose::QUICK_CALL_TOKEN, token)
+        );
+        assert_ne!(
+            one.lookup(purpose::QUICK_CALL_TOKEN, token),
+            one.lookup(purpose::CHANNEL_TOKEN, token)
+        );
         assert_eq!(one.lookup(purpose::QUICK_CALL_TOKEN, token).len(), 64);
         assert_ne!(one.kid(), two.kid());
         assert_eq!(one.kid(), Secrets::new(&[1; 32]).kid());

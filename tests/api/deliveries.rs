@@ -217,7 +217,7 @@ fn junction_signature(secret: &str, body: &[u8]) -> String {
 
 /// Checks a request's Standard Webhooks headers with the `standardwebhooks`
 /// crate, an implementation independent of ours.
-fn verifies_with(request: &Captured, secret: &str) -> bool {
+pub(crate) fn verifies_with(request: &Captured, secret: &str) -> bool {
     let wh = standardwebhooks::Webhook::new(secret).unwrap();
     wh.verify(&request.body, &request.headers).is_ok()
 }

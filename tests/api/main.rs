@@ -26,6 +26,7 @@ mod processes;
 mod queue_backlog;
 mod receiver;
 mod schema;
+mod secrets_at_rest;
 mod secrets_in_logs;
 mod services;
 mod subscriptions;

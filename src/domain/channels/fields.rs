@@ -130,6 +130,9 @@ impl Field {
     /// A token, stored sealed: it cannot order a list, and only
     /// `token_local` (through its lookup value) can be matched.
     pub fn is_token(self) -> bool {
-        matches!(self, Field::TokenLocal | Field::TokenRemote | Field::TokenRemote2)
+        matches!(
+            self,
+            Field::TokenLocal | Field::TokenRemote | Field::TokenRemote2
+        )
     }
 }

@@ -129,7 +129,10 @@ pub async fn lookup(app: &Ctx, who: &Principal, key: &str) -> AppResult<Vec<Stri
     who.require_admin()?;
     let mut by = Condition::any()
         .add(integration_point::Column::Code.eq(key))
-        .add(integration_point::Column::TokenLocalHash.eq(app.secrets.lookup(purpose::CHANNEL_TOKEN, key)));
+        .add(
+            integration_point::Column::TokenLocalHash
+                .eq(app.secrets.lookup(purpose::CHANNEL_TOKEN, key)),
+        );
     if ids::is_valid(key) {
         by = by.add(integration_point::Column::Id.eq(key));
     }
@@ -222,7 +225,9 @@ pub async fn create_channel(
         .clone()
         .ok_or_else(|| AppError::validation("`project_id` (the linked project) is required"))?;
     let now = ids::now();
-    let (token_local, seal) = (hex_token(), |v: &str| app.secrets.seal(purpose::CHANNEL_TOKEN, v));
+    let (token_local, seal) = (hex_token(), |v: &str| {
+        app.secrets.seal(purpose::CHANNEL_TOKEN, v)
+    });
     let mut active = integration_point::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(who.organization_id.clone()),
@@ -230,7 +235,9 @@ pub async fn create_channel(
         code: Set(String::new()),
         kind: Set("public".to_owned()),
         token_local: Set(seal(&token_local)),
-        token_local_hash: Set(Some(app.secrets.lookup(purpose::CHANNEL_TOKEN, &token_local))),
+        token_local_hash: Set(Some(
+            app.secrets.lookup(purpose::CHANNEL_TOKEN, &token_local),
+        )),
         token_remote: Set(seal("")),
         token_remote2: Set(seal("")),
         url: Set(String::new()),

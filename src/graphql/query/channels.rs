@@ -45,7 +45,8 @@ impl ChannelQuery {
         id: ID,
     ) -> async_graphql::Result<IntegrationPoint> {
         Ok(IntegrationPoint(
-            channels::channel_for_admin(&ctx.app().db, &ctx.app().secrets, ctx.principal()?, &id).await?,
+            channels::channel_for_admin(&ctx.app().db, &ctx.app().secrets, ctx.principal()?, &id)
+                .await?,
         ))
     }
 }

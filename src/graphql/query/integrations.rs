@@ -25,7 +25,13 @@ impl IntegrationQuery {
     /// One integration (admins).
     async fn integration(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Integration> {
         Ok(Integration(
-            integrations::integration_for_admin(&ctx.app().db, &ctx.app().secrets, ctx.principal()?, &id).await?,
+            integrations::integration_for_admin(
+                &ctx.app().db,
+                &ctx.app().secrets,
+                ctx.principal()?,
+                &id,
+            )
+            .await?,
         ))
     }
 }

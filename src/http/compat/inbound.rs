@@ -54,7 +54,8 @@ pub(super) async fn receive(
     token: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, BeTalkError> {
-    let (integration, project) = integrations::integration_by_token(&app.db, &app.secrets, &token).await?;
+    let (integration, project) =
+        integrations::integration_by_token(&app.db, &app.secrets, &token).await?;
     let body = read_limited(payload, &app.settings).await?;
     handle(&app, &integration, project, &req, &body).await
 }
@@ -71,7 +72,8 @@ pub(super) async fn probe(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, BeTalkError> {
-    let (integration, project) = integrations::integration_by_token(&app.db, &app.secrets, &token).await?;
+    let (integration, project) =
+        integrations::integration_by_token(&app.db, &app.secrets, &token).await?;
     let service = integrations::service_of(&integration);
     if service == Service::Yo && !req.query_string().is_empty() {
         return handle(&app, &integration, project, &req, &[]).await;
