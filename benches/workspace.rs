@@ -30,8 +30,27 @@ async fn run(backend: &str, postgres: Option<&str>) {
         user_id: owner,
         project,
     } = support::owner_with_project(&client, &base).await;
-    let add = "mutation { addMember(input: {email: \"second@example.com\", role: MEMBER, name: \"Second\", password: \"benchmark-password\"}) { user { id } } }";
-    let second = gql(&client, &base, Some(&token), add, json!({})).await["addMember"]["user"]["id"]
+    // A second member, who joins as people do: registers, is invited,
+    // accepts.
+    let register = "mutation { register(input: {email: \"second@example.com\", name: \"Second\", password: \"benchmark-password\", organizationName: \"Second's\"}) { token } }";
+    let second_token = gql(&client, &base, None, register, json!({})).await["register"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let invite =
+        "mutation { addMember(input: {email: \"second@example.com\", role: MEMBER}) { id token } }";
+    let invited = gql(&client, &base, Some(&token), invite, json!({})).await;
+    let accept =
+        "mutation($id: ID!, $t: String!) { acceptInvitation(id: $id, token: $t) { user { id } } }";
+    let accepted = gql(
+        &client,
+        &base,
+        Some(&second_token),
+        accept,
+        json!({ "id": invited["addMember"]["id"], "t": invited["addMember"]["token"] }),
+    )
+    .await;
+    let second = accepted["acceptInvitation"]["user"]["id"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -159,7 +159,7 @@ impl From<DbErr> for AppError {
                 "the server is busy: no database connection came free in time",
             );
         }
-        if unreachable(&err) {
+        if database_unreachable(&err) {
             tracing::warn!(error = %err, "the database is unreachable");
             return Self::Unavailable(
                 "the database cannot be reached right now; retry in a moment",
@@ -197,8 +197,9 @@ impl From<DbErr> for AppError {
 
 /// Whether the database could not be reached or went away: no connection
 /// could be opened, one broke, or the server is shutting down or starting
-/// up (PostgreSQL's classes 08 and 57). A retry may pass once it is back.
-fn unreachable(err: &DbErr) -> bool {
+/// up (PostgreSQL's class 08 and 57P01–57P05; not 57014, a cancelled
+/// query). A retry may pass once it is back.
+fn database_unreachable(err: &DbErr) -> bool {
     use sea_orm::sqlx::Error;
     if let DbErr::Conn(_) | DbErr::ConnectionAcquire(_) = err {
         return true;
@@ -212,7 +213,7 @@ fn unreachable(err: &DbErr) -> bool {
         Error::Io(_) | Error::Tls(_) | Error::PoolTimedOut | Error::PoolClosed => true,
         Error::Database(error) => error
             .try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
-            .is_some_and(|error| matches!(error.code().get(..2), Some("08" | "57"))),
+            .is_some_and(|error| crate::db::connection_lost(error.code())),
         _ => false,
     }
 }

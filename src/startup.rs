@@ -247,9 +247,10 @@ pub async fn rotate_secret_key(settings: &Settings) -> anyhow::Result<String> {
     let (db, old) = open_sealed(settings).await?;
     let key = secrets::key::generate();
     let new = Secrets::new(&key);
-    let file = (settings.secret_key.is_none())
-        .then(|| secrets::key::file(settings))
-        .flatten();
+    let file = match settings.secret_key {
+        Some(_) => None,
+        None => secrets::key::file(settings)?,
+    };
     let pending = file.as_ref().map(|file| file.with_extension("key.new"));
     if let Some(pending) = &pending {
         secrets::key::write_new(pending, &key)
@@ -261,20 +262,23 @@ pub async fn rotate_secret_key(settings: &Settings) -> anyhow::Result<String> {
         new.kid(),
         old.kid()
     );
-    match (file, pending) {
+    // The key first: the database is sealed under it from here on.
+    let told = match (file, pending) {
         (Some(file), Some(pending)) => {
             std::fs::rename(&pending, &file)
                 .with_context(|| format!("moving {} to {}", pending.display(), file.display()))?;
-            Ok(format!(
+            format!(
                 "{done}, in {}; back it up, and start every process with it",
                 file.display()
-            ))
+            )
         }
-        _ => Ok(format!(
+        _ => format!(
             "{done}; set SECRET_KEY={} in every process before starting it",
             secrets::key::encode(&key)
-        )),
-    }
+        ),
+    };
+    domain::sealing::purge(&db).await;
+    Ok(told)
 }
 
 fn anyhow_from(e: crate::error::AppError) -> anyhow::Error {

@@ -205,6 +205,8 @@ fn junction_command(subcommand: &str, database_url: &str, extra_env: &[(&str, &s
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", database_url)
         .env("JWT_SECRET", "benchmark-secret-benchmark-secret-0123")
+        // One key for every process of a run (PostgreSQL needs it named).
+        .env("SECRET_KEY", "anVuY3Rpb24tYmVuY2gtc2VjcmV0LWtleS0zMmJ5dGU=")
         .env("RUST_LOG", "warn")
         // Logs go to stdout: onto the benchmark's stderr, so that a warning
         // during a run is seen beside the figures rather than lost.

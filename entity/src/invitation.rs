@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
 /// An invitation to join an organization with a role, addressed to an
-/// e-mail; the person with that e-mail accepts it while signed in.
+/// e-mail; the person with that e-mail accepts it while signed in, with
+/// the token the inviting admin passed on.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitations")]
 pub struct Model {
@@ -10,6 +11,8 @@ pub struct Model {
     pub organization_id: String,
     pub email: String,
     pub role: String,
+    /// The keyed hash of the token the invitee accepts with.
+    pub token_hash: String,
     pub invited_by_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,

@@ -1,7 +1,8 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
 /// Invitations to join an organization: adding a person who may already
-/// have an account asks them first.
+/// have an account asks them first, through a token only the inviting
+/// admin is shown.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -16,6 +17,8 @@ impl MigrationTrait for Migration {
                     .col(string_len("organization_id", 36))
                     .col(string_len("email", 320))
                     .col(string_len("role", 16))
+                    // The keyed hash of the token the invitee accepts with.
+                    .col(string_len_uniq("token_hash", 64))
                     .col(string_len_null("invited_by_id", 36))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("expires_at"))

@@ -43,9 +43,9 @@ impl Subject {
         Self::of("login", email)
     }
 
-    /// A quick call's password, by the call's token.
-    pub fn quick_call(token: &str) -> Self {
-        Self::of("call", token)
+    /// A quick call's password, by the call's id.
+    pub fn quick_call(call_id: &str) -> Self {
+        Self::of("call", call_id)
     }
 
     fn of(kind: &str, id: &str) -> Self {

@@ -2,7 +2,6 @@
 //! Every field has a working default so a fresh checkout runs unconfigured.
 
 use std::{
-    fmt,
     net::{SocketAddr, ToSocketAddrs},
     time::Duration,
 };
@@ -10,8 +9,10 @@ use std::{
 use clap::{Args, ValueEnum};
 
 mod retry_schedule;
+mod secret;
 
 pub use retry_schedule::RetrySchedule;
+pub use secret::Secret;
 
 /// Settings shared by every subcommand.
 #[derive(Debug, Clone, Args)]
@@ -317,32 +318,6 @@ fn is_origin(text: &str) -> bool {
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// A string that never shows up in logs or `Debug` output.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_owned()))
-    }
 }
 
 impl Settings {

@@ -32,7 +32,7 @@ use sea_orm::{
 #[cfg(test)]
 pub use connect::in_memory;
 pub use connect::redact;
-pub use pool::Pool;
+pub use pool::{Pool, connection_lost};
 pub use rows::Rows;
 pub use script::{JoinFirst, Script};
 pub use txn::Txn;

@@ -1,15 +1,16 @@
 //! Invitations: how a person joins an organization. An admin invites an
-//! e-mail with a role; whoever holds an account with that e-mail sees the
-//! invitation once signed in and accepts it (or lets it lapse). Nothing is
-//! attached without their consent, and the inviting admin learns nothing
-//! about the account: a registered and an unknown e-mail get the same
-//! answer.
+//! e-mail with a role and is shown, once, the invitation's token to pass
+//! on; the person signed in with that e-mail accepts with it (or lets it
+//! lapse). Nothing is attached without their consent, the inviting admin
+//! learns nothing about the account (a registered and an unknown e-mail
+//! get the same answer), and whoever registers the invited address
+//! without the token cannot join. E-mail addresses are not verified.
 
 use chrono::{DateTime, Utc};
 use entity::{invitation, membership, organization};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
-    QueryOrder,
+    sea_query::Expr,
 };
 
 use super::{
@@ -25,6 +26,7 @@ use crate::{
     domain::{Ctx, change::Change},
     error::{AppError, AppResult},
     events::types,
+    secrets::purpose,
 };
 
 /// How long an invitation may be accepted.
@@ -34,6 +36,8 @@ pub const LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(7);
 pub struct InvitationView {
     pub invitation: invitation::Model,
     pub organization: organization::Model,
+    /// The token to accept it with: only as the invitation is made.
+    pub token: Option<String>,
 }
 
 /// Where an invitation stands.
@@ -88,6 +92,8 @@ pub async fn invite(
         ));
     }
     let now = ids::now();
+    let token = ids::random_token(24);
+    let token_hash = app.secrets.lookup(purpose::INVITATION_TOKEN, &token);
     let open = invitation::Entity::find()
         .filter(invitation::Column::OrganizationId.eq(&who.organization_id))
         .filter(invitation::Column::Email.eq(email.as_str()))
@@ -99,6 +105,8 @@ pub async fn invite(
         Some(open) => {
             let mut renewed: invitation::ActiveModel = open.into();
             renewed.role = Set(role.as_str().to_owned());
+            // A new token: the one passed on before no longer admits.
+            renewed.token_hash = Set(token_hash);
             renewed.invited_by_id = Set(Some(who.user_id.clone()));
             renewed.expires_at = Set(now + LIFETIME);
             renewed.update(&txn).await?
@@ -109,6 +117,7 @@ pub async fn invite(
                 organization_id: Set(who.organization_id.clone()),
                 email: Set(email.to_string()),
                 role: Set(role.as_str().to_owned()),
+                token_hash: Set(token_hash),
                 invited_by_id: Set(Some(who.user_id.clone())),
                 created_at: Set(now),
                 expires_at: Set(now + LIFETIME),
@@ -123,6 +132,7 @@ pub async fn invite(
     Ok(InvitationView {
         invitation,
         organization,
+        token: Some(token),
     })
 }
 
@@ -148,28 +158,8 @@ pub async fn list(
     Ok(page.map(|invitation| InvitationView {
         invitation,
         organization: organization.clone(),
+        token: None,
     }))
-}
-
-/// The pending invitations to the caller's e-mail, from any organization.
-pub async fn addressed_to_caller(app: &Ctx, who: &Principal) -> AppResult<Vec<InvitationView>> {
-    let user = accounts::user_by_id(app, &who.user_id).await?;
-    let found = invitation::Entity::find()
-        .filter(invitation::Column::Email.eq(&user.email))
-        .filter(pending(ids::now()))
-        .order_by_asc(invitation::Column::Id)
-        .find_also_related(organization::Entity)
-        .all(&app.db)
-        .await?;
-    Ok(found
-        .into_iter()
-        .filter_map(|(invitation, organization)| {
-            Some(InvitationView {
-                invitation,
-                organization: organization?,
-            })
-        })
-        .collect())
 }
 
 /// Withdraws a pending invitation (admins; owners for an owner's).
@@ -193,23 +183,39 @@ pub async fn revoke(app: &Ctx, who: &Principal, id: &str) -> AppResult<Invitatio
     Ok(InvitationView {
         invitation,
         organization,
+        token: None,
     })
 }
 
-/// Accepts a pending invitation to the caller's e-mail: the caller joins
-/// its organization with its role, and gets a session there. Any other
-/// invitation, whoever's and whatever its state, is not found.
+/// Accepts a pending invitation to the caller's e-mail with its token:
+/// the caller joins its organization with its role, and gets a session
+/// there. Any other invitation, whoever's and whatever its state, or a
+/// wrong token, is not found.
 #[tracing::instrument(skip_all, fields(invitation = id))]
-pub async fn accept(app: &Ctx, who: &Principal, id: &str) -> AppResult<Session> {
+pub async fn accept(app: &Ctx, who: &Principal, id: &str, token: &str) -> AppResult<Session> {
     let user = accounts::user_by_id(app, &who.user_id).await?;
     let found = find(app, id)
         .await?
-        .filter(|i| i.email == user.email && status(i, ids::now()) == Status::Pending)
         .ok_or(AppError::NotFound("invitation"))?;
     let organization = accounts::organization_by_id(app, &app.db, &found.organization_id).await?;
     let role: Role = found.role.parse()?;
     let now = ids::now();
     let mut change = Change::begin_for(app, &organization.id, Some(user.id.clone())).await?;
+    // Checked and taken in one statement, so a revocation or a second
+    // acceptance racing this one leaves one outcome.
+    let taken = invitation::Entity::update_many()
+        .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
+        .filter(invitation::Column::Id.eq(&found.id))
+        .filter(invitation::Column::Email.eq(&user.email))
+        .filter(
+            invitation::Column::TokenHash.eq(app.secrets.lookup(purpose::INVITATION_TOKEN, token)),
+        )
+        .filter(pending(now))
+        .exec(&*change)
+        .await?;
+    if taken.rows_affected != 1 {
+        return Err(AppError::NotFound("invitation"));
+    }
     let membership = membership::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(organization.id.clone()),
@@ -223,9 +229,6 @@ pub async fn accept(app: &Ctx, who: &Principal, id: &str) -> AppResult<Session> 
     .map_err(AppError::conflict_if_duplicate(
         "you are already a member of this organization",
     ))?;
-    let mut accepted: invitation::ActiveModel = found.into();
-    accepted.accepted_at = Set(Some(now));
-    accepted.update(&*change).await?;
     let view = MemberView { membership, user };
     change.emit(
         types::MEMBER_ADDED,

@@ -3,72 +3,73 @@
 //! stored in clear before secrets were sealed, and the re-sealing under a
 //! new key (`junction rotate-secret-key`).
 
-use entity::instance_setting;
+use entity::{event, instance_setting};
 use sea_orm::{
     ActiveValue::Set,
-    ConnectionTrait, EntityTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::{Alias, Expr, ExprTrait, Query},
 };
 
 use crate::{
     db::Db,
     error::AppResult,
+    events::types,
     secrets::{Secrets, is_sealed, purpose},
 };
 
 /// A sealed column: its table, the column, what it holds, and the column
 /// of its lookup value when requests find rows by it.
-struct Sealed {
+struct SealedColumn {
     table: &'static str,
     column: &'static str,
     purpose: &'static str,
     lookup: Option<&'static str>,
 }
 
-const SEALED: [Sealed; 8] = [
-    Sealed {
+const SEALED: [SealedColumn; 8] = [
+    SealedColumn {
         table: "webhooks",
         column: "secret",
         purpose: purpose::WEBHOOK_SECRET,
         lookup: None,
     },
-    Sealed {
+    SealedColumn {
         table: "webhooks",
         column: "previous_secret",
         purpose: purpose::WEBHOOK_SECRET,
         lookup: None,
     },
-    Sealed {
+    SealedColumn {
         table: "integrations",
         column: "secret",
         purpose: purpose::INTEGRATION_SECRET,
         lookup: None,
     },
-    Sealed {
+    SealedColumn {
         table: "integrations",
         column: "token",
         purpose: purpose::INTEGRATION_TOKEN,
         lookup: Some("token_hash"),
     },
-    Sealed {
+    SealedColumn {
         table: "integration_points",
         column: "token_local",
         purpose: purpose::CHANNEL_TOKEN,
         lookup: Some("token_local_hash"),
     },
-    Sealed {
+    SealedColumn {
         table: "integration_points",
         column: "token_remote",
         purpose: purpose::CHANNEL_TOKEN,
         lookup: None,
     },
-    Sealed {
+    SealedColumn {
         table: "integration_points",
         column: "token_remote2",
         purpose: purpose::CHANNEL_TOKEN,
         lookup: None,
     },
-    Sealed {
+    SealedColumn {
         table: "quick_calls",
         column: "token",
         purpose: purpose::QUICK_CALL_TOKEN,
@@ -77,7 +78,8 @@ const SEALED: [Sealed; 8] = [
 ];
 
 /// The tables that hold sealed values.
-const TABLES: [&str; 5] = [
+const TABLES: [&str; 6] = [
+    "events",
     "webhooks",
     "integrations",
     "integration_points",
@@ -94,15 +96,23 @@ pub const SESSION_KEY: &str = "jwt_secret";
 /// start) and seals whatever is still stored in clear: an existing
 /// database is sealed in place, once.
 pub async fn prepare(db: &Db, secrets: &Secrets) -> anyhow::Result<()> {
-    let row = instance_setting::ActiveModel {
-        name: Set(KEY_ID.to_owned()),
-        value: Set(secrets.kid().to_owned()),
-        created_at: Set(super::ids::now()),
-    };
-    instance_setting::Entity::insert(row)
-        .on_conflict_do_nothing_on([instance_setting::Column::Name])
-        .exec_without_returning(db)
-        .await?;
+    let recorded = instance_setting::Entity::find_by_id(KEY_ID)
+        .one(db)
+        .await?
+        .map(|row| row.value);
+    // The first start of a version that seals, on this database.
+    let first = recorded.is_none();
+    if first {
+        let row = instance_setting::ActiveModel {
+            name: Set(KEY_ID.to_owned()),
+            value: Set(secrets.kid().to_owned()),
+            created_at: Set(super::ids::now()),
+        };
+        instance_setting::Entity::insert(row)
+            .on_conflict_do_nothing_on([instance_setting::Column::Name])
+            .exec_without_returning(db)
+            .await?;
+    }
     let recorded = instance_setting::Entity::find_by_id(KEY_ID)
         .one(db)
         .await?
@@ -115,13 +125,51 @@ pub async fn prepare(db: &Db, secrets: &Secrets) -> anyhow::Result<()> {
         secrets.kid()
     );
     let txn = db.begin().await?;
-    let sealed = reseal(&txn, None, secrets).await?;
+    let mut sealed = reseal(&txn, None, secrets).await?;
+    if first {
+        sealed += forget_quick_call_urls(&txn).await?;
+    }
     txn.commit().await?;
     if sealed > 0 {
-        db.purge_freed_pages(&TABLES).await?;
         tracing::warn!(sealed, "sealed the secrets and tokens stored in clear");
+        purge(db).await;
     }
     Ok(())
+}
+
+/// Removes the URL, which holds the call's token, from the
+/// `QUICK_CALL_CREATED` events versions before sealing stored it in.
+async fn forget_quick_call_urls(conn: &impl ConnectionTrait) -> AppResult<u64> {
+    let events = event::Entity::find()
+        .filter(event::Column::EventType.eq(types::QUICK_CALL_CREATED))
+        .all(conn)
+        .await?;
+    let mut changed = 0;
+    for found in events {
+        let mut value = found.current_value.clone();
+        if value
+            .as_object_mut()
+            .and_then(|v| v.remove("url"))
+            .is_none()
+        {
+            continue;
+        }
+        event::Entity::update_many()
+            .col_expr(event::Column::CurrentValue, Expr::value(value))
+            .filter(event::Column::Id.eq(found.id))
+            .exec(conn)
+            .await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// Rewrites the tables that held what was sealed, so no freed page keeps
+/// it. A failure leaves the values sealed, only their old copies behind.
+pub async fn purge(db: &Db) {
+    if let Err(error) = db.purge_freed_pages(&TABLES).await {
+        tracing::warn!(%error, "clearing the freed pages that held secrets in clear failed; run VACUUM");
+    }
 }
 
 /// Re-seals every sealed value under `new` (and its lookup values), in one
@@ -137,7 +185,6 @@ pub async fn rotate(db: &Db, old: &Secrets, new: &Secrets) -> anyhow::Result<u64
         .to_owned();
     txn.execute(&update).await?;
     txn.commit().await?;
-    db.purge_freed_pages(&TABLES).await?;
     Ok(resealed)
 }
 
@@ -152,7 +199,7 @@ async fn reseal(
     for sealed in &SEALED {
         changed += reseal_column(conn, sealed, "id", None, from, to).await?;
     }
-    let session_key = Sealed {
+    let session_key = SealedColumn {
         table: "instance_settings",
         column: "value",
         purpose: purpose::SESSION_KEY,
@@ -164,7 +211,7 @@ async fn reseal(
 
 async fn reseal_column(
     conn: &impl ConnectionTrait,
-    sealed: &Sealed,
+    sealed: &SealedColumn,
     id: &str,
     only: Option<&str>,
     from: Option<&Secrets>,
@@ -180,6 +227,11 @@ async fn reseal_column(
         .from(table.clone())
         .and_where(Expr::col(column.clone()).is_not_null())
         .to_owned();
+    if from.is_none() {
+        // Only what is still in clear.
+        select
+            .and_where(Expr::col(column.clone()).not_like(format!("{}%", crate::secrets::PREFIX)));
+    }
     if let Some(only) = only {
         select.and_where(Expr::col(id.clone()).eq(only));
     }

@@ -45,8 +45,8 @@ pub fn server(
             .app_data(api.clone())
             .app_data(admission.clone())
             .app_data(closing.clone())
-            // Inside the metrics: refused requests are counted as 503s.
             .wrap(middleware::from_fn(body::refuse_declared_oversize))
+            // Inside the metrics: refused requests are counted as 503s.
             .wrap(middleware::from_fn(admission::admit))
             .wrap(middleware::from_fn(metrics::track))
             .wrap(TracingLogger::<request_span::RedactedSpan>::new())

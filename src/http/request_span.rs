@@ -51,8 +51,9 @@ fn request_id(request: &ServiceRequest) -> String {
         .map_or_else(String::new, ToString::to_string)
 }
 
-/// `target` (a path and query) with the inbound webhook token in its path
-/// and the value of every query parameter that names a credential masked.
+/// `target` (a path and query) with the inbound webhook token in its path,
+/// the value of every query parameter that names a credential, and a
+/// GraphQL GET's operation and variables masked.
 pub fn redact_target(target: &str) -> String {
     let (path, query) = match target.split_once('?') {
         Some((path, query)) => (path, Some(query)),
@@ -67,8 +68,14 @@ pub fn redact_target(target: &str) -> String {
     };
     if let Some(query) = query {
         redacted.push('?');
+        // A GraphQL GET carries its whole operation in the URL, arguments
+        // such as a quick call's token or a password included.
+        let graphql = path == "/graphql";
         let pairs = query.split('&').map(|pair| match pair.split_once('=') {
             Some((name, _)) if names_a_credential(name) => format!("{name}={MASK}"),
+            Some((name @ ("query" | "variables" | "extensions"), _)) if graphql => {
+                format!("{name}={MASK}")
+            }
             _ => pair.to_owned(),
         });
         redacted.push_str(&pairs.collect::<Vec<_>>().join("&"));
@@ -98,7 +105,11 @@ mod tests {
         );
         assert_eq!(
             redact_target("/graphql?query=%7B__typename%7D&access_token=t&apiKey=k"),
-            "/graphql?query=%7B__typename%7D&access_token=***&apiKey=***"
+            "/graphql?query=***&access_token=***&apiKey=***"
+        );
+        assert_eq!(
+            redact_target("/graphql?query=q&variables=%7B%22t%22%3A1%7D&operationName=Join"),
+            "/graphql?query=***&variables=***&operationName=Join"
         );
         assert_eq!(redact_target("/graphql"), "/graphql");
         assert_eq!(redact_target("/webhooks/"), "/webhooks/");

@@ -6,7 +6,13 @@
 //! fast as with Redis up. What does not fit in the pending buffer is left
 //! to the sweeper, which finds every pending delivery in the database.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use apalis::prelude::{TaskBuilder, TaskSink};
 use apalis_redis::RedisStorage;
@@ -16,8 +22,8 @@ use tokio::sync::mpsc;
 use super::{DeliveryJob, job_id, wake::Wake};
 use crate::domain::delivery::queue::Due;
 
-/// Attempts a process holds while Redis does not answer: minutes of
-/// everyday load, a few megabytes.
+/// Attempts a process holds while Redis does not answer; past them the
+/// sweeper queues what the database holds.
 const PENDING_CAPACITY: usize = 65_536;
 
 /// The most jobs one push carries (the patched fetch and push scripts
@@ -30,7 +36,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub(super) struct RedisPusher {
     pending: mpsc::Sender<Due>,
+    /// Attempts refused since the last warning, which goes out at most
+    /// every [`WARN_EVERY`] however many requests meet a full buffer.
+    refused: Arc<AtomicU64>,
+    warned: Arc<Mutex<Option<Instant>>>,
 }
+
+const WARN_EVERY: Duration = Duration::from_secs(10);
 
 impl RedisPusher {
     /// Starts the pushing task. `timeout` bounds one try, however the
@@ -43,7 +55,11 @@ impl RedisPusher {
     ) -> Self {
         let (pending, queued) = mpsc::channel(PENDING_CAPACITY);
         tokio::spawn(push_forever(queued, storage, wake, wake_channel, timeout));
-        Self { pending }
+        Self {
+            pending,
+            refused: Arc::default(),
+            warned: Arc::default(),
+        }
     }
 
     /// Hands the attempts to the pushing task without waiting for Redis.
@@ -52,7 +68,14 @@ impl RedisPusher {
             .iter()
             .filter(|due| self.pending.try_send((*due).clone()).is_err())
             .count();
-        if refused > 0 {
+        if refused == 0 {
+            return;
+        }
+        let refused = self.refused.fetch_add(refused as u64, Ordering::Relaxed) + refused as u64;
+        let mut warned = self.warned.lock().expect("never poisoned");
+        if warned.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
+            *warned = Some(Instant::now());
+            self.refused.fetch_sub(refused, Ordering::Relaxed);
             tracing::warn!(
                 refused,
                 "Redis is behind and the queue's buffer is full; the sweeper will queue these deliveries"

@@ -23,34 +23,35 @@ pub fn load(settings: &Settings) -> anyhow::Result<Secrets> {
     if let Some(key) = &settings.secret_key {
         return Ok(Secrets::new(&decode(key.expose()).context("SECRET_KEY")?));
     }
-    match file(settings) {
+    match file(settings)? {
         Some(path) => Ok(Secrets::new(&read_or_create(&path)?)),
         None => Ok(Secrets::new(&generate())),
     }
 }
 
 /// The key file `settings` name: `SECRET_KEY_FILE`, else `junction.key`
-/// beside the SQLite file or in the working directory; none for an
-/// in-memory database.
-pub fn file(settings: &Settings) -> Option<PathBuf> {
+/// beside the SQLite file; none for an in-memory database. PostgreSQL
+/// needs the key named: its processes run on other hosts, or in
+/// containers whose working directory goes away with them, and a key made
+/// there would take every secret with it.
+pub fn file(settings: &Settings) -> anyhow::Result<Option<PathBuf>> {
     if let Some(path) = &settings.secret_key_file {
-        return Some(path.clone());
+        return Ok(Some(path.clone()));
     }
-    if !settings.is_sqlite() {
-        return Some(PathBuf::from(DEFAULT_FILE));
-    }
+    anyhow::ensure!(
+        settings.is_sqlite(),
+        "with PostgreSQL, set SECRET_KEY (32 bytes in base64: `openssl rand -base64 32`) or \
+         SECRET_KEY_FILE, the same for every process: it encrypts the secrets the database keeps"
+    );
     let url = &settings.database_url;
     if url.contains(":memory:") || url.contains("mode=memory") {
-        return None;
+        return Ok(None);
     }
-    let options = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let options = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("DATABASE_URL {url:?}"))?;
     let database = options.get_filename();
-    Some(
-        database
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(DEFAULT_FILE),
-    )
+    let beside = database.parent().unwrap_or(Path::new("."));
+    Ok(Some(beside.join(DEFAULT_FILE)))
 }
 
 pub fn generate() -> [u8; 32] {
@@ -82,7 +83,8 @@ fn read(path: &Path) -> anyhow::Result<[u8; 32]> {
 }
 
 /// Reads the key file, or makes it (readable by its owner only) with a new
-/// key. Two processes starting at once agree: only one creates it.
+/// key. Two processes starting at once agree: the file appears whole or
+/// not at all, and only one of them makes it.
 fn read_or_create(path: &Path) -> anyhow::Result<[u8; 32]> {
     if path.exists() {
         return read(path);
@@ -103,15 +105,26 @@ fn read_or_create(path: &Path) -> anyhow::Result<[u8; 32]> {
     }
 }
 
-/// Writes `key` to a new file at `path`, readable by its owner only.
+/// Writes `key` to a new file at `path`, readable by its owner only: to a
+/// file of this process's own first, then linked into place, which fails
+/// if `path` exists meanwhile. A reader never sees it half written.
 pub fn write_new(path: &Path, key: &[u8; 32]) -> std::io::Result<()> {
+    let draft = path.with_extension(format!("draft-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    writeln!(file, "{}", encode(key))?;
-    file.sync_all()
+    let written = options.open(&draft).and_then(|mut file| {
+        writeln!(file, "{}", encode(key))?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
+    linked?;
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -128,6 +141,7 @@ mod tests {
 
     #[test]
     fn the_key_file_sits_beside_the_sqlite_file_unless_named() {
+        let file = |settings: &Settings| file(settings).unwrap();
         let beside = settings(&[
             "--database-url",
             "sqlite:///var/lib/junction/data.db?mode=rwc",

@@ -33,11 +33,12 @@ pub mod purpose {
     pub const CHANNEL_TOKEN: &str = "channel token";
     pub const QUICK_CALL_TOKEN: &str = "quick call token";
     pub const SESSION_KEY: &str = "session key";
+    pub const INVITATION_TOKEN: &str = "invitation token";
 }
 
 /// How every sealed value begins: the format's version, then the id of
 /// the key it was sealed under.
-const PREFIX: &str = "jx1:";
+pub const PREFIX: &str = "jx1:";
 
 const NONCE_LEN: usize = 24;
 

@@ -32,7 +32,8 @@ const WAIT: Duration = Duration::from_secs(15);
 
 /// A worker of its own on `app`'s database, outside any server.
 async fn deliverer(app: &TestApp) -> Deliverer {
-    let cli = Cli::try_parse_from([
+    let named = secret_key_for(&app.database_url, &[]);
+    let mut args = vec![
         "junction",
         "--database-url",
         &app.database_url,
@@ -41,8 +42,9 @@ async fn deliverer(app: &TestApp) -> Deliverer {
         "--allow-private-targets",
         "--in-process-workers",
         "false",
-    ])
-    .unwrap();
+    ];
+    args.extend(named.iter().map(String::as_str));
+    let cli = Cli::try_parse_from(args).unwrap();
     let (state, _) = startup::build_state(cli.settings).await.unwrap();
     Deliverer::new(state.ctx).unwrap()
 }

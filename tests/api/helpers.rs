@@ -75,6 +75,7 @@ pub async fn spawn_on(
     if let Some(secret) = &jwt_secret {
         args.extend(["--jwt-secret".into(), secret.clone()]);
     }
+    args.extend(secret_key_for(&database_url, extra));
     if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
         drop_stale_test_keys(&redis).await;
         // A test may reach Redis another way (through a proxy).
@@ -93,6 +94,20 @@ pub async fn spawn_on(
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     TestApp::at(port, database_url, jwt_secret.unwrap_or_default(), dir)
+}
+
+/// The secret key every test process on PostgreSQL shares (it must be
+/// named there), unless `flags` name one.
+pub const TEST_SECRET_KEY: &str = "anVuY3Rpb24tdGVzdHMtc2VjcmV0LWtleS0zMmJ5dGU=";
+
+pub fn secret_key_for(database_url: &str, flags: &[&str]) -> Vec<String> {
+    let named = flags
+        .iter()
+        .any(|f| *f == "--secret-key" || *f == "--secret-key-file");
+    match database_url.starts_with("postgres") && !named {
+        true => vec!["--secret-key".into(), TEST_SECRET_KEY.into()],
+        false => Vec::new(),
+    }
 }
 
 /// `n` webhooks to `url`, each wanting `PROJECT_CREATED`.
@@ -362,15 +377,15 @@ impl TestApp {
         let invited = self
             .ok(
                 Some(&admin.token),
-                "mutation($input: AddMemberInput!) { addMember(input: $input) { id } }",
+                "mutation($input: AddMemberInput!) { addMember(input: $input) { id token } }",
                 json!({ "input": { "email": email, "role": role } }),
             )
             .await;
         let accepted = self
             .ok(
                 Some(own["register"]["token"].as_str().unwrap()),
-                "mutation($id: ID!) { acceptInvitation(id: $id) { token user { id } } }",
-                json!({ "id": invited["addMember"]["id"] }),
+                "mutation($id: ID!, $t: String!) { acceptInvitation(id: $id, token: $t) { token user { id } } }",
+                json!({ "id": invited["addMember"]["id"], "t": invited["addMember"]["token"] }),
             )
             .await;
         let session = Session {

@@ -2,10 +2,8 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-const ADD: &str = "mutation($input: AddMemberInput!) { addMember(input: $input) { id email role status organization { id } } }";
-const ACCEPT: &str =
-    "mutation($id: ID!) { acceptInvitation(id: $id) { token organization { id } role } }";
-const MINE: &str = "{ myInvitations { id email role status organization { id name } } }";
+const ADD: &str = "mutation($input: AddMemberInput!) { addMember(input: $input) { id email role status organization { id } token } }";
+const ACCEPT: &str = "mutation($id: ID!, $t: String!) { acceptInvitation(id: $id, token: $t) { token organization { id } role } }";
 const PENDING: &str = "{ invitations { totalCount edges { node { id email role status } } } }";
 const REVOKE: &str = "mutation($id: ID!) { revokeInvitation(id: $id) { id status } }";
 
@@ -52,7 +50,7 @@ const EVENTS: &str = "query($types: [String!]) { events(types: $types) { totalCo
 
 /// Adding a person by e-mail invites them: an admin of another
 /// organization learns nothing about their account and cannot attach it;
-/// only they can accept, while signed in.
+/// only they can accept, signed in, with the token the admin passes on.
 #[tokio::test]
 async fn adding_a_member_invites_them_and_only_they_can_accept() {
     let app = spawn_app().await;
@@ -74,7 +72,7 @@ async fn adding_a_member_invites_them_and_only_they_can_accept() {
         .ok(
             Some(&other.token),
             ADD,
-            json!({ "input": { "email": nobody, "role": "MEMBER" } }),
+            json!({ "input": { "email": nobody, "role": "OWNER" } }),
         )
         .await["addMember"]
         .clone();
@@ -82,14 +80,18 @@ async fn adding_a_member_invites_them_and_only_they_can_accept() {
         let keys: Vec<_> = answer.as_object().unwrap().keys().cloned().collect();
         assert_eq!(
             keys,
-            ["email", "id", "organization", "role", "status"],
+            ["email", "id", "organization", "role", "status", "token"],
             "{answer}"
         );
         assert_eq!(answer["email"], email.as_str());
         assert_eq!(answer["status"], "PENDING");
         assert_eq!(answer["organization"]["id"], other.organization_id.as_str());
+        assert!(
+            answer["token"].as_str().is_some_and(|t| t.len() >= 32),
+            "{answer}"
+        );
     }
-    // Nothing attached yet.
+    // Nothing attached yet; the list shows no token.
     let members = app
         .ok(Some(&other.token), "{ members { totalCount } }", json!({}))
         .await;
@@ -97,26 +99,43 @@ async fn adding_a_member_invites_them_and_only_they_can_accept() {
     let pending = app.ok(Some(&other.token), PENDING, json!({})).await;
     assert_eq!(pending["invitations"]["totalCount"], 2);
 
-    // Nobody else may accept it, nor can its inviter.
+    // Nobody else may accept it, nor can its inviter, even with the token;
+    // nor Alice without it.
     let (_, mallory) = person(&app, "mallory").await;
-    let accept = json!({ "id": known["id"] });
+    let with_token = json!({ "id": known["id"], "t": known["token"] });
     for token in [&mallory, &other.token] {
         assert_eq!(
-            app.error_code(Some(token), ACCEPT, accept.clone()).await,
+            app.error_code(Some(token), ACCEPT, with_token.clone())
+                .await,
             "NOT_FOUND"
         );
     }
-    let mine = app.ok(Some(&mallory), MINE, json!({})).await;
-    assert_eq!(mine["myInvitations"], json!([]));
-
-    // Alice sees it signed in, and accepts.
-    let mine = app.ok(Some(&alice), MINE, json!({})).await;
-    assert_eq!(mine["myInvitations"][0]["id"], known["id"]);
+    let guessed = json!({ "id": known["id"], "t": "a-guessed-token-of-the-right-length-00" });
     assert_eq!(
-        mine["myInvitations"][0]["organization"]["id"],
-        other.organization_id.as_str()
+        app.error_code(Some(&alice), ACCEPT, guessed).await,
+        "NOT_FOUND"
     );
-    let joined = app.ok(Some(&alice), ACCEPT, accept.clone()).await;
+
+    // Whoever registers an invited address after the invitation cannot
+    // join without its token.
+    let squatter = app
+        .ok(
+            None,
+            "mutation($input: RegisterInput!) { register(input: $input) { token } }",
+            json!({ "input": { "email": nobody, "name": "Squatter", "password": PASSWORD, "organizationName": "S" } }),
+        )
+        .await["register"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let no_token = json!({ "id": unknown["id"], "t": "" });
+    assert_eq!(
+        app.error_code(Some(&squatter), ACCEPT, no_token).await,
+        "NOT_FOUND"
+    );
+
+    // Alice accepts with the token.
+    let joined = app.ok(Some(&alice), ACCEPT, with_token.clone()).await;
     assert_eq!(
         joined["acceptInvitation"]["organization"]["id"],
         other.organization_id.as_str()
@@ -131,7 +150,7 @@ async fn adding_a_member_invites_them_and_only_they_can_accept() {
     assert_eq!(me["me"]["role"], "MEMBER");
     // Once only.
     assert_eq!(
-        app.error_code(Some(&alice), ACCEPT, accept).await,
+        app.error_code(Some(&alice), ACCEPT, with_token).await,
         "NOT_FOUND"
     );
     // Now a member: inviting her again is a conflict.
@@ -162,8 +181,12 @@ async fn a_pending_invitation_can_be_revoked_and_then_not_accepted() {
     let pending = app.ok(Some(&owner.token), PENDING, json!({})).await;
     assert_eq!(pending["invitations"]["totalCount"], 0);
     assert_eq!(
-        app.error_code(Some(&invitee), ACCEPT, json!({ "id": id }))
-            .await,
+        app.error_code(
+            Some(&invitee),
+            ACCEPT,
+            json!({ "id": id, "t": invited["addMember"]["token"] })
+        )
+        .await,
         "NOT_FOUND"
     );
     assert_eq!(

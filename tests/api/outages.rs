@@ -175,6 +175,7 @@ fn print(fault: &str, tally: &Tally, extra: &str) {
 
 /// The 99th percentile of `latencies`.
 fn p99(mut latencies: Vec<Duration>) -> Duration {
+    assert!(!latencies.is_empty(), "writes were sent during the outage");
     latencies.sort();
     latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)]
 }

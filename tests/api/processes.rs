@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use crate::helpers::{TestApp, fresh_database};
+use crate::helpers::{TestApp, fresh_database, secret_key_for};
 
 /// `junction serve` on a fresh database, with `flags`; killed when dropped
 /// unless taken out of its guard. The [`TestApp`] reaches it.
@@ -45,6 +45,7 @@ pub async fn serve_process_at(
         .arg("serve")
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .args(["--database-url", &database_url, "--jwt-secret", &secret])
+        .args(secret_key_for(&database_url, flags))
         .args(flags)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -77,6 +78,7 @@ pub fn worker_process(app: &TestApp, redis: &str, prefix: &str, flags: &[&str]) 
     Command::new(env!("CARGO_BIN_EXE_junction"))
         .arg("worker")
         .args(["--database-url", &app.database_url])
+        .args(secret_key_for(&app.database_url, flags))
         .args(["--redis-url", redis, "--redis-prefix", prefix])
         .args(["--allow-private-targets", "--delivery-timeout-seconds", "2"])
         .args(flags)

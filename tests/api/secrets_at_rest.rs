@@ -258,8 +258,8 @@ async fn no_secret_or_token_is_stored_in_clear() {
 
     let stored = stored_bytes(&app).await;
     assert!(
-        holds(&stored, "owner"),
-        "the dump holds the rows ({} bytes)",
+        holds(&stored, &made.webhook_id),
+        "the dump holds the rows, the webhook's among them ({} bytes)",
         stored.len()
     );
     for (what, text) in &plain {
@@ -271,13 +271,13 @@ async fn no_secret_or_token_is_stored_in_clear() {
 /// Opens every sealed value of `app`'s database and writes it back in
 /// clear, as a version before sealing left it, without the lookup values
 /// and the key's id.
-async fn unseal_as_an_older_version_stored_it(app: &TestApp) {
+async fn unseal_as_an_older_version_stored_it(app: &TestApp, call_token: &str) {
     use clap::Parser;
     use junction::secrets::purpose;
-    let settings =
-        junction::cli::Cli::try_parse_from(["junction", "--database-url", &app.database_url])
-            .unwrap()
-            .settings;
+    let named = secret_key_for(&app.database_url, &[]);
+    let mut args = vec!["junction", "--database-url", &app.database_url];
+    args.extend(named.iter().map(String::as_str));
+    let settings = junction::cli::Cli::try_parse_from(args).unwrap().settings;
     let secrets = junction::secrets::key::load(&settings).unwrap();
     let db = Database::connect(&app.database_url).await.unwrap();
     let backend = db.get_database_backend();
@@ -336,6 +336,30 @@ async fn unseal_as_an_older_version_stored_it(app: &TestApp) {
             .unwrap();
         }
     }
+    // Quick calls' events carried their URL, token and all.
+    let events = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT id, current_value FROM events WHERE type = 'QUICK_CALL_CREATED'",
+        ))
+        .await
+        .unwrap();
+    assert!(!events.is_empty());
+    for row in events {
+        let id: String = row.try_get_by_index(0).unwrap();
+        let mut value: serde_json::Value = row.try_get_by_index(1).unwrap();
+        value["url"] = json!(format!("http://127.0.0.1:8080/calls/{call_token}"));
+        let update = match backend {
+            DbBackend::Postgres => {
+                "UPDATE events SET current_value = CAST($1 AS jsonb) WHERE id = $2"
+            }
+            _ => "UPDATE events SET current_value = ? WHERE id = ?",
+        };
+        let values = [value.to_string().into(), id.into()];
+        db.execute_raw(Statement::from_sql_and_values(backend, update, values))
+            .await
+            .unwrap();
+    }
     for sql in [
         "UPDATE integrations SET token_hash = NULL",
         "UPDATE integration_points SET token_local_hash = NULL",
@@ -364,7 +388,7 @@ async fn a_database_from_before_sealing_is_sealed_in_place() {
     let mut receiver = Receiver::start(Answer::Ok).await;
     let made = make_everything(&app, &owner, &receiver).await;
     let session_key = session_key(&app, &[]).await;
-    unseal_as_an_older_version_stored_it(&app).await;
+    unseal_as_an_older_version_stored_it(&app, &made.call_token).await;
     let before = stored_bytes(&app).await;
     assert!(
         holds(&before, &made.secret),

@@ -25,6 +25,7 @@ async fn a_server_error_logs_no_token_from_the_url() {
         .arg("serve")
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .args(["--database-url", &database_url, "--jwt-secret", SECRET])
+        .args(secret_key_for(&database_url, &[]))
         .env("RUST_LOG", "info")
         .env_remove("REDIS_URL")
         .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))

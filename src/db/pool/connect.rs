@@ -184,19 +184,26 @@ where
     sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), SqlxValues(values)).persistent(keep)
 }
 
+/// Whether PostgreSQL's SQLSTATE `code` says the connection is gone or
+/// going: class 08 (connection exception) or 57P01–57P05 (the server
+/// shutting down, crashed, or not yet taking connections). 57014, a
+/// cancelled statement, leaves the connection fit.
+pub fn connection_lost(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("57P")
+}
+
 /// Whether a statement's outcome leaves its connection fit to lend again:
 /// the database's own refusals (a constraint, no such row) do; an I/O or
-/// protocol error may have left it anywhere. So may PostgreSQL's errors of
-/// classes 08 (connection exception) and 57 (operator intervention): a
-/// server shutting down or restarting answers each connection's next
-/// statement with 57P01 and then closes it, and sqlx's ping on hand-back
-/// used to catch that.
+/// protocol error may have left it anywhere. So may a lost connection
+/// ([`connection_lost`]): a server shutting down or restarting answers
+/// each connection's next statement with 57P01 and then closes it, and
+/// sqlx's ping on hand-back used to catch that.
 pub(super) fn settles<T>(result: &Result<T, sqlx::Error>) -> bool {
     match result {
         Ok(_) | Err(sqlx::Error::RowNotFound) => true,
         Err(sqlx::Error::Database(error)) => !error
             .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-            .is_some_and(|error| matches!(&error.code()[..2], "08" | "57")),
+            .is_some_and(|error| connection_lost(error.code())),
         Err(_) => false,
     }
 }

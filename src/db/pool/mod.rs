@@ -25,8 +25,8 @@ use sea_orm::{
     sqlx::{self, Executor, postgres::PgConnectOptions, sqlite::SqliteConnectOptions},
 };
 
-pub use connect::Failures;
 use connect::{Connect, exec_error, pool_error, prune_forever, query, query_error, settles};
+pub use connect::{Failures, connection_lost};
 pub use lazy::LazyTxn;
 
 /// A pool of connections for single statements; cheap to clone.

@@ -34,12 +34,13 @@ pub async fn receive(
     }
     .filter(|c| c.recv_svcscriptcode == WS_HOOK)
     .ok_or(AppError::NotFound("integration point"))?;
-    let given = app
+    let given_hash = app
         .secrets
         .lookup(purpose::CHANNEL_TOKEN, token.unwrap_or_default());
-    let stored = channel.token_local_hash.as_deref().unwrap_or_default();
+    let stored_hash = channel.token_local_hash.as_deref().unwrap_or_default();
     use subtle::ConstantTimeEq;
-    if token.is_none_or(str::is_empty) || !bool::from(given.as_bytes().ct_eq(stored.as_bytes())) {
+    let matches = bool::from(given_hash.as_bytes().ct_eq(stored_hash.as_bytes()));
+    if token.is_none_or(str::is_empty) || !matches {
         return Err(AppError::unauthenticated(
             "send the channel's token_local as `Authorization: Bearer <token_local>`",
         ));

@@ -95,9 +95,9 @@ pub struct MemberMutation;
 #[Object]
 impl MemberMutation {
     /// Invites a person to the organization by e-mail (admins; owners to
-    /// invite an owner). They join once they accept it while signed in
-    /// (`acceptInvitation`). The answer is the same whether or not the
-    /// e-mail has an account.
+    /// invite an owner). Pass the answer's `token` on to them: they join
+    /// once they accept with it while signed in (`acceptInvitation`). The
+    /// answer is the same whether or not the e-mail has an account.
     async fn add_member(
         &self,
         ctx: &Context<'_>,
@@ -122,17 +122,20 @@ impl MemberMutation {
             .try_into()?)
     }
 
-    /// Accepts a pending invitation to the caller's e-mail (see
-    /// `myInvitations`): the caller joins its organization and gets a
-    /// session there.
+    /// Accepts a pending invitation to the caller's e-mail with the token
+    /// the inviting admin passed on: the caller joins its organization and
+    /// gets a session there.
     async fn accept_invitation(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        token: String,
     ) -> async_graphql::Result<AuthPayload> {
-        Ok(invitations::accept(ctx.app(), ctx.principal()?, &id)
-            .await?
-            .into())
+        Ok(
+            invitations::accept(ctx.app(), ctx.principal()?, &id, &token)
+                .await?
+                .into(),
+        )
     }
 
     /// Changes a member's role (admins; owners for anything touching owner).

@@ -71,16 +71,6 @@ impl AccountQuery {
         ))
     }
 
-    /// Pending invitations to the caller's e-mail, from any organization.
-    async fn my_invitations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Invitation>> {
-        let (app, who) = (ctx.app(), ctx.principal()?);
-        Ok(invitations::addressed_to_caller(app, who)
-            .await?
-            .into_iter()
-            .map(Invitation::try_from)
-            .collect::<Result<_, _>>()?)
-    }
-
     /// The caller's API tokens; admins see every token of the organization.
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn api_tokens(

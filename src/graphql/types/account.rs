@@ -86,7 +86,7 @@ pub enum InvitationStatus {
     Pending,
     Accepted,
     Revoked,
-    /// Not accepted within 7 days.
+    /// Not accepted in time (`expiresAt`).
     Expired,
 }
 
@@ -101,6 +101,9 @@ pub struct Invitation {
     pub status: InvitationStatus,
     /// The organization it invites to.
     pub organization: Organization,
+    /// What the invitee accepts it with (`acceptInvitation`): shown once,
+    /// in `addMember`'s answer, for the admin to pass on. Null elsewhere.
+    pub token: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -116,6 +119,7 @@ impl TryFrom<invitations::InvitationView> for Invitation {
             role: role.into(),
             status: status.into(),
             organization: v.organization.into(),
+            token: v.token,
             created_at: v.invitation.created_at,
             expires_at: v.invitation.expires_at,
         })
