@@ -72,13 +72,14 @@ pub struct Settings {
     /// The key that encrypts the secrets and tokens kept in the database:
     /// 32 bytes in base64 (`openssl rand -base64 32`). Every process of a
     /// deployment needs the same one. When unset, it is read from
-    /// `SECRET_KEY_FILE`, which is made on first start.
+    /// `SECRET_KEY_FILE`, which is made on first start. PostgreSQL needs
+    /// one of the two.
     #[arg(long, env = "SECRET_KEY", global = true, hide_env_values = true)]
     pub secret_key: Option<Secret>,
 
     /// Where the key is kept when `SECRET_KEY` is unset: by default
-    /// `junction.key` beside the SQLite file, or in the working directory
-    /// with PostgreSQL. Back it up apart from the database.
+    /// `junction.key` beside the SQLite file. Back it up apart from the
+    /// database.
     #[arg(long, env = "SECRET_KEY_FILE", global = true)]
     pub secret_key_file: Option<std::path::PathBuf>,
 
