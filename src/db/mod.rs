@@ -17,6 +17,7 @@ mod pool;
 mod rows;
 mod script;
 mod sqlite;
+mod statistics;
 #[cfg(test)]
 pub mod testing;
 mod txn;
@@ -65,7 +66,8 @@ enum Writes {
 
 impl Db {
     /// Connects to `DATABASE_URL`, migrates the database, and starts what
-    /// runs beside it (SQLite's writer thread and checkpoints).
+    /// runs beside it (SQLite's writer thread and checkpoints; PostgreSQL's
+    /// analysis of grown tables).
     #[tracing::instrument(skip_all)]
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
         let sqlx = connect::connect(settings).await?;
@@ -79,7 +81,10 @@ impl Db {
                 tokio::spawn(sqlite::checkpoint_forever(sqlx.clone(), writer.clone()));
                 Writes::Sqlite(writer)
             }
-            _ => Writes::Postgres(Pool::new(&sqlx, budget.writes as usize, &failures)),
+            _ => {
+                tokio::spawn(statistics::analyze_grown_tables(sqlx.clone()));
+                Writes::Postgres(Pool::new(&sqlx, budget.writes as usize, &failures))
+            }
         };
         Ok(Self {
             statements: Pool::new(&sqlx, budget.statements as usize, &failures),

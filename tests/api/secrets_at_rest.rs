@@ -170,8 +170,10 @@ async fn make_everything(app: &TestApp, owner: &Session, receiver: &Receiver) ->
 /// The generated session key, opened with the deployment's key.
 async fn session_key(app: &TestApp, key_args: &[&str]) -> String {
     use clap::Parser;
+    let named = secret_key_for(&app.database_url, key_args);
     let mut args = vec!["junction", "--database-url", &app.database_url];
     args.extend(key_args);
+    args.extend(named.iter().map(String::as_str));
     let settings = junction::cli::Cli::try_parse_from(args).unwrap().settings;
     let secrets = junction::secrets::key::load(&settings).unwrap();
     let db = Database::connect(&app.database_url).await.unwrap();

@@ -201,24 +201,13 @@ impl Pool {
                     // first run serves them all. Statements that must find a
                     // partial index write its condition out instead of
                     // binding it (`outbox::status_is`).
-                    // Whole-table scans are off too: a plan made while a
-                    // table was small (a new deployment's, or a benchmark's)
-                    // scans it whole until autovacuum's next ANALYZE makes
-                    // the plan again, while a fan-out grows it by thousands
-                    // of rows a second; its leases and settlings then each
-                    // read every delivery (benches/HISTORY.md has the
-                    // figures without it). A table with no index the query
-                    // can use is still scanned. SETs rather than the startup
-                    // packet's `options`, which poolers such as PgBouncer
-                    // refuse.
+                    // Tables that grow fast get fresh statistics, and so
+                    // fresh plans, as they grow (`db::statistics`).
                     setup: Some(|conn| {
                         Box::pin(async move {
-                            conn.execute(
-                                "SET plan_cache_mode = force_generic_plan; \
-                                 SET enable_seqscan = off",
-                            )
-                            .await
-                            .map(drop)
+                            conn.execute("SET plan_cache_mode = force_generic_plan")
+                                .await
+                                .map(drop)
                         })
                     }),
                     runtime: tokio::runtime::Handle::current(),
