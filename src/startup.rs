@@ -232,8 +232,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<(AppState, Delive
 /// Opens (and migrates) the database with its secret key: checks the key
 /// is the database's, and seals what an older version stored in clear.
 pub async fn open_sealed(settings: &Settings) -> anyhow::Result<(db::Db, Secrets)> {
-    let db = db::Db::open(settings).await?;
+    // The key first: without it, nothing (not even a migration) happens.
     let secrets = secrets::key::load(settings)?;
+    let db = db::Db::open(settings).await?;
     domain::sealing::prepare(&db, &secrets).await?;
     Ok((db, secrets))
 }
