@@ -32,6 +32,7 @@ struct Outcome {
     /// `None`: no answer (the server was gone).
     status: Option<u16>,
     retry_after: bool,
+    /// The answer's `extensions.code`, or why there was no answer.
     code: Option<String>,
     /// The project it created, when answered 2xx.
     project: Option<String>,
@@ -40,8 +41,11 @@ struct Outcome {
 /// Creates a project (one `PROJECT_CREATED` event) every 1/[`RATE`] s for
 /// `length`, each request on its own, and returns what each got.
 async fn burst(address: &str, token: &str, length: Duration) -> Vec<Outcome> {
+    // A connection each: a kept-alive one the server closes as the next
+    // request goes out would fail that request, whatever the fault.
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
+        .pool_max_idle_per_host(0)
         .build()
         .unwrap();
     let start = Instant::now();
@@ -60,15 +64,18 @@ async fn burst(address: &str, token: &str, length: Duration) -> Vec<Outcome> {
             let at = start.elapsed();
             let answered = request.send().await;
             let latency = start.elapsed() - at;
-            let Ok(response) = answered else {
-                return Outcome {
-                    sent: at,
-                    latency,
-                    status: None,
-                    retry_after: false,
-                    code: None,
-                    project: None,
-                };
+            let response = match answered {
+                Ok(response) => response,
+                Err(error) => {
+                    return Outcome {
+                        sent: at,
+                        latency,
+                        status: None,
+                        retry_after: false,
+                        code: Some(error.to_string()),
+                        project: None,
+                    };
+                }
             };
             let status = response.status().as_u16();
             let retry_after = response.headers().contains_key("retry-after");
@@ -260,8 +267,10 @@ async fn redis_killed_and_restarted_mid_burst_holds_no_write_and_loses_nothing()
     let failed: Vec<_> = outcomes.iter().filter(|o| o.project.is_none()).collect();
     assert!(
         failed.is_empty(),
-        "writes need no Redis: {} failed, the first {:?} {:?}",
+        "writes need no Redis: {} failed, the first sent at {:?} after {:?}: {:?} {:?}",
         failed.len(),
+        failed[0].sent,
+        failed[0].latency,
         failed[0].status,
         failed[0].code
     );
