@@ -121,10 +121,6 @@ impl DeliveryJobs {
     pub fn name(&self) -> &str {
         &self.name
     }
-
-    fn wake_channel(&self) -> String {
-        wake_channel(&self.name)
-    }
 }
 
 /// The Redis pub/sub channel, one per queue, on which a push wakes the

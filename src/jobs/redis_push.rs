@@ -7,10 +7,7 @@
 //! to the sweeper, which finds every pending delivery in the database.
 
 use std::{
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -36,10 +33,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub(super) struct RedisPusher {
     pending: mpsc::Sender<Due>,
-    /// Attempts refused since the last warning, which goes out at most
-    /// every [`WARN_EVERY`] however many requests meet a full buffer.
-    refused: Arc<AtomicU64>,
-    warned: Arc<Mutex<Option<Instant>>>,
+    /// When the last warning of a full buffer went out, and the attempts
+    /// refused since: one goes out at most every [`WARN_EVERY`], however
+    /// many requests meet the buffer full.
+    refusals: Arc<Mutex<(Option<Instant>, usize)>>,
 }
 
 const WARN_EVERY: Duration = Duration::from_secs(10);
@@ -57,8 +54,7 @@ impl RedisPusher {
         tokio::spawn(push_forever(queued, storage, wake, wake_channel, timeout));
         Self {
             pending,
-            refused: Arc::default(),
-            warned: Arc::default(),
+            refusals: Arc::default(),
         }
     }
 
@@ -71,15 +67,15 @@ impl RedisPusher {
         if refused == 0 {
             return;
         }
-        let refused = self.refused.fetch_add(refused as u64, Ordering::Relaxed) + refused as u64;
-        let mut warned = self.warned.lock().expect("never poisoned");
+        let mut refusals = self.refusals.lock().expect("never poisoned");
+        let (warned, since) = &mut *refusals;
+        *since += refused;
         if warned.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
-            *warned = Some(Instant::now());
-            self.refused.fetch_sub(refused, Ordering::Relaxed);
             tracing::warn!(
-                refused,
+                refused = *since,
                 "Redis is behind and the queue's buffer is full; the sweeper will queue these deliveries"
             );
+            *refusals = (Some(Instant::now()), 0);
         }
     }
 }

@@ -45,7 +45,7 @@ pub async fn run(app: Ctx, jobs: DeliveryJobs, stop: Stop) -> anyhow::Result<()>
         // Every push is announced on this channel: workers in other
         // processes than the pusher start at once instead of at their next
         // poll.
-        let channel = jobs.wake_channel();
+        let channel = super::wake_channel(&jobs.name);
         let wake = jobs.wake.clone();
         let client = redis::Client::open(url.as_str())?;
         listener = Some(tokio::spawn(listen_forever(client, channel, move |_| {

@@ -3,7 +3,6 @@
 //! Chromium the test says it was skipped; under `CI=true` it fails.
 
 use std::{
-    net::TcpListener,
     process::{Child, Command, Stdio},
     time::Duration,
 };
@@ -49,11 +48,7 @@ fn browser() -> Option<(String, String)> {
 }
 
 async fn start_browser(chromium: &str, driver: &str) -> (Driver, Client) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let child = Command::new(driver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())

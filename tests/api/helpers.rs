@@ -46,6 +46,15 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
 const TEST_DATABASES: &str = "junction_test_";
 const TEST_KEYS: &str = "junction-test-";
 
+/// A port nothing listens on now, for a process a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A Redis key prefix of its own, so tests sharing one Redis never meet.
 pub fn unique_redis_prefix() -> String {
     format!("{TEST_KEYS}{}:", uuid::Uuid::now_v7().simple())
@@ -362,18 +371,26 @@ impl TestApp {
         }
     }
 
+    /// Registers a person with their own organization; returns their
+    /// e-mail and session token.
+    pub async fn person(&self, label: &str) -> (String, String) {
+        let email = unique_email(label);
+        let data = self
+            .ok(
+                None,
+                "mutation($input: RegisterInput!) { register(input: $input) { token } }",
+                json!({ "input": { "email": email, "name": label, "password": PASSWORD, "organizationName": format!("{label} corp") } }),
+            )
+            .await;
+        let token = data["register"]["token"].as_str().unwrap().to_owned();
+        (email, token)
+    }
+
     /// A new user who joins the organization of `admin` with `role`, as
     /// people join: they register, `admin` invites their e-mail, and they
     /// accept. Returns their session there and their membership's id.
     pub async fn add_member(&self, admin: &Session, label: &str, role: &str) -> (Session, String) {
-        let email = unique_email(label);
-        let own = self
-            .ok(
-                None,
-                "mutation($input: RegisterInput!) { register(input: $input) { token } }",
-                json!({ "input": { "email": email, "name": label, "password": PASSWORD, "organizationName": format!("{label}'s own") } }),
-            )
-            .await;
+        let (email, own) = self.person(label).await;
         let invited = self
             .ok(
                 Some(&admin.token),
@@ -383,7 +400,7 @@ impl TestApp {
             .await;
         let accepted = self
             .ok(
-                Some(own["register"]["token"].as_str().unwrap()),
+                Some(&own),
                 "mutation($id: ID!, $t: String!) { acceptInvitation(id: $id, token: $t) { token user { id } } }",
                 json!({ "id": invited["addMember"]["id"], "t": invited["addMember"]["token"] }),
             )

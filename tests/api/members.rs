@@ -7,22 +7,6 @@ const ACCEPT: &str = "mutation($id: ID!, $t: String!) { acceptInvitation(id: $id
 const PENDING: &str = "{ invitations { totalCount edges { node { id email role status } } } }";
 const REVOKE: &str = "mutation($id: ID!) { revokeInvitation(id: $id) { id status } }";
 
-/// Registers a person with their own organization; returns their e-mail
-/// and session.
-async fn person(app: &TestApp, label: &str) -> (String, String) {
-    let email = unique_email(label);
-    let data = app
-        .ok(
-            None,
-            "mutation($input: RegisterInput!) { register(input: $input) { token } }",
-            json!({ "input": { "email": email, "name": label, "password": PASSWORD, "organizationName": format!("{label} corp") } }),
-        )
-        .await;
-    (
-        email,
-        data["register"]["token"].as_str().unwrap().to_owned(),
-    )
-}
 const UPDATE: &str =
     "mutation($id: ID!, $role: Role!) { updateMemberRole(id: $id, role: $role) { id role } }";
 const REMOVE: &str = "mutation($id: ID!) { removeMember(id: $id) { id } }";
@@ -54,7 +38,7 @@ const EVENTS: &str = "query($types: [String!]) { events(types: $types) { totalCo
 #[tokio::test]
 async fn adding_a_member_invites_them_and_only_they_can_accept() {
     let app = spawn_app().await;
-    let (alice_email, alice) = person(&app, "alice").await;
+    let (alice_email, alice) = app.person("alice").await;
     let other = app.register("other-admin").await;
     let nobody = unique_email("nobody");
 
@@ -101,7 +85,7 @@ async fn adding_a_member_invites_them_and_only_they_can_accept() {
 
     // Nobody else may accept it, nor can its inviter, even with the token;
     // nor Alice without it.
-    let (_, mallory) = person(&app, "mallory").await;
+    let (_, mallory) = app.person("mallory").await;
     let with_token = json!({ "id": known["id"], "t": known["token"] });
     for token in [&mallory, &other.token] {
         assert_eq!(
@@ -165,7 +149,7 @@ async fn adding_a_member_invites_them_and_only_they_can_accept() {
 async fn a_pending_invitation_can_be_revoked_and_then_not_accepted() {
     let app = spawn_app().await;
     let owner = app.register("owner").await;
-    let (email, invitee) = person(&app, "invitee").await;
+    let (email, invitee) = app.person("invitee").await;
     let invited = app
         .ok(
             Some(&owner.token),

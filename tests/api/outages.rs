@@ -226,14 +226,6 @@ async fn server_with_webhook(
     (app, server, owner)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn redis_killed_and_restarted_mid_burst_holds_no_write_and_loses_nothing() {
     const TEST: &str = "redis_killed_and_restarted_mid_burst_holds_no_write_and_loses_nothing";

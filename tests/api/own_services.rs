@@ -10,15 +10,7 @@ use std::{
     time::Duration,
 };
 
-use crate::services;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::{helpers::free_port, services};
 
 /// Waits until something accepts connections on `port` of loopback.
 async fn listening(port: u16, within: Duration) {

@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use crate::helpers::{TestApp, fresh_database, secret_key_for};
+use crate::helpers::{TestApp, free_port, fresh_database, secret_key_for};
 
 /// `junction serve` on a fresh database, with `flags`; killed when dropped
 /// unless taken out of its guard. The [`TestApp`] reaches it.
@@ -25,11 +25,7 @@ pub async fn serve_process_on(
     dir: tempfile::TempDir,
     flags: &[&str],
 ) -> (TestApp, KillOnDrop) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     serve_process_at(port, database_url, secret, dir, flags).await
 }
 

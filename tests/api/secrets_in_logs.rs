@@ -16,11 +16,7 @@ async fn a_server_error_logs_no_token_from_the_url() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(&dir).await;
     let log = dir.path().join("server.log");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let server = Command::new(env!("CARGO_BIN_EXE_junction"))
         .arg("serve")
         .args(["--bind", &format!("127.0.0.1:{port}")])
